@@ -1,0 +1,1 @@
+"""Pure-Python engine and services: no Qt below here."""

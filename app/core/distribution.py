@@ -1,0 +1,193 @@
+"""One next-token distribution, summarised so it can be shown and re-scored exactly.
+
+`analyze_logits` turns a full logits row (262,144 floats for Gemma 3) into a small
+`StepDistribution` in about three passes over the row, cheap next to a decode:
+
+* the *head*: every token whose logit is within a few logits of the maximum (at least
+  `HEAD_MIN` tokens, all ties included), stored exactly as (id, logit);
+* the *tail*: every other token, as a histogram of its distance below the maximum in
+  bins of 1/`BINS_PER_LOGIT` logits.
+
+Softmax at any temperature T is then exact for the head, and the tail's share of the
+normalizer sum(exp((z - max) / T)) is integrated bin by bin with the closed form for a
+uniform spread inside a bin (sinh(h)/h, h = bin width / 2T). The tail starts at least
+`HEAD_MARGIN` logits below the maximum, so at small T its share vanishes
+(262,144 * exp(-2 / 0.05) ~ 1e-12), and at large T the bin error is second order in the
+bin width. `tests/core/test_distribution.py` checks the result against a full-vocabulary
+softmax at many temperatures on real logits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+BINS_PER_LOGIT = 32
+HEAD_MARGIN = 2.0  # logits below the maximum that are always kept exactly
+HEAD_MIN = 64  # at least this many tokens kept exactly (the chart shows up to 50)
+HEAD_MAX = 4096  # never store more than this many exactly (flat distributions)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TokenProb:
+    id: int
+    logit: float
+    p: float
+
+
+class LogitsScratch:
+    """Reusable buffers for `analyze_logits`: no allocation per step on the hot path."""
+
+    def __init__(self, vocab_size: int) -> None:
+        self.vocab_size = vocab_size
+        self.distance = np.empty(vocab_size, dtype=np.float32)
+        self.bins = np.empty(vocab_size, dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class StepDistribution:
+    """The full-vocabulary distribution of one step, compact and exactly re-scorable."""
+
+    vocab_size: int
+    max_logit: float
+    head_ids: npt.NDArray[np.int32]  # sorted by logit, highest first
+    head_logits: npt.NDArray[np.float32]
+    tail_first_bin: int  # tail_counts[i] counts tokens in bin tail_first_bin + i
+    tail_counts: npt.NDArray[np.int64]
+
+    # ---- scoring -------------------------------------------------------------------
+    def _tail_sum(self, temperature: float) -> float:
+        """sum(exp((z - max) / T)) over the tail tokens."""
+        if self.tail_counts.size == 0:
+            return 0.0
+        width = 1.0 / BINS_PER_LOGIT
+        bins = np.arange(self.tail_first_bin, self.tail_first_bin + self.tail_counts.size)
+        centres = (bins + 0.5) * width
+        h = width / (2.0 * temperature)
+        spread = math.sinh(h) / h if h < 50 else math.inf
+        terms = self.tail_counts * np.exp(-centres / temperature)
+        return float(terms.sum() * spread) if spread != math.inf else 0.0
+
+    def _tail_weighted(self, temperature: float) -> float:
+        """sum(exp(x) * x) over tail tokens, x = (z - max) / T (for the entropy)."""
+        if self.tail_counts.size == 0:
+            return 0.0
+        width = 1.0 / BINS_PER_LOGIT
+        bins = np.arange(self.tail_first_bin, self.tail_first_bin + self.tail_counts.size)
+        lo = bins * width / temperature
+        hi = (bins + 1) * width / temperature
+        # Exact integral of -x e^-x over each bin for a uniform spread, times count / width.
+        integral = (np.exp(-hi) * (hi + 1) - np.exp(-lo) * (lo + 1)) / (hi - lo)
+        return float((self.tail_counts * integral).sum())
+
+    def _scaled_head(self, temperature: float) -> FloatArray:
+        return (self.head_logits.astype(np.float64) - self.max_logit) / temperature
+
+    def log_normalizer(self, temperature: float = 1.0) -> float:
+        """log sum(exp((z - max) / T)) over the whole vocabulary."""
+        if temperature <= 0:
+            return math.log(self.n_argmax)
+        head = np.exp(self._scaled_head(temperature)).sum()
+        return math.log(float(head) + self._tail_sum(temperature))
+
+    @property
+    def n_argmax(self) -> int:
+        return int(np.count_nonzero(self.head_logits == self.head_logits[0]))
+
+    def head_probabilities(self, temperature: float = 1.0) -> FloatArray:
+        """softmax(z / T) over the full vocabulary, for the head tokens (in head order).
+
+        T = 0 is the limit: the argmax (ties shared equally) has everything.
+        """
+        if temperature <= 0:
+            probs = np.zeros(self.head_ids.size)
+            probs[: self.n_argmax] = 1.0 / self.n_argmax
+            return probs
+        return np.exp(self._scaled_head(temperature) - self.log_normalizer(temperature))
+
+    def logprob(self, logit: float, temperature: float = 1.0) -> float:
+        """log p of a token with this logit, at temperature T."""
+        if temperature <= 0:
+            return -math.log(self.n_argmax) if logit >= self.max_logit else -math.inf
+        return (logit - self.max_logit) / temperature - self.log_normalizer(temperature)
+
+    def entropy(self, temperature: float = 1.0) -> float:
+        """Shannon entropy in nats of softmax(z / T) over the full vocabulary."""
+        if temperature <= 0:
+            return math.log(self.n_argmax)
+        x = self._scaled_head(temperature)
+        e = np.exp(x)
+        z_sum = float(e.sum()) + self._tail_sum(temperature)
+        weighted = float((e * x).sum()) + self._tail_weighted(temperature)
+        return math.log(z_sum) - weighted / z_sum
+
+    def top(self, k: int, temperature: float = 1.0) -> list[TokenProb]:
+        """The k most likely tokens at temperature T, most likely first."""
+        k = min(k, self.head_ids.size)
+        probs = self.head_probabilities(temperature)
+        return [
+            TokenProb(int(self.head_ids[i]), float(self.head_logits[i]), float(probs[i]))
+            for i in range(k)
+        ]
+
+    def rank_of(self, logit: float) -> int:
+        """0-based rank of a token with this logit (tokens with a strictly higher logit)."""
+        rank = int(np.count_nonzero(self.head_logits > logit))
+        if self.head_logits.size and logit < self.head_logits[-1]:
+            # Below the head: add the tail tokens in higher bins (and ties inside the bin
+            # cannot be resolved from the histogram, so count the bin as above).
+            distance_bin = int((self.max_logit - logit) * BINS_PER_LOGIT)
+            upto = max(0, distance_bin - self.tail_first_bin)
+            rank += int(self.tail_counts[:upto].sum())
+        return rank
+
+
+def analyze_logits(
+    logits: npt.NDArray[np.float32], scratch: LogitsScratch | None = None
+) -> StepDistribution:
+    """Summarise one logits row (a view that may be overwritten by the next decode)."""
+    vocab_size = logits.shape[0]
+    if scratch is None or scratch.vocab_size != vocab_size:
+        scratch = LogitsScratch(vocab_size)
+    max_logit = float(logits.max())
+    if not math.isfinite(max_logit):
+        raise ValueError("the model produced non-finite logits")
+    distance, bins = scratch.distance, scratch.bins
+    np.subtract(np.float32(max_logit), logits, out=distance)
+    np.multiply(distance, np.float32(BINS_PER_LOGIT), out=distance)
+    np.copyto(bins, distance, casting="unsafe")  # floor, since distance >= 0
+    counts = np.bincount(bins)
+    cumulative = np.cumsum(counts)
+    last_head_bin = int(HEAD_MARGIN * BINS_PER_LOGIT) - 1
+    enough = int(np.searchsorted(cumulative, HEAD_MIN))
+    last_head_bin = max(last_head_bin, enough)
+    last_head_bin = min(last_head_bin, counts.size - 1)
+    if cumulative[last_head_bin] > HEAD_MAX:
+        # Flat distribution: keep whole bins up to HEAD_MAX tokens (at least the top bin).
+        capped = max(0, int(np.searchsorted(cumulative, HEAD_MAX, side="right")) - 1)
+        last_head_bin = capped if cumulative[capped] >= HEAD_MIN else capped + 1
+    head = np.flatnonzero(bins <= last_head_bin)
+    head_logits = logits[head]
+    order = np.argsort(-head_logits, kind="stable")
+    return StepDistribution(
+        vocab_size=vocab_size,
+        max_logit=max_logit,
+        head_ids=head[order].astype(np.int32),
+        head_logits=head_logits[order].astype(np.float32),
+        tail_first_bin=last_head_bin + 1,
+        tail_counts=counts[last_head_bin + 1 :].astype(np.int64),
+    )
+
+
+def full_softmax(logits: npt.NDArray[np.floating], temperature: float = 1.0) -> FloatArray:
+    """Reference: softmax(z / T) over the whole row, in float64 (tests, re-checks)."""
+    z = logits.astype(np.float64) / temperature
+    z -= z.max()
+    e = np.exp(z)
+    result: FloatArray = e / e.sum()
+    return result

@@ -1,0 +1,222 @@
+"""Greedy and sampled generation, one stream or several in lockstep.
+
+All streams share the prompt's KV cells (decoded once into sequence 0, then copied as
+metadata) and each step decodes one token per live stream in a single batch. Each step
+is analysed from the logits view before the next decode overwrites it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from app.core.decoding import DecodingSettings
+from app.core.distribution import LogitsScratch, StepDistribution, analyze_logits
+from app.core.engine import MAX_SEQUENCES, Engine
+from app.core.errors import SettingsError
+from app.core.sampler_chain import SamplerChain
+from app.core.token_step import SampleRecord, StopReason, TokenStep
+from app.core.utf8_stream import Utf8Stream
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    prefill_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    time_to_first_token: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Decode throughput after the first token (prefill excluded)."""
+        after_first = self.generated_tokens - 1
+        if after_first <= 0 or self.decode_seconds <= 0:
+            return 0.0
+        return after_first / self.decode_seconds
+
+    def to_json(self) -> dict[str, float | int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "generated_tokens": self.generated_tokens,
+            "prefill_seconds": round(self.prefill_seconds, 6),
+            "decode_seconds": round(self.decode_seconds, 6),
+            "time_to_first_token": round(self.time_to_first_token, 6),
+            "tokens_per_second": round(self.tokens_per_second, 3),
+        }
+
+
+@dataclass
+class StreamResult:
+    settings: DecodingSettings
+    steps: list[TokenStep] = field(default_factory=list)
+    text: str = ""
+    stop_reason: StopReason | None = None
+
+    @property
+    def ids(self) -> list[int]:
+        return [s.id for s in self.steps]
+
+
+StepCallback = Callable[[int, TokenStep], None]
+
+
+class _Stream:
+    def __init__(self, engine: Engine, settings: DecodingSettings, seq: int) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.seq = seq
+        self.result = StreamResult(settings)
+        self.utf8 = Utf8Stream()
+        self.sampler = (
+            SamplerChain(settings, engine.n_vocab)
+            if settings.mode == "sample" and settings.temperature > 0
+            else None
+        )
+
+    @property
+    def done(self) -> bool:
+        return self.result.stop_reason is not None
+
+    def choose(self, dist: StepDistribution, logits_row: object) -> tuple[int, SampleRecord | None]:
+        if self.sampler is None:
+            return int(dist.head_ids[0]), None
+        record = self.sampler.draw(dist, logits_row)  # type: ignore[arg-type]
+        return record.chosen_id, record
+
+    def record(self, step: TokenStep, next_pos: int) -> None:
+        """Append a step and decide whether the stream stops here."""
+        result = self.result
+        result.steps.append(step)
+        vocab = self.engine.vocab
+        settings = self.settings
+        if vocab.is_eog(step.id):
+            self._finish("eog")
+            return
+        self.utf8.push(vocab.piece(step.id, special=False))
+        if settings.stop:
+            text = self.utf8.text
+            hits = [text.find(s) for s in settings.stop if s in text]
+            if hits:
+                self.utf8.text = text[: min(hits)]
+                self._finish("stop_string", flush=False)
+                return
+        if len(result.steps) >= settings.max_tokens:
+            self._finish("max_tokens")
+        elif next_pos >= self.engine.n_ctx:
+            self._finish("context_full")
+
+    def _finish(self, reason: StopReason, *, flush: bool = True) -> None:
+        if flush:
+            self.utf8.flush()
+        self.result.text = self.utf8.text
+        self.result.stop_reason = reason
+        if self.sampler is not None:
+            self.sampler.close()
+
+    def cancel(self) -> None:
+        if not self.done:
+            self._finish("cancelled")
+
+
+def run_streams(
+    engine: Engine,
+    prompt_ids: Sequence[int],
+    settings_list: Sequence[DecodingSettings],
+    *,
+    cancel: threading.Event | None = None,
+    on_step: StepCallback | None = None,
+    stats: GenerationStats | None = None,
+) -> list[StreamResult]:
+    """Generate N greedy / sampled streams from one prompt in lockstep."""
+    if not settings_list:
+        return []
+    if len(settings_list) > MAX_SEQUENCES:
+        raise SettingsError(f"at most {MAX_SEQUENCES} streams run together")
+    for settings in settings_list:
+        settings.validated()
+        if settings.mode == "beam":
+            raise SettingsError("beam search runs through app.core.beam_search")
+    stats = stats or GenerationStats()
+    stats.prompt_tokens = len(prompt_ids)
+    scratch = LogitsScratch(engine.n_vocab)
+    streams = [_Stream(engine, s, seq) for seq, s in enumerate(settings_list)]
+
+    start = time.perf_counter()
+    engine.clear()
+    engine.prefill(prompt_ids, seq=0)
+    for stream in streams[1:]:
+        engine.copy_sequence(0, stream.seq)
+    stats.prefill_seconds = time.perf_counter() - start
+
+    pos = len(prompt_ids)
+    # Which batch row holds each stream's logits; after the prompt all share the last row.
+    rows = {stream.seq: -1 for stream in streams}
+    shared_dist: StepDistribution | None = None
+    decode_start = 0.0
+    index = 0
+    while True:
+        for stream in streams:
+            if stream.done:
+                continue
+            row = engine.logits(rows[stream.seq])
+            if index == 0 and shared_dist is not None:
+                dist = shared_dist
+            else:
+                dist = analyze_logits(row, scratch)
+                if index == 0:
+                    shared_dist = dist
+            token, sample = stream.choose(dist, row)
+            step = TokenStep(
+                index=index,
+                id=token,
+                piece=engine.vocab.piece(token, special=True),
+                logit=float(row[token]),
+                temperature=stream.settings.display_temperature,
+                distribution=dist,
+                sample=sample,
+            )
+            stream.record(step, pos + 1)
+            stats.generated_tokens += 1
+            if on_step is not None:
+                on_step(stream.seq, step)
+        if index == 0:
+            stats.time_to_first_token = time.perf_counter() - start
+            decode_start = time.perf_counter()
+        live = [s for s in streams if not s.done]
+        if not live:
+            break
+        if cancel is not None and cancel.is_set():
+            for stream in live:
+                stream.cancel()
+            break
+        entries = [(s.result.steps[-1].id, pos, s.seq, True) for s in live]
+        engine.decode(entries)
+        rows = {s.seq: i for i, s in enumerate(live)}
+        pos += 1
+        index += 1
+    stats.decode_seconds = time.perf_counter() - decode_start if decode_start else 0.0
+    # generated_tokens counts every stream's tokens; per-stream speed is the caller's view.
+    return [stream.result for stream in streams]
+
+
+def generate(
+    engine: Engine,
+    prompt_ids: Sequence[int],
+    settings: DecodingSettings,
+    *,
+    cancel: threading.Event | None = None,
+    on_step: Callable[[TokenStep], None] | None = None,
+    stats: GenerationStats | None = None,
+) -> StreamResult:
+    """One greedy or sampled stream."""
+    callback: StepCallback | None = None
+    if on_step is not None:
+        step_callback = on_step
+
+        def callback(_seq: int, step: TokenStep) -> None:
+            step_callback(step)
+
+    return run_streams(engine, prompt_ids, [settings], cancel=cancel, on_step=callback, stats=stats)[0]

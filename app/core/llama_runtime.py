@@ -1,0 +1,220 @@
+"""The single entry point to the native llama.cpp library.
+
+`llama_cpp` is imported here and nowhere else, lazily, so that the window can appear
+before the native library loads. It is imported before anything of ours touches numpy:
+on one CUDA build, numpy loaded before llama_cpp made model loading segfault.
+
+llama.cpp's own log goes to Python logging instead of the process's stderr, and can be
+captured while a model loads: llama-cpp-python only says "Failed to load model from
+file", the reason is in the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import platform
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+log = logging.getLogger("llama.cpp")
+
+# ggml_log_level: NONE, DEBUG, INFO, WARN, ERROR, CONT (continues the previous line)
+_LEVELS = {
+    0: logging.DEBUG,
+    1: logging.DEBUG,
+    2: logging.DEBUG,  # llama.cpp is chatty at info level
+    3: logging.WARNING,
+    4: logging.ERROR,
+}
+_CONT = 5
+
+_lib: ModuleType | None = None
+_lib_lock = threading.Lock()
+_callback: Any = None  # keeps the ctypes callback alive
+_capture_lock = threading.Lock()
+_captures: list[list[str]] = []
+_last_level = 2
+
+
+def _on_log(level: int, text: bytes | None, _user_data: object) -> None:
+    global _last_level
+    if level == _CONT:
+        level = _last_level
+    _last_level = level
+    message = (text or b"").decode("utf-8", "replace")
+    with _capture_lock:
+        for capture in _captures:
+            capture.append(message)
+    stripped = message.rstrip("\n")
+    if stripped:
+        log.log(_LEVELS.get(level, logging.DEBUG), "%s", stripped)
+
+
+def llama() -> ModuleType:
+    """Return the `llama_cpp` module, loading the native library on first use."""
+    global _lib, _callback
+    with _lib_lock:
+        if _lib is None:
+            import llama_cpp
+
+            _callback = llama_cpp.llama_log_callback(_on_log)
+            llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
+            llama_cpp.llama_backend_init()
+            _lib = llama_cpp
+        return _lib
+
+
+@contextlib.contextmanager
+def captured_log() -> Iterator[list[str]]:
+    """Collect llama.cpp's log messages written while the block runs."""
+    lines: list[str] = []
+    with _capture_lock:
+        _captures.append(lines)
+    try:
+        yield lines
+    finally:
+        with _capture_lock:
+            _captures.remove(lines)
+
+
+def failure_reason(lines: list[str]) -> str:
+    """The most telling line of a captured load log ("tensor ... not found", ...)."""
+    text = "".join(lines).splitlines()
+    errors = [ln.strip() for ln in text if "error" in ln.lower() or "failed" in ln.lower()]
+    for line in errors:
+        # "llama_model_load: error loading model: <the cause>" carries the cause last.
+        if "error loading model" in line:
+            return line.split("error loading model", 1)[1].lstrip(": ").strip()
+    if errors:
+        return errors[0]
+    return text[-1].strip() if text else "unknown reason"
+
+
+def physical_cores() -> int:
+    """Physical cores available to this process (llama.cpp's own default halves logical CPUs)."""
+    logical = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    logical = logical or os.cpu_count() or 1
+    system = platform.system()
+    try:
+        if system == "Linux":
+            cores: set[tuple[str, str]] = set()
+            physical_id = core_id = ""
+            with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+                for line in cpuinfo:
+                    key, _, value = line.partition(":")
+                    key, value = key.strip(), value.strip()
+                    if key == "physical id":
+                        physical_id = value
+                    elif key == "core id":
+                        core_id = value
+                        cores.add((physical_id, core_id))
+            if cores:
+                return max(1, min(len(cores), logical))
+        elif system == "Darwin":
+            out = subprocess.run(
+                ["sysctl", "-n", "hw.perflevel0.physicalcpu"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.strip() or subprocess.run(
+                ["sysctl", "-n", "hw.physicalcpu"], capture_output=True, text=True, check=False
+            ).stdout.strip()
+            if out.isdigit():
+                return max(1, int(out))
+    except OSError:
+        pass
+    return max(1, logical)
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    description: str
+    kind: str  # "CPU", "GPU", "iGPU" or "accelerator"
+    memory_free: int
+    memory_total: int
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    gpu_offload: bool
+    backend: str  # "CPU", "CUDA", "Metal", "Vulkan", ...
+    devices: tuple[Device, ...]
+    system_info: str
+
+    def describe(self) -> str:
+        gpus = [d for d in self.devices if d.kind != "CPU"]
+        if self.gpu_offload and gpus:
+            return f"{self.backend}: " + ", ".join(d.description or d.name for d in gpus)
+        return "CPU"
+
+
+_DEVICE_KINDS = {0: "CPU", 1: "GPU", 2: "accelerator", 3: "iGPU"}
+
+
+def _devices() -> tuple[Device, ...]:
+    llama()
+    from llama_cpp import _ggml
+
+    lib = _ggml.libggml
+    try:
+        lib.ggml_backend_dev_count.restype = ctypes.c_size_t
+        lib.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
+        lib.ggml_backend_dev_get.restype = ctypes.c_void_p
+        for name in ("ggml_backend_dev_name", "ggml_backend_dev_description"):
+            getattr(lib, name).argtypes = [ctypes.c_void_p]
+            getattr(lib, name).restype = ctypes.c_char_p
+        lib.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
+        lib.ggml_backend_dev_type.restype = ctypes.c_int
+        lib.ggml_backend_dev_memory.argtypes = [
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_size_t),
+            ctypes.POINTER(ctypes.c_size_t),
+        ]
+        lib.ggml_backend_dev_memory.restype = None
+    except AttributeError:
+        return ()
+    devices = []
+    for i in range(lib.ggml_backend_dev_count()):
+        dev = lib.ggml_backend_dev_get(i)
+        free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
+        lib.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
+        devices.append(
+            Device(
+                name=(lib.ggml_backend_dev_name(dev) or b"").decode(),
+                description=(lib.ggml_backend_dev_description(dev) or b"").decode(),
+                kind=_DEVICE_KINDS.get(lib.ggml_backend_dev_type(dev), "other"),
+                memory_free=free.value,
+                memory_total=total.value,
+            )
+        )
+    return tuple(devices)
+
+
+def backend_info() -> BackendInfo:
+    """What this build of llama.cpp can run on, and the devices it sees."""
+    lib = llama()
+    system_info = (lib.llama_print_system_info() or b"").decode("utf-8", "replace")
+    devices = _devices()
+    backend = "CPU"
+    for dev in devices:
+        if dev.kind == "CPU":
+            continue
+        for known in ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "MTL"):
+            if dev.name.upper().startswith(known.upper()):
+                backend = "Metal" if known == "MTL" else known
+                break
+        break
+    return BackendInfo(
+        gpu_offload=bool(lib.llama_supports_gpu_offload()),
+        backend=backend,
+        devices=devices,
+        system_info=system_info.strip(),
+    )

@@ -1,0 +1,86 @@
+"""What one decoding step produced, and what the views and the CLI show of it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from app.core.distribution import StepDistribution, TokenProb
+
+StopReason = Literal["eog", "max_tokens", "stop_string", "cancelled", "context_full"]
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """How a sampled token was drawn: the chain's survivors and the uniform draw.
+
+    `survivor_probs` is "what the sample was drawn from": softmax of the survivors'
+    logits / T, renormalised over the survivors only (most likely first).
+    """
+
+    survivor_ids: npt.NDArray[np.int32]
+    survivor_probs: npt.NDArray[np.float64]
+    uniform: float  # the draw u in [0, 1); the token is where u lands on the cumulative sum
+    chosen_index: int  # index of the drawn token among the survivors
+
+    @property
+    def chosen_id(self) -> int:
+        return int(self.survivor_ids[self.chosen_index])
+
+    def contains(self, token_id: int) -> bool:
+        return bool(np.any(self.survivor_ids == token_id))
+
+
+@dataclass(frozen=True)
+class TokenStep:
+    """One generated token with the distribution it was chosen from."""
+
+    index: int
+    id: int
+    piece: bytes  # the token's bytes as they appear in the text (special tokens rendered)
+    logit: float
+    temperature: float  # T of the "model distribution at temperature T" reported here
+    distribution: StepDistribution
+    sample: SampleRecord | None = None
+    forced: bool = False
+
+    @property
+    def logprob(self) -> float:
+        return self.distribution.logprob(self.logit, self.temperature)
+
+    @property
+    def p(self) -> float:
+        return math.exp(self.logprob)
+
+    @property
+    def rank(self) -> int:
+        return self.distribution.rank_of(self.logit)
+
+    @property
+    def entropy(self) -> float:
+        return self.distribution.entropy(self.temperature)
+
+    @property
+    def surprisal(self) -> float:
+        """-log2 p of the chosen token, in bits."""
+        return -self.logprob / math.log(2)
+
+    def top(self, k: int, temperature: float | None = None) -> list[TokenProb]:
+        return self.distribution.top(k, self.temperature if temperature is None else temperature)
+
+    def rescored(self, temperature: float) -> TokenStep:
+        """The same step seen at another temperature (no model call)."""
+        return TokenStep(
+            self.index,
+            self.id,
+            self.piece,
+            self.logit,
+            temperature,
+            self.distribution,
+            self.sample,
+            self.forced,
+        )

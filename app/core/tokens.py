@@ -1,0 +1,51 @@
+"""Facts about single tokens: type and placement in the input text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+TokenKind = Literal["normal", "control", "byte", "user_defined", "unknown", "unused"]
+
+# llama.cpp's llama_token_attr bits
+ATTR_UNKNOWN = 1 << 0
+ATTR_UNUSED = 1 << 1
+ATTR_NORMAL = 1 << 2
+ATTR_CONTROL = 1 << 3
+ATTR_USER_DEFINED = 1 << 4
+ATTR_BYTE = 1 << 5
+
+
+def token_kind(attr: int) -> TokenKind:
+    if attr & ATTR_CONTROL:
+        return "control"
+    if attr & ATTR_BYTE:
+        return "byte"
+    if attr & ATTR_USER_DEFINED:
+        return "user_defined"
+    if attr & ATTR_UNKNOWN:
+        return "unknown"
+    if attr & ATTR_UNUSED:
+        return "unused"
+    return "normal"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    piece: bytes  # the bytes this token contributes to the text
+    vocab_text: str  # the vocabulary entry (with ▁ / Ġ markers, <0xE2> for byte tokens)
+    kind: TokenKind
+    start: int  # byte offsets into the UTF-8 input; start == end if not in the text
+    end: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "piece": self.piece.decode("utf-8", "replace"),
+            "bytes": self.piece.hex(),
+            "vocab": self.vocab_text,
+            "type": self.kind,
+            "start": self.start,
+            "end": self.end,
+        }

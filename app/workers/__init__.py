@@ -1,0 +1,1 @@
+"""Qt adapters that run core work on threads."""
