@@ -18,9 +18,10 @@ from app.core.llama_runtime import (  # isort: skip
     physical_cores,
 )
 
+import contextlib
 import ctypes
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,7 @@ class Vocabulary:
             infos.append(
                 TokenInfo(
                     id=token_id,
-                    piece=self.piece(token_id, special=True) if not piece else piece,
+                    piece=data[start:pos] if piece else b"",
                     vocab_text=self.text_of(token_id),
                     kind=token_kind(attr),
                     start=start,
@@ -331,3 +332,20 @@ class Engine:
     @property
     def context_ptr(self) -> Any:
         return self._ctx
+
+
+@contextlib.contextmanager
+def load_vocabulary(path: Path) -> Iterator[Vocabulary]:
+    """Load only a GGUF's tokenizer (fast; works on vocabulary-only files too)."""
+    gguf = read_gguf(path, require_tensors=False)
+    lib = llama()
+    params = lib.llama_model_default_params()
+    params.vocab_only = True
+    with captured_log() as lines:
+        model = lib.llama_model_load_from_file(str(path).encode("utf-8"), params)
+    if not model:
+        raise ModelFileError(f"{path.name}: llama.cpp could not load its vocabulary: {failure_reason(lines)}")
+    try:
+        yield Vocabulary(lib.llama_model_get_vocab(model), card_from_gguf(gguf))
+    finally:
+        lib.llama_model_free(model)

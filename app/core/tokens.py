@@ -42,7 +42,7 @@ class TokenInfo:
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.id,
-            "piece": self.piece.decode("utf-8", "replace"),
+            "piece": self.piece.decode("utf-8", "replace") if self.piece else self.vocab_text,
             "bytes": self.piece.hex(),
             "vocab": self.vocab_text,
             "type": self.kind,

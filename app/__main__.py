@@ -1,0 +1,41 @@
+"""Composition root: `llm-playground` opens the window; a subcommand runs headless."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from app.core import paths
+
+SUBCOMMANDS = {"generate", "tokenize", "info"}
+
+
+def configure_logging() -> None:
+    """Everything, llama.cpp's log included, goes to a log file, not the terminal."""
+    handler: logging.Handler
+    try:
+        handler = logging.FileHandler(paths.log_dir() / "llm-playground.log", encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("llama.cpp").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    configure_logging()
+    if args and (args[0] in SUBCOMMANDS or args[0] in {"-h", "--help"}):
+        from app.cli import run
+
+        return run(args)
+    from app.ui.application import run_gui
+
+    return run_gui(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Headless subcommands: the scripting interface to the same engine the window uses.
+
+Exit codes: 0 success, 2 bad input (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import PlaygroundError, PromptError, SettingsError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"llm-playground: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="llm-playground", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    gen = sub.add_parser("generate", help="continue a prompt and show each token's distribution")
+    gen.add_argument("--model", required=True, help="a GGUF path or 'default'")
+    gen.add_argument("--prompt", required=True)
+    gen.add_argument("--mode", choices=("greedy", "sample", "beam"), default="greedy")
+    gen.add_argument("--max-tokens", type=int, default=64)
+    gen.add_argument("--temperature", type=float, default=0.8)
+    gen.add_argument("--top-k", type=int, default=40)
+    gen.add_argument("--top-p", type=float, default=0.95)
+    gen.add_argument("--min-p", type=float, default=0.05)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--beam-width", type=int, default=4)
+    gen.add_argument("--length-penalty", type=float, default=None)
+    gen.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+    gen.add_argument("--top", type=int, default=5, help="alternatives listed per step")
+    gen.add_argument("--no-bos", action="store_true", help="do not add the BOS token")
+    gen.add_argument("--ctx", type=int, default=4096, help="context size in tokens")
+    gen.add_argument("--json", action="store_true")
+
+    tok = sub.add_parser("tokenize", help="split text into tokens with byte offsets")
+    tok.add_argument("--model", required=True)
+    src = tok.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text")
+    src.add_argument("--file", type=Path)
+    tok.add_argument("--no-bos", action="store_true")
+    tok.add_argument("--json", action="store_true")
+
+    info = sub.add_parser("info", help="a GGUF model's card")
+    info.add_argument("--model", required=True)
+    info.add_argument("--json", action="store_true")
+    return parser
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    json.dump(document, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _piece(data: bytes) -> str:
+    return data.decode("utf-8", "backslashreplace")
+
+
+def _step_json(step: Any, top: int, vocab: Any) -> dict[str, Any]:
+    return {
+        "id": step.id,
+        "piece": _piece(step.piece),
+        "p": step.p,
+        "logprob": step.logprob,
+        "rank": step.rank,
+        "entropy": step.entropy,
+        "top": [
+            {"id": t.id, "piece": _piece(vocab.piece(t.id)), "logit": t.logit, "p": t.p}
+            for t in step.top(top)
+        ],
+        **(
+            {
+                "sample": {
+                    "uniform": step.sample.uniform,
+                    "survivors": [
+                        {"id": int(i), "p": float(p)}
+                        for i, p in zip(
+                            step.sample.survivor_ids, step.sample.survivor_probs, strict=True
+                        )
+                    ],
+                }
+            }
+            if step.sample is not None
+            else {}
+        ),
+    }
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from app.core.beam_search import beam_search
+    from app.core.decoding import DecodingSettings
+    from app.core.engine import Engine, EngineConfig
+    from app.core.generation import GenerationStats, generate
+
+    if not args.prompt:
+        raise PromptError("the prompt is empty")
+    if args.top < 0:
+        raise SettingsError(f"--top must be 0 or more, got {args.top}")
+    if args.ctx < 16:
+        raise SettingsError(f"--ctx must be at least 16, got {args.ctx}")
+    settings = DecodingSettings(
+        mode=args.mode,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        min_p=args.min_p,
+        seed=args.seed,
+        beam_width=args.beam_width,
+        length_penalty=args.length_penalty,
+        max_tokens=args.max_tokens,
+        stop=tuple(args.stop),
+    ).validated()
+    with Engine(args.model, EngineConfig(n_ctx=args.ctx)) as engine:
+        prompt_ids = engine.tokenize_prompt(args.prompt, add_bos=not args.no_bos)
+        stats = GenerationStats()
+        document: dict[str, Any] = {"prompt_tokens": prompt_ids}
+        if settings.mode == "beam":
+            result = beam_search(engine, prompt_ids, settings, stats=stats)
+            best = result.best
+            steps, text, stop_reason = best.steps, best.text, result.stop_reason
+            document["beams"] = [
+                {"ids": h.ids, "text": h.text, "score": h.score, "logprob": h.logprob}
+                for h in result.hypotheses
+            ]
+        else:
+            stream = generate(engine, prompt_ids, settings, stats=stats)
+            steps, text, stop_reason = stream.steps, stream.text, stream.stop_reason
+        document.update(
+            {
+                "steps": [_step_json(s, args.top, engine.vocab) for s in steps],
+                "text": text,
+                "stop_reason": stop_reason,
+                "stats": stats.to_json(),
+                "model": engine.info.card.name,
+                "device": engine.info.describe_device(),
+            }
+        )
+    if args.json:
+        _print_json(document)
+    else:
+        sys.stdout.write(args.prompt + text + "\n")
+        sys.stdout.write(
+            f"[{len(steps)} tokens, {stop_reason}, "
+            f"{stats.tokens_per_second:.1f} tokens/s, {document['device']}]\n"
+        )
+    return 0
+
+
+def cmd_tokenize(args: argparse.Namespace) -> int:
+    from app.core.default_model import resolve_model
+    from app.core.engine import load_vocabulary
+
+    if args.file is not None:
+        try:
+            data = args.file.read_bytes()
+        except OSError as exc:
+            raise PlaygroundError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
+    else:
+        data = args.text.encode("utf-8")
+    with load_vocabulary(resolve_model(args.model)) as vocab:
+        infos = vocab.token_infos(data, add_bos=not args.no_bos)
+    if args.json:
+        _print_json({"tokens": [t.to_json() for t in infos], "count": len(infos)})
+    else:
+        sys.stdout.write(" | ".join(_piece(t.piece) for t in infos) + "\n")
+        sys.stdout.write(f"[{len(infos)} tokens]\n")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from app.core.default_model import resolve_model
+    from app.core.model_card import read_model_card
+
+    card = read_model_card(resolve_model(args.model), require_tensors=False)
+    if args.json:
+        _print_json(card.to_json())
+    else:
+        for key, value in card.to_json().items():
+            sys.stdout.write(f"{key:>18}: {value}\n")
+    return 0
+
+
+COMMANDS = {"generate": cmd_generate, "tokenize": cmd_tokenize, "info": cmd_info}
+
+
+def run(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
+    try:
+        return COMMANDS[args.command](args)
+    except PlaygroundError as exc:
+        sys.stderr.write(f"llm-playground: error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
