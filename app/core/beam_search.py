@@ -180,7 +180,7 @@ def beam_search(
             break
         if step_index + 1 >= settings.max_tokens:
             break
-        if pos + 1 > engine.n_ctx:
+        if pos >= engine.n_ctx:
             stop = "context_full"
             break
         if cancel is not None and cancel.is_set():

@@ -86,8 +86,11 @@ class _Stream:
         record = self.sampler.draw(dist, logits_row)  # type: ignore[arg-type]
         return record.chosen_id, record
 
-    def record(self, step: TokenStep, next_pos: int) -> None:
-        """Append a step and decide whether the stream stops here."""
+    def record(self, step: TokenStep, decode_pos: int) -> None:
+        """Append a step and decide whether the stream stops here.
+
+        `decode_pos` is where the chosen token would be decoded to continue.
+        """
         result = self.result
         result.steps.append(step)
         vocab = self.engine.vocab
@@ -105,7 +108,7 @@ class _Stream:
                 return
         if len(result.steps) >= settings.max_tokens:
             self._finish("max_tokens")
-        elif next_pos >= self.engine.n_ctx:
+        elif decode_pos >= self.engine.n_ctx:
             self._finish("context_full")
 
     def _finish(self, reason: StopReason, *, flush: bool = True) -> None:
@@ -178,7 +181,7 @@ def run_streams(
                 distribution=dist,
                 sample=sample,
             )
-            stream.record(step, pos + 1)
+            stream.record(step, pos)
             stats.generated_tokens += 1
             if on_step is not None:
                 on_step(stream.seq, step)

@@ -40,7 +40,7 @@ class SamplerChain:
             lib.llama_sampler_chain_add(self._chain, lib.llama_sampler_init_min_p(settings.min_p, 1))
         lib.llama_sampler_chain_add(self._chain, lib.llama_sampler_init_temp(settings.temperature))
         self._full = np.empty(vocab_size, dtype=TOKEN_DATA)
-        self._full["id"] = np.arange(vocab_size, dtype=np.int32)
+        self._ids = np.arange(vocab_size, dtype=np.int32)
         self._array = lib.llama_token_data_array()
 
     def close(self) -> None:
@@ -65,7 +65,8 @@ class SamplerChain:
             data["logit"] = dist.head_logits
             data["p"] = 0.0
         else:
-            data = self._full
+            data = self._full  # the chain reorders it in place: refill ids too
+            data["id"] = self._ids
             data["logit"] = logits
             data["p"] = 0.0
         arr = self._array
