@@ -1,0 +1,109 @@
+"""The headless CLI as a script would use it: JSON on stdout, exit 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_generate_greedy_json() -> None:
+    out = cli(
+        "generate", "--model", "default", "--prompt", "The meaning of life is",
+        "--mode", "greedy", "--max-tokens", "16", "--top", "5", "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert len(doc["steps"]) == 16
+    assert doc["prompt_tokens"][0] == 2  # BOS
+    for step in doc["steps"]:
+        assert len(step["top"]) == 5
+        ps = [t["p"] for t in step["top"]]
+        assert ps == sorted(ps, reverse=True)
+        assert step["top"][0]["id"] == step["id"]  # greedy picks the argmax
+        assert step["p"] == pytest.approx(ps[0])
+    assert doc["stop_reason"] == "max_tokens"
+    assert doc["text"].startswith(" not defined")
+    assert doc["stats"]["tokens_per_second"] > 0
+
+
+def test_generate_beam_and_sample_json() -> None:
+    beam = json.loads(
+        cli("generate", "--model", "default", "--prompt", "Once upon a time", "--mode", "beam",
+            "--beam-width", "3", "--max-tokens", "6", "--json").stdout
+    )
+    assert len(beam["beams"]) >= 3
+    assert [b["score"] for b in beam["beams"]] == sorted((b["score"] for b in beam["beams"]), reverse=True)
+    assert [s["id"] for s in beam["steps"]] == beam["beams"][0]["ids"]
+    sample = json.loads(
+        cli("generate", "--model", "default", "--prompt", "Once upon a time", "--mode", "sample",
+            "--seed", "4", "--max-tokens", "6", "--json").stdout
+    )
+    for step in sample["steps"]:
+        assert step["id"] in [s["id"] for s in step["sample"]["survivors"]]
+
+
+def test_tokenize_offsets_cover_input() -> None:
+    text = "Byte pair encoding (also known as digram coding) 🦙 naïve"
+    doc = json.loads(cli("tokenize", "--model", "default", "--text", text, "--json").stdout)
+    data = text.encode("utf-8")
+    assert doc["count"] == len(doc["tokens"])
+    assert doc["tokens"][0]["start"] == doc["tokens"][0]["end"] == 0  # BOS
+    assert b"".join(bytes.fromhex(t["bytes"]) for t in doc["tokens"]) == data
+    for t in doc["tokens"]:
+        assert data[t["start"] : t["end"]] == bytes.fromhex(t["bytes"])
+
+
+def test_info_json() -> None:
+    doc = json.loads(cli("info", "--model", "default", "--json").stdout)
+    assert doc["architecture"] == "gemma3"
+    assert doc["vocab_size"] == 262144
+    assert doc["quantization"] == "Q4_K_M"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "/no/such/model.gguf"], "no such file"),
+        (["--model", "NOT_GGUF"], "not a GGUF file"),
+        (["--model", "TRUNCATED"], "truncated"),
+        (["--model", "default", "--prompt", ""], "prompt is empty"),
+        (["--model", "default", "--temperature", "-1"], "temperature"),
+        (["--model", "default", "--top-p", "0"], "top-p"),
+        (["--model", "default", "--top-p", "1.5"], "top-p"),
+        (["--model", "default", "--mode", "beam", "--beam-width", "0"], "beam width"),
+        (["--model", "default", "--ctx", "256", "--prompt", "word " * 600], "context holds"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    args: list[str], message: str, tmp_path: Path, model_path: Path
+) -> None:
+    not_gguf = tmp_path / "notes.gguf"
+    not_gguf.write_text("hello")
+    truncated = tmp_path / "cut.gguf"
+    truncated.write_bytes(model_path.read_bytes()[:2_000_000])
+    args = [str(not_gguf) if a == "NOT_GGUF" else str(truncated) if a == "TRUNCATED" else a for a in args]
+    if "--prompt" not in args:
+        args += ["--prompt", "hi"]
+    out = cli("generate", *args, "--json")
+    assert out.returncode == 2
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert message in lines[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_tokenize_bad_file(tmp_path: Path) -> None:
+    out = cli("tokenize", "--model", "default", "--file", str(tmp_path / "missing.txt"))
+    assert out.returncode == 2
+    assert "cannot read" in out.stderr
