@@ -128,7 +128,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if settings.mode == "beam":
             result = beam_search(engine, prompt_ids, settings, stats=stats)
             best = result.best
-            steps, text, stop_reason = best.steps, best.text, result.stop_reason
+            steps, text = best.steps, best.text
+            stop_reason: str | None = result.stop_reason
             document["beams"] = [
                 {"ids": h.ids, "text": h.text, "score": h.score, "logprob": h.logprob}
                 for h in result.hypotheses

@@ -111,7 +111,9 @@ def main() -> None:
             t_greedy = (time.perf_counter() - start) / beam_steps
             start = time.perf_counter()
             result = beam_search(
-                engine, prompt_ids, DecodingSettings(mode="beam", beam_width=4, max_tokens=beam_steps)
+                engine,
+                prompt_ids,
+                DecodingSettings(mode="beam", beam_width=4, max_tokens=beam_steps),
             )
             steps = max(len(h.ids) for h in result.hypotheses)
             beam_ratios.append(((time.perf_counter() - start) / steps) / t_greedy)

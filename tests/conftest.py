@@ -16,8 +16,8 @@ os.environ.setdefault(
 )
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.core.default_model import default_model_path  # noqa: E402
-from app.core.engine import Engine, EngineConfig  # noqa: E402
+from app.core.default_model import default_model_path
+from app.core.engine import Engine, EngineConfig
 
 PROMPT = "The meaning of life is"
 

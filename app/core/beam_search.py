@@ -74,7 +74,7 @@ class _Beam:
 def final_score(logprob: float, length: int, length_penalty: float | None) -> float:
     if length_penalty is None or length == 0:
         return logprob
-    return logprob / (length**length_penalty)
+    return logprob / float(length**length_penalty)
 
 
 TreeCallback = Callable[[list[BeamNode]], None]

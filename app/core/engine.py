@@ -79,13 +79,17 @@ class Vocabulary:
         self._piece_buf = ctypes.create_string_buffer(256)
         self._pieces: dict[tuple[int, bool], bytes] = {}
 
-    def tokenize(self, text: str | bytes, *, add_bos: bool = True, special: bool = False) -> list[int]:
+    def tokenize(
+        self, text: str | bytes, *, add_bos: bool = True, special: bool = False
+    ) -> list[int]:
         """Token ids of `text`; BOS is added when the model asks for it and `add_bos`."""
         data = text.encode("utf-8") if isinstance(text, str) else text
         capacity = len(data) + 8
         while True:
             out = (self._lib.llama_token * capacity)()
-            n = self._lib.llama_tokenize(self._vocab, data, len(data), out, capacity, add_bos, special)
+            n = self._lib.llama_tokenize(
+                self._vocab, data, len(data), out, capacity, add_bos, special
+            )
             if n >= 0:
                 return list(out[:n])
             capacity = -n
@@ -147,7 +151,9 @@ class Vocabulary:
                 # Normalised text (rare): advance by what matches, never past the input.
                 match = 0
                 while (
-                    match < len(piece) and pos + match < len(data) and data[pos + match] == piece[match]
+                    match < len(piece)
+                    and pos + match < len(data)
+                    and data[pos + match] == piece[match]
                 ):
                     match += 1
                 pos += match
@@ -193,7 +199,9 @@ class Engine:
         with captured_log() as lines:
             model = lib.llama_model_load_from_file(str(self.path).encode("utf-8"), mparams)
         if not model:
-            raise ModelFileError(f"{self.path.name}: llama.cpp could not load it: {failure_reason(lines)}")
+            raise ModelFileError(
+                f"{self.path.name}: llama.cpp could not load it: {failure_reason(lines)}"
+            )
         self._model = model
         vocab = lib.llama_model_get_vocab(model)
         self.vocab = Vocabulary(vocab, card)
@@ -215,7 +223,9 @@ class Engine:
             ctx = lib.llama_init_from_model(model, cparams)
         if not ctx:
             self.close()
-            raise ModelFileError(f"{self.path.name}: could not create a context: {failure_reason(lines)}")
+            raise ModelFileError(
+                f"{self.path.name}: could not create a context: {failure_reason(lines)}"
+            )
         self._ctx = ctx
         self._memory = lib.llama_get_memory(ctx)
         self.n_ctx = int(lib.llama_n_ctx(ctx))
@@ -249,10 +259,8 @@ class Engine:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown
             self.close()
-        except Exception:  # interpreter shutdown: the library may already be gone
-            pass
 
     # ---- low-level decoding ---------------------------------------------------------
     def _ensure_batch(self, n: int) -> Any:
@@ -344,7 +352,9 @@ def load_vocabulary(path: Path) -> Iterator[Vocabulary]:
     with captured_log() as lines:
         model = lib.llama_model_load_from_file(str(path).encode("utf-8"), params)
     if not model:
-        raise ModelFileError(f"{path.name}: llama.cpp could not load its vocabulary: {failure_reason(lines)}")
+        raise ModelFileError(
+            f"{path.name}: llama.cpp could not load its vocabulary: {failure_reason(lines)}"
+        )
     try:
         yield Vocabulary(lib.llama_model_get_vocab(model), card_from_gguf(gguf))
     finally:

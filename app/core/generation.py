@@ -222,4 +222,6 @@ def generate(
         def callback(_seq: int, step: TokenStep) -> None:
             step_callback(step)
 
-    return run_streams(engine, prompt_ids, [settings], cancel=cancel, on_step=callback, stats=stats)[0]
+    return run_streams(
+        engine, prompt_ids, [settings], cancel=cancel, on_step=callback, stats=stats
+    )[0]

@@ -118,14 +118,17 @@ def physical_cores() -> int:
             if cores:
                 return max(1, min(len(cores), logical))
         elif system == "Darwin":
-            out = subprocess.run(
-                ["sysctl", "-n", "hw.perflevel0.physicalcpu"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout.strip() or subprocess.run(
-                ["sysctl", "-n", "hw.physicalcpu"], capture_output=True, text=True, check=False
-            ).stdout.strip()
+            out = (
+                subprocess.run(
+                    ["sysctl", "-n", "hw.perflevel0.physicalcpu"],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                ).stdout.strip()
+                or subprocess.run(
+                    ["sysctl", "-n", "hw.physicalcpu"], capture_output=True, text=True, check=False
+                ).stdout.strip()
+            )
             if out.isdigit():
                 return max(1, int(out))
     except OSError:

@@ -9,6 +9,7 @@ whole vocabulary.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 from typing import Any
 
@@ -35,9 +36,13 @@ class SamplerChain:
         if settings.top_k > 0:
             lib.llama_sampler_chain_add(self._chain, lib.llama_sampler_init_top_k(settings.top_k))
         if settings.top_p < 1.0:
-            lib.llama_sampler_chain_add(self._chain, lib.llama_sampler_init_top_p(settings.top_p, 1))
+            lib.llama_sampler_chain_add(
+                self._chain, lib.llama_sampler_init_top_p(settings.top_p, 1)
+            )
         if settings.min_p > 0.0:
-            lib.llama_sampler_chain_add(self._chain, lib.llama_sampler_init_min_p(settings.min_p, 1))
+            lib.llama_sampler_chain_add(
+                self._chain, lib.llama_sampler_init_min_p(settings.min_p, 1)
+            )
         lib.llama_sampler_chain_add(self._chain, lib.llama_sampler_init_temp(settings.temperature))
         self._full = np.empty(vocab_size, dtype=TOKEN_DATA)
         self._ids = np.arange(vocab_size, dtype=np.int32)
@@ -49,10 +54,8 @@ class SamplerChain:
             self._chain = None
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown
             self.close()
-        except Exception:
-            pass
 
     def survivors(
         self, dist: StepDistribution, logits: npt.NDArray[np.float32]

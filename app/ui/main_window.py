@@ -93,17 +93,21 @@ class MainWindow(QMainWindow):
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button)
         buttons.addWidget(self.stop_button)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.start_generation)
-        QShortcut(QKeySequence("Escape"), self, activated=self.stop_generation)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.start_generation)
+        QShortcut(QKeySequence("Escape"), self, self.stop_generation)
 
         self.top_table = QTableWidget(0, 3)
         self.top_table.setHorizontalHeaderLabels(["Next token", "p", "logit"])
-        self.top_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.top_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.top_table.verticalHeader().setVisible(False)
         self.top_caption = QLabel("Model distribution at temperature T of the latest step")
         self.top_caption.setWordWrap(True)
 
         side = QWidget()
+        side.setMinimumWidth(320)
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(controls)
         side_layout.addLayout(buttons)
@@ -114,7 +118,9 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(QLabel("Prompt"))
         left_layout.addWidget(self.prompt_edit)
-        left_layout.addWidget(QLabel("Output (token boundaries alternate colour; hover for details)"))
+        left_layout.addWidget(
+            QLabel("Output (token boundaries alternate colour; hover for details)")
+        )
         left_layout.addWidget(self.stream_view, 1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -122,6 +128,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([820, 360])
         self.setCentralWidget(splitter)
 
         self.progress = QProgressBar()

@@ -47,9 +47,7 @@ class TokenStreamView(QTextEdit):
             return  # an unfinished character: shown with the token that completes it
         fmt = QTextCharFormat()
         fmt.setBackground(BOUNDARY_COLORS[len(self.steps) % 2])
-        fmt.setToolTip(
-            f"id {step.id} · p = {step.p:.4f} · rank {step.rank + 1}"
-        )
+        fmt.setToolTip(f"id {step.id} · p = {step.p:.4f} · rank {step.rank + 1}")
         self._cursor_end().insertText(text, fmt)
         self.ensureCursorVisible()
 

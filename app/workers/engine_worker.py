@@ -17,7 +17,6 @@ from app.core.decoding import DecodingSettings
 from app.core.errors import PlaygroundError
 from app.core.token_step import TokenStep
 
-
 TOP_PIECES = 10
 
 

@@ -18,8 +18,18 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_generate_greedy_json() -> None:
     out = cli(
-        "generate", "--model", "default", "--prompt", "The meaning of life is",
-        "--mode", "greedy", "--max-tokens", "16", "--top", "5", "--json",
+        "generate",
+        "--model",
+        "default",
+        "--prompt",
+        "The meaning of life is",
+        "--mode",
+        "greedy",
+        "--max-tokens",
+        "16",
+        "--top",
+        "5",
+        "--json",
     )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -38,15 +48,41 @@ def test_generate_greedy_json() -> None:
 
 def test_generate_beam_and_sample_json() -> None:
     beam = json.loads(
-        cli("generate", "--model", "default", "--prompt", "Once upon a time", "--mode", "beam",
-            "--beam-width", "3", "--max-tokens", "6", "--json").stdout
+        cli(
+            "generate",
+            "--model",
+            "default",
+            "--prompt",
+            "Once upon a time",
+            "--mode",
+            "beam",
+            "--beam-width",
+            "3",
+            "--max-tokens",
+            "6",
+            "--json",
+        ).stdout
     )
     assert len(beam["beams"]) >= 3
-    assert [b["score"] for b in beam["beams"]] == sorted((b["score"] for b in beam["beams"]), reverse=True)
+    assert [b["score"] for b in beam["beams"]] == sorted(
+        (b["score"] for b in beam["beams"]), reverse=True
+    )
     assert [s["id"] for s in beam["steps"]] == beam["beams"][0]["ids"]
     sample = json.loads(
-        cli("generate", "--model", "default", "--prompt", "Once upon a time", "--mode", "sample",
-            "--seed", "4", "--max-tokens", "6", "--json").stdout
+        cli(
+            "generate",
+            "--model",
+            "default",
+            "--prompt",
+            "Once upon a time",
+            "--mode",
+            "sample",
+            "--seed",
+            "4",
+            "--max-tokens",
+            "6",
+            "--json",
+        ).stdout
     )
     for step in sample["steps"]:
         assert step["id"] in [s["id"] for s in step["sample"]["survivors"]]
@@ -91,7 +127,10 @@ def test_bad_input_exits_2_with_one_line(
     not_gguf.write_text("hello")
     truncated = tmp_path / "cut.gguf"
     truncated.write_bytes(model_path.read_bytes()[:2_000_000])
-    args = [str(not_gguf) if a == "NOT_GGUF" else str(truncated) if a == "TRUNCATED" else a for a in args]
+    args = [
+        str(not_gguf) if a == "NOT_GGUF" else str(truncated) if a == "TRUNCATED" else a
+        for a in args
+    ]
     if "--prompt" not in args:
         args += ["--prompt", "hi"]
     out = cli("generate", *args, "--json")

@@ -40,7 +40,7 @@ def test_default_model_card(model_path: Path) -> None:
 
 @pytest.mark.parametrize("size", [0, 3, 7, 12, 23, 100, 5000, 70_000, 3_000_000, 6_000_000])
 def test_truncated_header_is_refused(model_path: Path, tmp_path: Path, size: int) -> None:
-    with pytest.raises(ModelFileError, match="truncated|not a GGUF|cannot fit"):
+    with pytest.raises(ModelFileError, match=r"truncated|not a GGUF|cannot fit"):
         read_gguf(_truncated(model_path, tmp_path, size))
 
 

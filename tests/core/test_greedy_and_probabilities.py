@@ -66,7 +66,11 @@ def test_probabilities_equal_full_softmax(engine: Engine, prompt_ids: list[int])
 
 
 def test_rescoring_at_other_temperatures_is_exact(engine: Engine, prompt_ids: list[int]) -> None:
-    prompts = [prompt_ids, engine.tokenize_prompt("def fibonacci(n):\n    "), engine.tokenize_prompt("1, 2, 3,")]
+    prompts = [
+        prompt_ids,
+        engine.tokenize_prompt("def fibonacci(n):\n    "),
+        engine.tokenize_prompt("1, 2, 3,"),
+    ]
     for ids in prompts:
         result = generate(engine, ids, DecodingSettings(mode="greedy", max_tokens=6))
         rows = _logit_rows(engine, ids, result.ids)

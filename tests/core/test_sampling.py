@@ -36,14 +36,19 @@ def _c_chain_survivors(row: np.ndarray, s: DecodingSettings) -> set[int]:
         data[i].logit = float(row[i])
         data[i].p = 0.0
     arr = lib.llama_token_data_array(
-        data=ctypes.cast(data, ctypes.POINTER(lib.llama_token_data)), size=n, selected=-1, sorted=False
+        data=ctypes.cast(data, ctypes.POINTER(lib.llama_token_data)),
+        size=n,
+        selected=-1,
+        sorted=False,
     )
     lib.llama_sampler_apply(chain, ctypes.byref(arr))
     lib.llama_sampler_free(chain)
     return {arr.data[i].id for i in range(arr.size)}
 
 
-@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: f"T{s.temperature}-k{s.top_k}-p{s.top_p}-m{s.min_p}")
+@pytest.mark.parametrize(
+    "settings", SETTINGS, ids=lambda s: f"T{s.temperature}-k{s.top_k}-p{s.top_p}-m{s.min_p}"
+)
 def test_sampled_token_is_a_c_chain_survivor(
     engine: Engine, prompt_ids: list[int], settings: DecodingSettings
 ) -> None:
@@ -60,7 +65,9 @@ def test_sampled_token_is_a_c_chain_survivor(
         assert step.sample.survivor_probs.sum() == pytest.approx(1.0, abs=1e-9)
         assert 0.0 <= step.sample.uniform < 1.0
         cumulative = np.cumsum(step.sample.survivor_probs)
-        assert step.sample.chosen_index == int(np.searchsorted(cumulative, step.sample.uniform, side="right"))
+        assert step.sample.chosen_index == int(
+            np.searchsorted(cumulative, step.sample.uniform, side="right")
+        )
         assert step.temperature == settings.temperature
         if i + 1 < len(result.steps):
             engine.decode([(step.id, len(prompt_ids) + i, 0, True)])
@@ -80,5 +87,7 @@ def test_seed_reproduces_and_differs(engine: Engine, prompt_ids: list[int]) -> N
 
 def test_temperature_zero_sampling_is_greedy(engine: Engine, prompt_ids: list[int]) -> None:
     greedy = generate(engine, prompt_ids, DecodingSettings(mode="greedy", max_tokens=8))
-    cold = generate(engine, prompt_ids, DecodingSettings(mode="sample", temperature=0.0, max_tokens=8))
+    cold = generate(
+        engine, prompt_ids, DecodingSettings(mode="sample", temperature=0.0, max_tokens=8)
+    )
     assert cold.ids == greedy.ids

@@ -94,7 +94,9 @@ def test_beam_search_equals_reference(
 
 
 def test_beam_width_one_is_greedy(engine: Engine, prompt_ids: list[int]) -> None:
-    beam = beam_search(engine, prompt_ids, DecodingSettings(mode="beam", beam_width=1, max_tokens=10))
+    beam = beam_search(
+        engine, prompt_ids, DecodingSettings(mode="beam", beam_width=1, max_tokens=10)
+    )
     greedy = generate(engine, prompt_ids, DecodingSettings(mode="greedy", max_tokens=10))
     assert beam.best.ids == greedy.ids
 
@@ -104,7 +106,9 @@ def test_length_penalty_reranks(engine: Engine, prompt_ids: list[int]) -> None:
     result = beam_search(engine, prompt_ids, s)
     for hyp in result.hypotheses:
         assert hyp.score == pytest.approx(hyp.logprob / len(hyp.ids))
-    assert [h.score for h in result.hypotheses] == sorted((h.score for h in result.hypotheses), reverse=True)
+    assert [h.score for h in result.hypotheses] == sorted(
+        (h.score for h in result.hypotheses), reverse=True
+    )
 
 
 def test_cancel_between_decodes(engine: Engine, prompt_ids: list[int]) -> None:
