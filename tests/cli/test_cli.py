@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,44 +47,21 @@ def test_generate_greedy_json() -> None:
     assert doc["stats"]["tokens_per_second"] > 0
 
 
+def _generate_json(*options: str) -> dict[str, Any]:
+    out = cli("generate", "--model", "default", "--prompt", "Once upon a time", *options, "--json")
+    assert out.returncode == 0, out.stderr
+    doc: dict[str, Any] = json.loads(out.stdout)
+    return doc
+
+
 def test_generate_beam_and_sample_json() -> None:
-    beam = json.loads(
-        cli(
-            "generate",
-            "--model",
-            "default",
-            "--prompt",
-            "Once upon a time",
-            "--mode",
-            "beam",
-            "--beam-width",
-            "3",
-            "--max-tokens",
-            "6",
-            "--json",
-        ).stdout
-    )
+    beam = _generate_json("--mode", "beam", "--beam-width", "3", "--max-tokens", "6")
     assert len(beam["beams"]) >= 3
     assert [b["score"] for b in beam["beams"]] == sorted(
         (b["score"] for b in beam["beams"]), reverse=True
     )
     assert [s["id"] for s in beam["steps"]] == beam["beams"][0]["ids"]
-    sample = json.loads(
-        cli(
-            "generate",
-            "--model",
-            "default",
-            "--prompt",
-            "Once upon a time",
-            "--mode",
-            "sample",
-            "--seed",
-            "4",
-            "--max-tokens",
-            "6",
-            "--json",
-        ).stdout
-    )
+    sample = _generate_json("--mode", "sample", "--seed", "4", "--max-tokens", "6")
     for step in sample["steps"]:
         assert step["id"] in [s["id"] for s in step["sample"]["survivors"]]
 
