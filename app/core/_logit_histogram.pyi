@@ -1,0 +1,11 @@
+import numpy as np
+import numpy.typing as npt
+
+def histogram(
+    logits: npt.NDArray[np.float32],
+    max_logit: float,
+    bins_per_logit: float,
+    counts: npt.NDArray[np.int32],
+    head_limit: int,
+    head_ids: npt.NDArray[np.int32],
+) -> int: ...

@@ -1,0 +1,102 @@
+"""The one-pass C histogram and the head it selects agree exactly with numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.core._logit_histogram import histogram
+from app.core.distribution import (
+    BINS_PER_LOGIT,
+    HEAD_MAX,
+    HEAD_MIN,
+    analyze_logits,
+    full_softmax,
+)
+from app.core.engine import Engine
+
+
+def _numpy_bins(row: np.ndarray, n_bins: int) -> np.ndarray:
+    distance = (np.float32(row.max()) - row) * np.float32(BINS_PER_LOGIT)
+    return np.minimum(distance, np.float32(n_bins - 1)).astype(np.int64)
+
+
+def _real_row(engine: Engine, text: str) -> np.ndarray:
+    engine.clear()
+    engine.prefill(engine.tokenize_prompt(text))
+    return engine.logits(-1).copy()
+
+
+def test_histogram_equals_numpy_bincount(engine: Engine) -> None:
+    row = _real_row(engine, "Once upon a time")
+    n_bins = int((row.max() - row.min()) * BINS_PER_LOGIT) + 2
+    counts = np.empty(n_bins, dtype=np.int32)
+    head = np.empty(4096, dtype=np.int32)
+    n_head = histogram(row, float(row.max()), BINS_PER_LOGIT, counts, 1023, head)
+    bins = _numpy_bins(row, n_bins)
+    assert np.array_equal(counts, np.bincount(bins, minlength=n_bins))
+    expected_head = np.flatnonzero(bins <= 1023)
+    assert n_head == expected_head.size
+    assert np.array_equal(head[:n_head], expected_head)
+
+
+def test_histogram_refuses_wrong_buffers() -> None:
+    row = np.zeros(10, dtype=np.float64)
+    with pytest.raises(ValueError, match="float32"):
+        histogram(row, 0.0, 128.0, np.empty(4, np.int32), 0, np.empty(4, np.int32))
+
+
+@pytest.mark.parametrize("text", ["Once upon a time", "def fib(n):", "1, 2, 3, 4,"])
+def test_head_and_tail_partition_the_vocabulary(engine: Engine, text: str) -> None:
+    row = _real_row(engine, text)
+    dist = analyze_logits(row)
+    assert dist.head_ids.size >= HEAD_MIN
+    assert dist.head_ids.size + int(dist.tail_counts.sum()) == row.size
+    # The head is exactly the tokens above the tail's first bin, highest logit first.
+    bins = _numpy_bins(row, 1 << 30)
+    assert set(dist.head_ids.tolist()) == set(np.flatnonzero(bins < dist.tail_first_bin).tolist())
+    assert np.all(np.diff(dist.head_logits) <= 0)
+    assert np.array_equal(dist.head_logits, row[dist.head_ids])
+
+
+def _check_against_softmax(row: np.ndarray) -> None:
+    dist = analyze_logits(row)
+    assert dist.head_ids.size + int(dist.tail_counts.sum()) == row.size
+    for temperature in (0.3, 1.0, 2.0):
+        probs = full_softmax(row, temperature)
+        for t in dist.top(20, temperature):
+            assert t.p == pytest.approx(probs[t.id], abs=1e-5)
+
+
+def test_very_peaked_row_still_keeps_head_min_tokens() -> None:
+    rng = np.random.default_rng(0)
+    row = rng.normal(0.0, 1.0, 262_144).astype(np.float32)
+    row[7] = 40.0  # one token far above everything else
+    dist = analyze_logits(row)
+    assert dist.head_ids[0] == 7
+    assert dist.head_ids.size >= HEAD_MIN
+    _check_against_softmax(row)
+
+
+def test_flat_row_caps_the_head() -> None:
+    rng = np.random.default_rng(1)
+    row = rng.uniform(0.0, 4.0, 262_144).astype(np.float32)  # all within 8 logits
+    dist = analyze_logits(row)
+    assert HEAD_MIN <= dist.head_ids.size <= HEAD_MAX
+    _check_against_softmax(row)
+
+
+def test_all_equal_row_keeps_every_tie() -> None:
+    row = np.zeros(50_000, dtype=np.float32)
+    dist = analyze_logits(row)
+    assert dist.head_ids.size == row.size
+    assert dist.top(1)[0].p == pytest.approx(1 / row.size, rel=1e-9)
+
+
+def test_minus_infinity_logits_count_as_impossible() -> None:
+    row = np.full(1000, -np.inf, dtype=np.float32)
+    row[:100] = np.linspace(0.0, -30.0, 100, dtype=np.float32)
+    dist = analyze_logits(row)
+    probs = full_softmax(row.astype(np.float64).clip(-1e30), 1.0)
+    assert dist.top(1)[0].p == pytest.approx(probs[0], abs=1e-9)
+    assert dist.head_ids.size + int(dist.tail_counts.sum()) == row.size
