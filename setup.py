@@ -1,4 +1,4 @@
-"""Build the one C extension (everything else is in pyproject.toml)."""
+"""Build the one C extension, a speed-up (everything else is in pyproject.toml)."""
 
 import sys
 
@@ -12,6 +12,7 @@ setup(
             "app.core._logit_histogram",
             ["app/core/_logit_histogram.c"],
             extra_compile_args=COMPILE_ARGS,
+            optional=True,  # app.core.distribution falls back to numpy (slower)
         )
     ]
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from app.core.distribution import (
     HEAD_MIN,
     analyze_logits,
     full_softmax,
+    numpy_histogram,
 )
 from app.core.engine import Engine
 
@@ -27,12 +30,15 @@ def _real_row(engine: Engine, text: str) -> np.ndarray:
     return engine.logits(-1).copy()
 
 
-def test_histogram_equals_numpy_bincount(engine: Engine) -> None:
+@pytest.mark.parametrize("implementation", [histogram, numpy_histogram])
+@pytest.mark.parametrize("shrink", [0, 600])
+def test_histogram_equals_numpy_bincount(engine: Engine, implementation: Any, shrink: int) -> None:
+    """Both implementations of the one-pass summary, also with the far tail clamped."""
     row = _real_row(engine, "Once upon a time")
-    n_bins = int((row.max() - row.min()) * BINS_PER_LOGIT) + 2
+    n_bins = int((row.max() - row.min()) * BINS_PER_LOGIT) + 2 - shrink
     counts = np.empty(n_bins, dtype=np.int32)
     head = np.empty(4096, dtype=np.int32)
-    n_head = histogram(row, float(row.max()), BINS_PER_LOGIT, counts, 1023, head)
+    n_head = implementation(row, float(row.max()), BINS_PER_LOGIT, counts, 1023, head)
     bins = _numpy_bins(row, n_bins)
     assert np.array_equal(counts, np.bincount(bins, minlength=n_bins))
     expected_head = np.flatnonzero(bins <= 1023)
