@@ -24,7 +24,10 @@ PROMPT = "The meaning of life is"
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    return default_model_path()
+    """The default model, or LLM_PLAYGROUND_TEST_MODEL (to run the model-agnostic tests on
+    another model and backend, such as a CUDA build)."""
+    override = os.environ.get("LLM_PLAYGROUND_TEST_MODEL")
+    return Path(override) if override else default_model_path()
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,9 @@ class EngineConfig:
     n_threads: int | None = None  # None: physical cores
     n_batch: int = 512
     flash_attn: bool = True  # also makes batched sequences bit-identical to a lone one
+    # Analyse a greedy step while the next one decodes (None: when layers run on a GPU,
+    # where a decode leaves the CPU idle; on a CPU both would compete for the cores).
+    overlap_analysis: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,8 @@ class Engine:
         self.n_ctx = int(lib.llama_n_ctx(ctx))
         self.n_batch = int(lib.llama_n_batch(ctx))
         self.n_vocab = self.vocab.size
+        overlap = self.config.overlap_analysis
+        self.overlap_analysis = gpu_layers != 0 if overlap is None else overlap
         self.info = LoadedInfo(
             card=card,
             n_ctx=self.n_ctx,

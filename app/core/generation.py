@@ -10,7 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 from app.core.decoding import DecodingSettings
 from app.core.distribution import LogitsScratch, StepDistribution, analyze_logits
@@ -75,6 +79,9 @@ class _Stream:
             if settings.mode == "sample" and settings.temperature > 0
             else None
         )
+        self.last_token = -1
+        self.n_chosen = 0
+        self._row_copy: npt.NDArray[np.float32] | None = None
 
     @property
     def done(self) -> bool:
@@ -86,19 +93,26 @@ class _Stream:
         record = self.sampler.draw(dist, logits_row)  # type: ignore[arg-type]
         return record.chosen_id, record
 
-    def record(self, step: TokenStep, decode_pos: int) -> None:
-        """Append a step and decide whether the stream stops here.
+    def keep_row(self, row: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """A copy of the logits row that outlives the next decode."""
+        if self._row_copy is None:
+            self._row_copy = np.empty_like(row)
+        np.copyto(self._row_copy, row)
+        return self._row_copy
 
-        `decode_pos` is where the chosen token would be decoded to continue.
+    def advance(self, token: int, decode_pos: int) -> None:
+        """Count a chosen token and decide whether the stream stops here.
+
+        `decode_pos` is where the token would be decoded to continue.
         """
-        result = self.result
-        result.steps.append(step)
+        self.last_token = token
+        self.n_chosen += 1
         vocab = self.engine.vocab
         settings = self.settings
-        if vocab.is_eog(step.id):
+        if vocab.is_eog(token):
             self._finish("eog")
             return
-        self.utf8.push(vocab.piece(step.id, special=False))
+        self.utf8.push(vocab.piece(token, special=False))
         if settings.stop:
             text = self.utf8.text
             hits = [text.find(s) for s in settings.stop if s in text]
@@ -106,7 +120,7 @@ class _Stream:
                 self.utf8.text = text[: min(hits)]
                 self._finish("stop_string", flush=False)
                 return
-        if len(result.steps) >= settings.max_tokens:
+        if self.n_chosen >= settings.max_tokens:
             self._finish("max_tokens")
         elif decode_pos >= self.engine.n_ctx:
             self._finish("context_full")
@@ -133,7 +147,12 @@ def run_streams(
     on_step: StepCallback | None = None,
     stats: GenerationStats | None = None,
 ) -> list[StreamResult]:
-    """Generate N greedy / sampled streams from one prompt in lockstep."""
+    """Generate N greedy / sampled streams from one prompt in lockstep.
+
+    With `engine.overlap_analysis`, a greedy stream's step is analysed from a copy of its
+    logits while the next batch decodes on another thread (ctypes releases the GIL), so
+    on a GPU the analysis costs no decode time. The results are the same either way.
+    """
     if not settings_list:
         return []
     if len(settings_list) > MAX_SEQUENCES:
@@ -154,52 +173,94 @@ def run_streams(
         engine.copy_sequence(0, stream.seq)
     stats.prefill_seconds = time.perf_counter() - start
 
+    def emit(stream: _Stream, step: TokenStep) -> None:
+        stream.result.steps.append(step)
+        stats.generated_tokens += 1
+        if on_step is not None:
+            on_step(stream.seq, step)
+
+    def step_of(
+        stream: _Stream,
+        index: int,
+        token: int,
+        row: npt.NDArray[np.float32],
+        dist: StepDistribution,
+        sample: SampleRecord | None,
+    ) -> TokenStep:
+        return TokenStep(
+            index=index,
+            id=token,
+            piece=engine.vocab.piece(token, special=True),
+            logit=float(row[token]),
+            temperature=stream.settings.display_temperature,
+            distribution=dist,
+            sample=sample,
+        )
+
+    executor = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode")
+        if engine.overlap_analysis
+        else None
+    )
     pos = len(prompt_ids)
     # Which batch row holds each stream's logits; after the prompt all share the last row.
     rows = {stream.seq: -1 for stream in streams}
-    shared_dist: StepDistribution | None = None
+    prompt_dist: StepDistribution | None = None
     decode_start = 0.0
     index = 0
-    while True:
-        for stream in streams:
-            if stream.done:
-                continue
-            row = engine.logits(rows[stream.seq])
-            if index == 0 and shared_dist is not None:
-                dist = shared_dist
-            else:
-                dist = analyze_logits(row, scratch)
+    try:
+        while True:
+            deferred: list[tuple[_Stream, int, npt.NDArray[np.float32]]] = []
+            for stream in streams:
+                if stream.done:
+                    continue
+                row = engine.logits(rows[stream.seq])
+                if executor is not None and index > 0 and stream.sampler is None:
+                    token = int(np.argmax(row))  # the head's first token: same tie rule
+                    deferred.append((stream, token, stream.keep_row(row)))
+                    stream.advance(token, pos)
+                    continue
                 if index == 0:
-                    shared_dist = dist
-            token, sample = stream.choose(dist, row)
-            step = TokenStep(
-                index=index,
-                id=token,
-                piece=engine.vocab.piece(token, special=True),
-                logit=float(row[token]),
-                temperature=stream.settings.display_temperature,
-                distribution=dist,
-                sample=sample,
-            )
-            stream.record(step, pos)
-            stats.generated_tokens += 1
-            if on_step is not None:
-                on_step(stream.seq, step)
-        if index == 0:
-            stats.time_to_first_token = time.perf_counter() - start
-            decode_start = time.perf_counter()
-        live = [s for s in streams if not s.done]
-        if not live:
-            break
-        if cancel is not None and cancel.is_set():
-            for stream in live:
-                stream.cancel()
-            break
-        entries = [(s.result.steps[-1].id, pos, s.seq, True) for s in live]
-        engine.decode(entries)
-        rows = {s.seq: i for i, s in enumerate(live)}
-        pos += 1
-        index += 1
+                    prompt_dist = prompt_dist or analyze_logits(row, scratch)
+                    dist = prompt_dist
+                else:
+                    dist = analyze_logits(row, scratch)
+                token, sample = stream.choose(dist, row)
+                step = step_of(stream, index, token, row, dist, sample)
+                stream.advance(token, pos)
+                emit(stream, step)
+            if index == 0:
+                stats.time_to_first_token = time.perf_counter() - start
+                decode_start = time.perf_counter()
+            live = [s for s in streams if not s.done]
+            if live and cancel is not None and cancel.is_set():
+                for stream in live:
+                    stream.cancel()
+                live = []
+            pending: Future[None] | None = None
+            if live:
+                entries = [(s.last_token, pos, s.seq, True) for s in live]
+                if executor is not None and deferred:
+                    pending = executor.submit(engine.decode, entries)
+                else:
+                    engine.decode(entries)
+            try:
+                for stream, token, kept in deferred:
+                    dist = analyze_logits(kept, scratch)
+                    emit(stream, step_of(stream, index, token, kept, dist, None))
+            finally:
+                if pending is not None:
+                    wait([pending])  # never leave a decode running behind an error
+            if pending is not None:
+                pending.result()  # a failed decode raises here
+            if not live:
+                break
+            rows = {s.seq: i for i, s in enumerate(live)}
+            pos += 1
+            index += 1
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True)
     stats.decode_seconds = time.perf_counter() - decode_start if decode_start else 0.0
     # generated_tokens counts every stream's tokens; per-stream speed is the caller's view.
     return [stream.result for stream in streams]

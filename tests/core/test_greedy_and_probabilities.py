@@ -21,6 +21,7 @@ def test_greedy_equals_llama_cpp_python(engine: Engine, prompt_ids: list[int]) -
         str(engine.path),
         n_ctx=512,
         n_threads=engine.info.n_threads,
+        n_gpu_layers=engine.info.n_gpu_layers,  # the same backend decodes both
         flash_attn=True,
         verbose=False,
     )

@@ -31,6 +31,46 @@ def test_lockstep_streams_equal_each_run_alone(engine: Engine, prompt_ids: list[
     assert together[0].ids != together[1].ids
 
 
+def test_overlapped_analysis_gives_the_same_steps(
+    engine: Engine, prompt_ids: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Analysing greedy steps while the next batch decodes (the GPU mode) changes nothing."""
+    decode_threads: list[str] = []
+    decode = engine.decode
+
+    def traced_decode(entries: list[tuple[int, int, int, bool]]) -> None:
+        decode_threads.append(threading.current_thread().name)
+        decode(entries)
+
+    monkeypatch.setattr(engine, "decode", traced_decode)
+    settings = [
+        DecodingSettings(mode="greedy", max_tokens=20),
+        DecodingSettings(mode="sample", temperature=0.9, seed=3, max_tokens=20),
+        DecodingSettings(mode="greedy", max_tokens=12, stop=["\n"]),
+    ]
+    sequential = run_streams(engine, prompt_ids, settings)
+    seen: list[tuple[int, int]] = []
+    engine.overlap_analysis = True
+    try:
+        overlapped = run_streams(
+            engine, prompt_ids, settings, on_step=lambda seq, step: seen.append((seq, step.index))
+        )
+    finally:
+        engine.overlap_analysis = False
+    for before, after in zip(sequential, overlapped, strict=True):
+        assert after.ids == before.ids
+        assert after.text == before.text
+        assert after.stop_reason == before.stop_reason
+        for a, b in zip(after.steps, before.steps, strict=True):
+            assert a.index == b.index
+            assert a.p == b.p
+            assert [t.id for t in a.top(5)] == [t.id for t in b.top(5)]
+    assert any(name.startswith("decode") for name in decode_threads)
+    assert sorted(seen) == sorted(
+        (seq, s.index) for seq, r in enumerate(overlapped) for s in r.steps
+    )
+
+
 def _reference_beam(
     engine: Engine, prompt_ids: list[int], width: int, length: int
 ) -> list[tuple[list[int], float]]:
