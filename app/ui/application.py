@@ -18,11 +18,13 @@ def run_gui(argv: Sequence[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.ui.main_window import MainWindow
+    from app.ui.resources import app_icon
 
     app = QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("LLM Playground")
     app.setOrganizationName("LLMPlayground")
     QGuiApplication.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
     window = MainWindow(args.model)
     window.show()
     return app.exec()

@@ -56,3 +56,11 @@ def test_bad_model_file_is_reported(qtbot: QtBot, tmp_path: Path) -> None:
     assert "broken.gguf" in window.model_label.text()
     assert not window.generate_button.isEnabled()
     window.close()
+
+
+def test_app_icon_has_every_size() -> None:
+    from app.ui.resources import ICON_SIZES, app_icon
+
+    icon = app_icon()
+    assert not icon.isNull()
+    assert sorted(s.width() for s in icon.availableSizes()) == sorted(ICON_SIZES)
