@@ -6,4 +6,6 @@ def histogram(
     max_logit: float,
     bins_per_logit: float,
     counts: npt.NDArray[np.int32],
-) -> None: ...
+    head_limit: int,
+    head_ids: npt.NDArray[np.int32],
+) -> int: ...

@@ -33,20 +33,30 @@ def _real_row(engine: Engine, text: str) -> np.ndarray:
 @pytest.mark.parametrize("implementation", [histogram, numpy_histogram])
 @pytest.mark.parametrize("shrink", [0, 600])
 def test_histogram_equals_numpy_bincount(engine: Engine, implementation: Any, shrink: int) -> None:
-    """Both implementations of the one-pass histogram, also with the far tail clamped."""
+    """Both implementations of the one-pass summary, also with the far tail clamped."""
     row = _real_row(engine, "Once upon a time")
     n_bins = int((row.max() - row.min()) * BINS_PER_LOGIT) + 2 - shrink
     counts = np.full(n_bins, -1, dtype=np.int32)
-    implementation(row, float(row.max()), BINS_PER_LOGIT, counts)
-    assert np.array_equal(counts, np.bincount(_numpy_bins(row, n_bins), minlength=n_bins))
+    bins = _numpy_bins(row, n_bins)
+    assert np.count_nonzero(bins <= 3000) > 40  # the buffer below is too small for them
+    for limit, capacity in ((3000, 40), (3000, 100_000), (0, 8)):
+        head = np.full(capacity, -1, dtype=np.int32)
+        n_head = implementation(row, float(row.max()), BINS_PER_LOGIT, counts, limit, head)
+        assert np.array_equal(counts, np.bincount(bins, minlength=n_bins))
+        expected = np.flatnonzero(bins <= limit)
+        assert n_head == expected.size
+        written = min(capacity, expected.size)
+        assert np.array_equal(head[:written], expected[:written])
+        assert np.all(head[written:] == -1)
 
 
 def test_histogram_refuses_wrong_buffers() -> None:
     row = np.zeros(10, dtype=np.float64)
+    ids = np.empty(4, np.int32)
     with pytest.raises(ValueError, match="float32"):
-        histogram(row, 0.0, 128.0, np.empty(4, np.int32))  # type: ignore[arg-type]
+        histogram(row, 0.0, 128.0, np.empty(4, np.int32), 0, ids)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="non-empty"):
-        histogram(row.astype(np.float32), 0.0, 128.0, np.empty(0, np.int32))
+        histogram(row.astype(np.float32), 0.0, 128.0, np.empty(0, np.int32), 0, ids)
 
 
 @pytest.mark.parametrize("text", ["Once upon a time", "def fib(n):", "1, 2, 3, 4,"])
@@ -103,3 +113,22 @@ def test_minus_infinity_logits_count_as_impossible() -> None:
     probs = full_softmax(row.astype(np.float64).clip(-1e30), 1.0)
     assert dist.top(1)[0].p == pytest.approx(probs[0], abs=1e-9)
     assert dist.head_ids.size + int(dist.tail_counts.sum()) == row.size
+
+
+def test_reused_scratch_sizes_a_wider_row_correctly() -> None:
+    """The histogram is sized from the previous row's span; a wider row must still count
+    every token at its own distance (not clamped into the last bin)."""
+    from app.core.distribution import LogitsScratch
+
+    rng = np.random.default_rng(2)
+    narrow = rng.normal(0.0, 1.0, 100_000).astype(np.float32)
+    wide = rng.normal(0.0, 6.0, 100_000).astype(np.float32)
+    scratch = LogitsScratch(narrow.size)
+    analyze_logits(narrow, scratch)
+    reused = analyze_logits(wide, scratch)
+    fresh = analyze_logits(wide)
+    assert np.array_equal(reused.head_ids, fresh.head_ids)
+    assert reused.tail_first_bin == fresh.tail_first_bin
+    assert np.array_equal(reused.tail_counts, fresh.tail_counts)
+    probs = full_softmax(wide, 2.0)
+    assert reused.top(1, 2.0)[0].p == pytest.approx(probs[reused.head_ids[0]], abs=1e-6)
