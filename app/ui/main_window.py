@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,6 +34,7 @@ SAMPLE_PROMPT = (
     "and yellowed newspapers."
 )
 TOP_ROWS = 10
+REFRESH_MS = 33  # the distribution table follows the stream at most ~30 times a second
 
 
 def visible_piece(piece: bytes) -> str:
@@ -49,6 +50,13 @@ class MainWindow(QMainWindow):
         self._request = 0
         self._running = False
         self._model_ready = False
+        # Re-rendering the table for every token would take CPU from the decode on small
+        # machines; keep the latest step and show it on a short timer.
+        self._pending_top: StepReport | None = None
+        self._top_timer = QTimer(self)
+        self._top_timer.setSingleShot(True)
+        self._top_timer.setInterval(REFRESH_MS)
+        self._top_timer.timeout.connect(self._show_pending_top)
         self._engine = EngineThread()
         worker = self._engine.worker
         worker.sig_model_loaded.connect(self._on_worker_model_loaded)
@@ -171,6 +179,8 @@ class MainWindow(QMainWindow):
         self._request += 1
         self._running = True
         self.stream_view.start(prompt)
+        self._top_timer.stop()
+        self._pending_top = None
         self.top_table.setRowCount(0)
         self.speed_label.setText("Generating…")
         self._update_buttons()
@@ -198,7 +208,14 @@ class MainWindow(QMainWindow):
         if request_id != self._request:
             return
         self.stream_view.append_step(report.step, report.is_eog)
-        self._show_top(report.step, report.pieces)
+        self._pending_top = report
+        if not self._top_timer.isActive():
+            self._top_timer.start()
+
+    def _show_pending_top(self) -> None:
+        report, self._pending_top = self._pending_top, None
+        if report is not None:
+            self._show_top(report.step, report.pieces)
 
     def _show_top(self, step: TokenStep, pieces: dict[int, bytes]) -> None:
         top = step.top(TOP_ROWS)
@@ -221,6 +238,8 @@ class MainWindow(QMainWindow):
         if request_id != self._request:
             return
         self._running = False
+        self._top_timer.stop()
+        self._show_pending_top()
         self.stream_view.finish()
         self.speed_label.setText(
             f"{len(self.stream_view.steps)} tokens · {tokens_per_second:.1f} tokens/s · "
