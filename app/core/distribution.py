@@ -184,14 +184,14 @@ def analyze_logits(
         raise ValueError("the model produced non-finite logits")
     hint = scratch.span_hint
     span = hint + SPAN_HEADROOM if hint is not None else _span(logits, max_logit)
-    n_bins, counts, n_candidates = _histogram_pass(logits, max_logit, span, scratch)
-    if hint is not None and counts[-1] > 0 and n_bins < MAX_DISTANCE_BINS:
+    counts, candidate_bin, n_candidates = _histogram_pass(logits, max_logit, span, scratch)
+    if hint is not None and counts[-1] > 0 and counts.size < MAX_DISTANCE_BINS:
         # Tokens may have been clamped into the last bin: size it from the true minimum.
         span = _span(logits, max_logit)
-        n_bins, counts, n_candidates = _histogram_pass(logits, max_logit, span, scratch)
+        counts, candidate_bin, n_candidates = _histogram_pass(logits, max_logit, span, scratch)
+    n_bins = counts.size
     used_bins = n_bins - int(np.argmax(counts[::-1] > 0))  # up to the last non-empty bin
     scratch.span_hint = used_bins / BINS_PER_LOGIT
-    candidate_bin = min(int(CANDIDATE_MARGIN * BINS_PER_LOGIT) - 1, n_bins - 1)
     last_head_bin = _last_head_bin(counts)
     threshold = _lowest_logit_in_bins(max_logit, last_head_bin, n_bins)
     if last_head_bin <= candidate_bin and n_candidates <= scratch.candidates.size:
@@ -218,14 +218,16 @@ def _span(logits: npt.NDArray[np.float32], max_logit: float) -> float:
 
 def _histogram_pass(
     logits: npt.NDArray[np.float32], max_logit: float, span: float, scratch: LogitsScratch
-) -> tuple[int, npt.NDArray[np.int32], int]:
+) -> tuple[npt.NDArray[np.int32], int, int]:
+    """(counts, the last candidate bin, the number of candidates) for a histogram sized
+    to hold `span` logits."""
     n_bins = min(MAX_DISTANCE_BINS, int(span * BINS_PER_LOGIT) + 2)
     counts = scratch.counts[:n_bins]
     candidate_bin = min(int(CANDIDATE_MARGIN * BINS_PER_LOGIT) - 1, n_bins - 1)
     n_candidates = _histogram(
         logits, max_logit, BINS_PER_LOGIT, counts, candidate_bin, scratch.candidates
     )
-    return n_bins, counts, n_candidates
+    return counts, candidate_bin, n_candidates
 
 
 def _compact(counts: npt.NDArray[np.int32]) -> npt.NDArray[np.uint16] | npt.NDArray[np.int32]:

@@ -2,7 +2,8 @@
 
 All streams share the prompt's KV cells (decoded once into sequence 0, then copied as
 metadata) and each step decodes one token per live stream in a single batch. Each step
-is analysed from the logits view before the next decode overwrites it.
+is analysed from the logits view before the next decode overwrites it, or from a copy
+while the next decode runs (`Engine.overlap_analysis`, see `run_streams`).
 """
 
 from __future__ import annotations
