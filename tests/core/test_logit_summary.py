@@ -50,6 +50,27 @@ def test_histogram_equals_numpy_bincount(engine: Engine, implementation: Any, sh
         assert np.all(head[written:] == -1)
 
 
+@pytest.mark.parametrize("length", [1, 15, 16, 17, 1000, 4099])
+def test_vector_and_scalar_paths_agree_on_odd_values(length: int) -> None:
+    """The C loop handles 16 tokens at a time and the rest one by one: NaN, -inf, values
+    above the given maximum and a ragged end land in the same bins as numpy's."""
+    rng = np.random.default_rng(length)
+    row = rng.normal(0.0, 3.0, length).astype(np.float32)
+    specials = [np.nan, -np.inf, 50.0, 0.0]
+    for offset, value in zip((0, length // 2, length - 1, length // 3), specials, strict=True):
+        row[offset] = value
+    for n_bins, limit in ((64, 10), (5000, 1500), (1, 0)):
+        ours = np.full(n_bins, -1, np.int32)
+        reference = np.full(n_bins, -1, np.int32)
+        ours_ids = np.full(length, -1, np.int32)
+        reference_ids = np.full(length, -1, np.int32)
+        n_ours = histogram(row, 1.0, BINS_PER_LOGIT, ours, limit, ours_ids)
+        n_reference = numpy_histogram(row, 1.0, BINS_PER_LOGIT, reference, limit, reference_ids)
+        assert np.array_equal(ours, reference)
+        assert n_ours == n_reference
+        assert np.array_equal(ours_ids, reference_ids)
+
+
 def test_histogram_refuses_wrong_buffers() -> None:
     row = np.zeros(10, dtype=np.float64)
     ids = np.empty(4, np.int32)
