@@ -15,6 +15,8 @@ os.environ.setdefault(
     "LLM_PLAYGROUND_DATA_DIR", str(Path(tempfile.gettempdir()) / "llm-playground-test-data")
 )
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Window geometry and recent models (QSettings) go to a fresh directory for each run.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="llm-playground-test-config-")
 
 from app.core.default_model import default_model_path
 from app.core.engine import Engine, EngineConfig

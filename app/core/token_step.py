@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -48,7 +49,9 @@ class TokenStep:
     sample: SampleRecord | None = None
     forced: bool = False
 
-    @property
+    # Cached: the views ask for these again on every redraw, hover and export, and each
+    # integrates the tail histogram. (A frozen dataclass still has a __dict__ for them.)
+    @cached_property
     def logprob(self) -> float:
         return self.distribution.logprob(self.logit, self.temperature)
 
@@ -56,11 +59,11 @@ class TokenStep:
     def p(self) -> float:
         return math.exp(self.logprob)
 
-    @property
+    @cached_property
     def rank(self) -> int:
         return self.distribution.rank_of(self.logit)
 
-    @property
+    @cached_property
     def entropy(self) -> float:
         return self.distribution.entropy(self.temperature)
 
@@ -74,13 +77,12 @@ class TokenStep:
 
     def rescored(self, temperature: float) -> TokenStep:
         """The same step seen at another temperature (no model call)."""
-        return TokenStep(
-            self.index,
-            self.id,
-            self.piece,
-            self.logit,
-            temperature,
-            self.distribution,
-            self.sample,
-            self.forced,
-        )
+        return replace(self, temperature=temperature)
+
+    def moved(self, index: int) -> TokenStep:
+        """The same step at another position in the text (a continued or branched run)."""
+        return replace(self, index=index)
+
+    def forcing(self, token_id: int, piece: bytes, logit: float) -> TokenStep:
+        """Another token of this step's distribution, chosen by the user instead."""
+        return replace(self, id=token_id, piece=piece, logit=logit, sample=None, forced=True)

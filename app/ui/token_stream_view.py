@@ -1,61 +1,271 @@
-"""Generated text as tokens: each token's span alternates background at BPE boundaries."""
+"""Generated text as tokens: each token is a span whose background marks BPE boundaries.
+
+Colour modes: alternating bands at token boundaries, the chosen token's probability, or
+the step's entropy. Whitespace markers show leading spaces and newlines (␣ ↵). Hover
+shows a token's id, piece, probability, rank and top 5; a click selects its step.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QTextEdit, QWidget
+import bisect
+import html
 
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHelpEvent,
+    QMouseEvent,
+    QTextCharFormat,
+    QTextCursor,
+)
+from PySide6.QtWidgets import QTextEdit, QToolTip, QWidget
+
+from app.core.run_record import entropy_bits, surprisal_bits
 from app.core.token_step import TokenStep
 from app.core.utf8_stream import Utf8Stream
+from app.ui.token_text import visible_piece
 
+COLOR_MODES = ("boundaries", "probability", "entropy")
 BOUNDARY_COLORS = (QColor("#dbeafe"), QColor("#fde68a"))
-PROMPT_COLOR = QColor("#4b5563")
+TOKEN_TEXT_COLOR = QColor("#111827")  # dark on the light bands, in light and dark themes
+PROMPT_COLOR = QColor("#6b7280")
+SELECTED_COLOR = QColor("#f97316")
+HOVER_COLOR = QColor("#fb923c")
+ENTROPY_FULL_BITS = 8.0  # the entropy colour saturates here
+
+
+def probability_color(p: float) -> QColor:
+    """Red for unlikely, through yellow, to green for likely chosen tokens."""
+    hue = max(0.0, min(1.0, p)) * 120.0
+    return QColor.fromHslF(hue / 360.0, 0.85, 0.80)
+
+
+def entropy_color(bits: float) -> QColor:
+    """Pale for a confident step, deep violet for an uncertain one."""
+    level = max(0.0, min(1.0, bits / ENTROPY_FULL_BITS))
+    return QColor.fromHslF(270 / 360.0, 0.75, 0.95 - 0.30 * level)
 
 
 class TokenStreamView(QTextEdit):
-    """Read-only text: the prompt in grey, then the generated tokens, colour-banded."""
+    """Read-only text: the prompt in grey, then the generated tokens."""
+
+    step_clicked = Signal(int)
+    """A token was clicked: its step's position in the run."""
+    step_hovered = Signal(int)
+    """The pointer is over a token (its step's position), or -1."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setReadOnly(True)
+        self.viewport().setMouseTracking(True)
+        self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         font = QFont("DejaVu Sans Mono")
         font.setStyleHint(QFont.StyleHint.Monospace)
         font.setPointSize(12)
         self.setFont(font)
+        self.color_mode = "boundaries"
+        self.show_whitespace = False
         self.steps: list[TokenStep] = []
+        self.pieces: dict[int, bytes] = {}
+        self._eog: list[bool] = []
+        self._starts: list[int] = []  # each step's span in the document: [start, end)
+        self._ends: list[int] = []
+        self._prompt = ""
         self._utf8 = Utf8Stream()
+        self._selected = -1
+        self._hovered = -1
 
+    # ---- content -----------------------------------------------------------------
     def start(self, prompt: str) -> None:
-        self.clear()
+        self._prompt = prompt
         self.steps = []
-        self._utf8 = Utf8Stream()
-        fmt = QTextCharFormat()
-        fmt.setForeground(PROMPT_COLOR)
-        self._cursor_end().insertText(prompt, fmt)
-
-    def _cursor_end(self) -> QTextCursor:
-        cursor = self.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        return cursor
+        self._eog = []
+        self._render()
 
     def append_step(self, step: TokenStep, is_eog: bool) -> None:
         self.steps.append(step)
-        if is_eog:
-            return
-        text = self._utf8.push(step.piece)
-        if not text:
-            return  # an unfinished character: shown with the token that completes it
-        fmt = QTextCharFormat()
-        fmt.setBackground(BOUNDARY_COLORS[len(self.steps) % 2])
-        fmt.setToolTip(f"id {step.id} · p = {step.p:.4f} · rank {step.rank + 1}")
-        self._cursor_end().insertText(text, fmt)
+        self._eog.append(is_eog)
+        self._insert(len(self.steps) - 1)
         self.ensureCursorVisible()
+
+    def truncate(self, count: int) -> None:
+        """Keep the first `count` steps (a branch replaces the rest)."""
+        del self.steps[count:]
+        del self._eog[count:]
+        self._selected = min(self._selected, count - 1)
+        self._render()
+
+    def set_steps(self, prompt: str, steps: list[TokenStep], eog: list[bool]) -> None:
+        self._prompt = prompt
+        self.steps = list(steps)
+        self._eog = list(eog)
+        self._render()
 
     def finish(self) -> None:
         tail = self._utf8.flush()
         if tail:
-            self._cursor_end().insertText(tail)
+            self._cursor_end().insertText(
+                self._shown(tail), self._token_format(len(self.steps) - 1)
+            )
+            if self._ends:
+                self._ends[-1] = self._end_position()
 
     @property
     def generated_text(self) -> str:
         return self._utf8.text
+
+    # ---- appearance --------------------------------------------------------------
+    def set_color_mode(self, mode: str) -> None:
+        if mode not in COLOR_MODES:
+            raise ValueError(f"unknown colour mode {mode!r}")
+        self.color_mode = mode
+        self._render()
+
+    def set_show_whitespace(self, show: bool) -> None:
+        self.show_whitespace = show
+        self._render()
+
+    def select_step(self, index: int) -> None:
+        self._selected = index
+        self._update_marks()
+
+    def hover_step(self, index: int) -> None:
+        if index != self._hovered:
+            self._hovered = index
+            self._update_marks()
+
+    def step_span(self, index: int) -> tuple[int, int]:
+        """The document positions [start, end) of a step's text."""
+        return self._starts[index], self._ends[index]
+
+    # ---- rendering ---------------------------------------------------------------
+    def _render(self) -> None:
+        self.clear()
+        self._utf8 = Utf8Stream()
+        self._starts = []
+        self._ends = []
+        fmt = QTextCharFormat()
+        fmt.setForeground(PROMPT_COLOR)
+        self._cursor_end().insertText(self._shown(self._prompt), fmt)
+        for index in range(len(self.steps)):
+            self._insert(index)
+        self._update_marks()
+
+    def _insert(self, index: int) -> None:
+        start = self._end_position()
+        if not self._eog[index]:
+            text = self._utf8.push(self.steps[index].piece)
+            if text:  # an unfinished character shows with the token that completes it
+                self._cursor_end().insertText(self._shown(text), self._token_format(index))
+        self._starts.append(start)
+        self._ends.append(self._end_position())
+
+    def _shown(self, text: str) -> str:
+        if not self.show_whitespace:
+            return text
+        return text.replace(" ", "␣").replace("\t", "→").replace("\n", "↵\n")
+
+    def _token_format(self, index: int) -> QTextCharFormat:
+        step = self.steps[index]
+        fmt = QTextCharFormat()
+        fmt.setForeground(TOKEN_TEXT_COLOR)
+        if self.color_mode == "probability":
+            fmt.setBackground(probability_color(step.p))
+        elif self.color_mode == "entropy":
+            fmt.setBackground(entropy_color(entropy_bits(step)))
+        else:
+            fmt.setBackground(BOUNDARY_COLORS[index % 2])
+        if step.forced:
+            fmt.setFontUnderline(True)
+        return fmt
+
+    def _cursor_end(self) -> QTextCursor:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        return cursor
+
+    def _end_position(self) -> int:
+        return self._cursor_end().position()
+
+    def _update_marks(self) -> None:
+        marks = []
+        for index, color in ((self._hovered, HOVER_COLOR), (self._selected, SELECTED_COLOR)):
+            if not 0 <= index < len(self._starts):
+                continue
+            start, end = self._starts[index], self._ends[index]
+            if start == end:
+                continue
+            selection = QTextEdit.ExtraSelection()
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = cursor
+            fmt = QTextCharFormat()
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
+            fmt.setUnderlineColor(color)
+            if index == self._selected:
+                fmt.setFontWeight(QFont.Weight.Bold)
+            selection.format = fmt
+            marks.append(selection)
+        self.setExtraSelections(marks)
+
+    # ---- pointer -----------------------------------------------------------------
+    def step_at(self, point: QPoint) -> int:
+        """The step whose text is under a viewport point, or -1."""
+        offset = QPointF(self.horizontalScrollBar().value(), self.verticalScrollBar().value())
+        layout = self.document().documentLayout()
+        position = layout.hitTest(QPointF(point) + offset, Qt.HitTestAccuracy.ExactHit)
+        if position < 0:
+            return -1
+        index = bisect.bisect_right(self._starts, position) - 1
+        while index >= 0 and self._starts[index] == self._ends[index]:
+            index -= 1  # empty spans (end of generation, a split character) share a start
+        if index >= 0 and self._starts[index] <= position < self._ends[index]:
+            return index
+        return -1
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        index = self.step_at(event.position().toPoint())
+        if index >= 0 and event.button() == Qt.MouseButton.LeftButton:
+            self.step_clicked.emit(index)
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        index = self.step_at(event.position().toPoint())
+        if index != self._hovered:
+            self.hover_step(index)
+            self.step_hovered.emit(index)
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        if self._hovered != -1:
+            self.hover_step(-1)
+            self.step_hovered.emit(-1)
+        super().leaveEvent(event)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            index = self.step_at(event.pos())
+            if index >= 0:
+                QToolTip.showText(event.globalPos(), self.tooltip_for(index), self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)
+
+    def tooltip_for(self, index: int) -> str:
+        step = self.steps[index]
+        alternatives = ", ".join(
+            f"{html.escape(visible_piece(self.pieces.get(t.id, b'?')))} {t.p * 100:.1f}%"
+            for t in step.top(5)
+        )
+        forced = " · forced" if step.forced else ""
+        p = step.p
+        shown_p = f"{p * 100:.2f}%" if p >= 1e-4 else f"{p:.2e}"
+        return (
+            f"<b>“{html.escape(visible_piece(step.piece))}”</b> · id {step.id}{forced}<br>"
+            f"step {step.index + 1} · p = {shown_p} · rank {step.rank + 1}<br>"
+            f"surprisal {surprisal_bits(step):.2f} bits · entropy {entropy_bits(step):.2f} bits"
+            f" · T = {step.temperature:g}<br>top 5: {alternatives}"
+        )

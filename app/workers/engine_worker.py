@@ -3,35 +3,61 @@
 The UI thread never calls llama.cpp. Cancelling sets a threading.Event that the decode
 loop checks between decodes (a queued "stop" slot would not run while the worker is
 busy). Every request carries an id so results of a superseded request are dropped.
+Loading a model that fails keeps the previous one loaded and usable.
 """
 
 from __future__ import annotations
 
 import threading
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
 from app.core.errors import PlaygroundError
+from app.core.file_hash import cached_sha256
 from app.core.token_step import TokenStep
 
-TOP_PIECES = 10
+TOP_PIECES = 50  # the chart shows at most this many alternatives
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Generate after `prompt` + `prefix_ids` (the kept part of a run), optionally forcing
+    `forced` (a step whose token the user picked) first."""
+
+    request_id: int
+    prompt: str
+    settings: DecodingSettings
+    prefix_ids: tuple[int, ...] = ()
+    forced: TokenStep | None = None
 
 
 @dataclass(frozen=True)
 class StepReport:
-    """A step with what the view needs from the vocabulary, looked up on the worker."""
+    """A step with what the views need from the vocabulary, looked up on the worker."""
 
     step: TokenStep
     is_eog: bool
-    pieces: dict[int, bytes]  # the top alternatives' pieces
+    pieces: dict[int, bytes]  # the chosen token's and the top alternatives' pieces
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    reason: str
+    tokens_per_second: float
+    time_to_first_token: float
+    beam_nodes: list[BeamNode] = field(default_factory=list)
+    pieces: dict[int, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ModelLoaded:
     name: str
+    path: Path
     device: str
     n_ctx: int
 
@@ -39,17 +65,21 @@ class ModelLoaded:
 class EngineWorker(QObject):
     sig_model_loaded = Signal(object)
     """A model finished loading (ModelLoaded)."""
-    sig_model_failed = Signal(str)
-    """A model could not be loaded: the reason, one line."""
+    sig_model_failed = Signal(str, bool)
+    """(reason, whether a previous model is still loaded) when a model could not load."""
+    sig_model_hash = Signal(str, str)
+    """(path, sha256) of the loaded model file, computed after loading."""
     sig_step = Signal(int, object)
     """(request id, StepReport) for each generated token."""
-    sig_finished = Signal(int, str, float)
-    """(request id, stop reason, tokens per second) when a generation ends."""
+    sig_beam_progress = Signal(int, int)
+    """(request id, steps searched) while a beam search runs."""
+    sig_finished = Signal(int, object)
+    """(request id, RunFinished) when a generation ends."""
     sig_failed = Signal(int, str)
     """(request id, message) when a generation fails."""
 
     _sig_load = Signal(str)
-    _sig_generate = Signal(int, str, object)
+    _sig_generate = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,9 +92,9 @@ class EngineWorker(QObject):
     def load(self, spec: str) -> None:
         self._sig_load.emit(spec)
 
-    def generate(self, request_id: int, prompt: str, settings: DecodingSettings) -> None:
+    def generate(self, request: GenerationRequest) -> None:
         self.cancel.clear()
-        self._sig_generate.emit(request_id, prompt, settings)
+        self._sig_generate.emit(request)
 
     def stop(self) -> None:
         self.cancel.set()
@@ -73,49 +103,149 @@ class EngineWorker(QObject):
     def _load(self, spec: str) -> None:
         from app.core.engine import Engine
 
+        had_model = self._engine is not None
         try:
-            if self._engine is not None:
-                self._engine.close()  # type: ignore[attr-defined]
-                self._engine = None
             engine = Engine(spec)
         except PlaygroundError as exc:
-            self.sig_model_failed.emit(str(exc))
+            self.sig_model_failed.emit(str(exc), had_model)
             return
         except Exception as exc:  # a model must never take the window down
             traceback.print_exc()
-            self.sig_model_failed.emit(f"unexpected error while loading: {exc}")
+            self.sig_model_failed.emit(f"unexpected error while loading: {exc}", had_model)
             return
+        if self._engine is not None:
+            self._engine.close()  # type: ignore[attr-defined]
         self._engine = engine
         self.sig_model_loaded.emit(
-            ModelLoaded(engine.info.card.name, engine.info.describe_device(), engine.n_ctx)
+            ModelLoaded(
+                engine.info.card.name, engine.path, engine.info.describe_device(), engine.n_ctx
+            )
         )
+        path = engine.path
+        threading.Thread(  # hashing a large file must not hold up the first generation
+            target=lambda: self.sig_model_hash.emit(str(path), cached_sha256(path)),
+            name="model-hash",
+            daemon=True,
+        ).start()
 
-    @Slot(int, str, object)
-    def _generate(self, request_id: int, prompt: str, settings: DecodingSettings) -> None:
+    def _pieces(self, step: TokenStep, count: int = TOP_PIECES) -> dict[int, bytes]:
+        vocab = self._engine.vocab  # type: ignore[attr-defined]
+        # The head is sorted by logit, so its first ids are the top at every temperature.
+        pieces = {int(i): vocab.piece(int(i)) for i in step.distribution.head_ids[:count]}
+        pieces[step.id] = step.piece
+        return pieces
+
+    @Slot(object)
+    def _generate(self, request: GenerationRequest) -> None:
         from app.core.engine import Engine
-        from app.core.generation import GenerationStats, generate
 
         engine = self._engine
+        rid = request.request_id
         if not isinstance(engine, Engine):
-            self.sig_failed.emit(request_id, "no model is loaded")
+            self.sig_failed.emit(rid, "no model is loaded")
             return
-        stats = GenerationStats()
         try:
-            ids = engine.tokenize_prompt(prompt)
-
-            vocab = engine.vocab
-
-            def on_step(step: TokenStep) -> None:
-                pieces = {t.id: vocab.piece(t.id) for t in step.top(TOP_PIECES)}
-                self.sig_step.emit(request_id, StepReport(step, vocab.is_eog(step.id), pieces))
-
-            result = generate(
-                engine, ids, settings, cancel=self.cancel, on_step=on_step, stats=stats
-            )
+            ids = engine.tokenize_prompt(request.prompt) + list(request.prefix_ids)
+            first_index = len(request.prefix_ids)
+            if request.forced is not None:
+                forced = request.forced.moved(first_index)
+                is_eog = engine.vocab.is_eog(forced.id)
+                self.sig_step.emit(rid, StepReport(forced, is_eog, self._pieces(forced)))
+                ids.append(forced.id)
+                first_index += 1
+                if is_eog:
+                    self.sig_finished.emit(rid, RunFinished("eog", 0.0, 0.0))
+                    return
+            if len(ids) >= engine.n_ctx:
+                self.sig_finished.emit(rid, RunFinished("context_full", 0.0, 0.0))
+                return
+            if request.settings.mode == "beam":
+                finished = self._beam(engine, rid, ids, request.settings, first_index)
+            else:
+                finished = self._stream(engine, rid, ids, request.settings, first_index)
         except PlaygroundError as exc:
-            self.sig_failed.emit(request_id, str(exc))
+            self.sig_failed.emit(rid, str(exc))
             return
-        self.sig_finished.emit(request_id, result.stop_reason or "", stats.tokens_per_second)
+        except Exception as exc:  # report it; the worker and the model stay usable
+            traceback.print_exc()
+            self.sig_failed.emit(rid, f"generation failed: {exc}")
+            return
+        self.sig_finished.emit(rid, finished)
+
+    def _stream(
+        self, engine: object, rid: int, ids: list[int], settings: DecodingSettings, first: int
+    ) -> RunFinished:
+        from app.core.generation import GenerationStats, generate
+
+        vocab = engine.vocab  # type: ignore[attr-defined]
+        stats = GenerationStats()
+
+        def on_step(step: TokenStep) -> None:
+            moved = step.moved(first + step.index)
+            self.sig_step.emit(rid, StepReport(moved, vocab.is_eog(step.id), self._pieces(step)))
+
+        result = generate(
+            engine,  # type: ignore[arg-type]
+            ids,
+            settings,
+            cancel=self.cancel,
+            on_step=on_step,
+            stats=stats,
+        )
+        return RunFinished(
+            result.stop_reason or "", stats.tokens_per_second, stats.time_to_first_token
+        )
+
+    def _beam(
+        self, engine: object, rid: int, ids: list[int], settings: DecodingSettings, first: int
+    ) -> RunFinished:
+        from app.core.beam_search import beam_search
+        from app.core.generation import GenerationStats
+
+        vocab = engine.vocab  # type: ignore[attr-defined]
+        stats = GenerationStats()
+        searched = 0
+
+        def on_nodes(_nodes: list[BeamNode]) -> None:
+            nonlocal searched
+            searched += 1
+            self.sig_beam_progress.emit(rid, searched)
+
+        result = beam_search(
+            engine,  # type: ignore[arg-type]
+            ids,
+            settings,
+            cancel=self.cancel,
+            on_nodes=on_nodes,
+            stats=stats,
+        )
+        for step in result.best.steps:
+            moved = step.moved(first + step.index)
+            self.sig_step.emit(rid, StepReport(moved, vocab.is_eog(step.id), self._pieces(step)))
+        nodes = [
+            BeamNode(
+                n.node_id,
+                n.parent,
+                first + n.step,
+                n.token,
+                n.piece,
+                n.logprob,
+                n.score,
+                n.kept,
+                n.finished,
+            )
+            for n in result.nodes
+        ]
+        # Beam steps are per step of the search: report the search's speed per step.
+        steps = max(len(result.best.steps) - 1, 0)
+        speed = steps / stats.decode_seconds if stats.decode_seconds > 0 else 0.0
+        return RunFinished(
+            result.stop_reason,
+            speed,
+            stats.time_to_first_token,
+            nodes,
+            {n.token: n.piece for n in nodes},
+        )
 
     def shutdown(self) -> None:
         if self._engine is not None:

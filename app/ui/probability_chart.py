@@ -1,0 +1,363 @@
+"""Next-token probability chart: the top K of one step as horizontal bars (pyqtgraph).
+
+Bars show softmax(z / T) over the full vocabulary at the slider's temperature, re-scored
+from the step's stored distribution (no model call). The chosen token is highlighted,
+one bar holds every other token's mass, and the decoding mode adds its own marks:
+greedy labels the argmax, sampling greys out what top-k / top-p / min-p cut and shows
+where the uniform draw landed, beam search colours the candidates the beams kept.
+Clicking a bar asks to branch there with that token.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from app.core.beam_search import BeamNode
+from app.core.decoding import DecodingSettings
+from app.core.token_step import TokenStep
+from app.core.truncation import survivor_mask
+from app.ui.token_text import visible_piece
+
+DEFAULT_K = 10
+BAR_COLOR = QColor("#60a5fa")
+CHOSEN_COLOR = QColor("#f59e0b")
+CUT_COLOR = QColor("#d1d5db")
+KEPT_BEAM_COLOR = QColor("#34d399")
+PRUNED_BEAM_COLOR = QColor("#c4b5fd")
+OTHERS_COLOR = QColor("#9ca3af")
+LABEL_CHARS = 18
+
+
+@dataclass(frozen=True)
+class Bar:
+    token_id: int  # -1 for "all other tokens"
+    label: str
+    p: float
+    color: QColor
+
+
+class ProbabilityChart(QWidget):
+    token_activated = Signal(int)
+    """A bar was clicked: the token id to branch with."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._step: TokenStep | None = None
+        self._pieces: dict[int, bytes] = {}
+        self._settings = DecodingSettings()
+        self._run_settings: DecodingSettings | None = None
+        self._beam_nodes: list[BeamNode] = []
+        self._temperature = 1.0
+        self.bars: list[Bar] = []
+
+        self.title = QLabel("Generate to see the next-token distribution")
+        self.title.setWordWrap(True)
+        self.k_spin = QSpinBox(minimum=5, maximum=50, value=DEFAULT_K)
+        self.k_spin.setPrefix("top ")
+        self.k_spin.setToolTip("How many of the most likely tokens to show")
+        self.k_spin.valueChanged.connect(lambda _k: self._redraw())
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.k_spin)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setBackground(None)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        item = self.plot.getPlotItem()
+        item.invertY(True)
+        item.showGrid(x=True, y=False, alpha=0.15)
+        item.setLabel("bottom", "probability")
+        item.getAxis("bottom").enableAutoSIPrefix(False)
+        self._font = QFont("DejaVu Sans Mono")
+        self._font.setStyleHint(QFont.StyleHint.Monospace)
+        self._font.setPointSize(9)
+        item.getAxis("left").setStyle(tickFont=self._font)
+        self._bar_item = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[])
+        self.plot.addItem(self._bar_item)
+        self._value_labels: list[pg.TextItem] = []
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+
+        self.draw_plot = pg.PlotWidget()
+        self.draw_plot.setBackground(None)
+        self.draw_plot.setMenuEnabled(False)
+        self.draw_plot.setMouseEnabled(x=False, y=False)
+        self.draw_plot.hideButtons()
+        self.draw_plot.setFixedHeight(64)
+        draw_item = self.draw_plot.getPlotItem()
+        draw_item.hideAxis("left")
+        draw_item.setLabel("bottom", "cumulative probability of the survivors")
+        draw_item.setXRange(0, 1, padding=0.01)
+        draw_item.setYRange(-0.5, 0.5, padding=0)
+        self._draw_bars = pg.BarGraphItem(x0=[], y=[], height=0.8, width=[])
+        self._draw_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#dc2626", width=2))
+        self.draw_plot.addItem(self._draw_bars)
+        self.draw_plot.addItem(self._draw_line)
+        self.draw_caption = QLabel()
+        self.draw_caption.setWordWrap(True)
+
+        self.formula = QLabel()
+        self.formula.setTextFormat(Qt.TextFormat.RichText)
+        self.formula.setWordWrap(True)
+        self.formula.setFrameShape(QLabel.Shape.StyledPanel)
+        self.formula.setMargin(6)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.draw_caption)
+        layout.addWidget(self.draw_plot)
+        layout.addWidget(self.formula)
+        self._show_draw(False)
+        self._update_formula()
+
+    # ---- inputs ------------------------------------------------------------------
+    @property
+    def k(self) -> int:
+        return self.k_spin.value()
+
+    @property
+    def step(self) -> TokenStep | None:
+        return self._step
+
+    @property
+    def temperature(self) -> float:
+        return self._temperature
+
+    @property
+    def _mode(self) -> str:
+        return self._settings.mode
+
+    def show_step(
+        self,
+        step: TokenStep | None,
+        pieces: dict[int, bytes],
+        run_settings: DecodingSettings | None = None,
+        beam_nodes: list[BeamNode] | None = None,
+    ) -> None:
+        """Show a step of a run made with `run_settings` (its beam tree for beam runs)."""
+        self._step = step
+        self._pieces = pieces
+        self._run_settings = run_settings
+        self._beam_nodes = beam_nodes or []
+        self._redraw()
+
+    def set_settings(self, settings: DecodingSettings) -> None:
+        """The settings on screen: the mode and truncation the chart illustrates."""
+        self._settings = settings
+        self._temperature = settings.temperature
+        self._redraw()
+
+    def set_temperature(self, temperature: float) -> None:
+        self._temperature = temperature
+        self._redraw()
+
+    # ---- drawing -----------------------------------------------------------------
+    def _label(self, token_id: int) -> str:
+        piece = self._pieces.get(token_id)
+        text = visible_piece(piece) if piece is not None else f"#{token_id}"
+        return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+    def _bar_colors(self, step: TokenStep, ids: list[int]) -> list[QColor]:
+        colors = [BAR_COLOR] * len(ids)
+        if self._mode == "sample":
+            if step.sample is not None and self._drawn_with_screen_settings(step):
+                survivors = set(step.sample.survivor_ids.tolist())
+                colors = [BAR_COLOR if i in survivors else CUT_COLOR for i in ids]
+            else:
+                keep = survivor_mask(step.distribution, self._settings, len(ids))
+                colors = [BAR_COLOR if k else CUT_COLOR for k in keep.tolist()]
+        elif self._mode == "beam":
+            at_step = [n for n in self._beam_nodes if n.step == step.index]
+            if at_step:
+                kept = {n.token for n in at_step if n.kept}
+                considered = {n.token for n in at_step}
+            else:  # not a beam run: the candidates one beam would expand here
+                kept = set()
+                considered = set(ids[: self._settings.beam_width])
+            colors = [
+                KEPT_BEAM_COLOR if i in kept else PRUNED_BEAM_COLOR if i in considered else c
+                for i, c in zip(ids, colors, strict=True)
+            ]
+        return [CHOSEN_COLOR if i == step.id else c for i, c in zip(ids, colors, strict=True)]
+
+    def _drawn_with_screen_settings(self, step: TokenStep) -> bool:
+        run = self._run_settings
+        screen = self._settings
+        return run is not None and (run.top_k, run.top_p, run.min_p) == (
+            screen.top_k,
+            screen.top_p,
+            screen.min_p,
+        )
+
+    def _redraw(self) -> None:
+        step = self._step
+        if step is None:
+            self.bars = []
+            self._bar_item.setOpts(x0=[], y=[], width=[], brushes=[])
+            self.plot.getPlotItem().getAxis("left").setTicks([[]])
+            self._place_value_labels()
+            self._show_draw(False)
+            self._update_formula()
+            return
+        t = self._temperature
+        top = step.top(self.k, t)
+        ids = [entry.id for entry in top]
+        colors = self._bar_colors(step, ids)
+        bars = [
+            Bar(entry.id, self._label(entry.id), entry.p, color)
+            for entry, color in zip(top, colors, strict=True)
+        ]
+        others = max(0.0, 1.0 - math.fsum(entry.p for entry in top))
+        bars.append(
+            Bar(-1, f"{step.distribution.vocab_size - len(top):,} others", others, OTHERS_COLOR)
+        )
+        self.bars = bars
+        ys = np.arange(len(bars), dtype=float)
+        self._bar_item.setOpts(
+            x0=np.zeros(len(bars)),
+            y=ys,
+            width=np.array([b.p for b in bars]),
+            brushes=[pg.mkBrush(b.color) for b in bars],
+            pens=[pg.mkPen(b.color.darker(130)) for b in bars],
+        )
+        axis = self.plot.getPlotItem().getAxis("left")
+        axis.setTicks([[(float(i), b.label) for i, b in enumerate(bars)]])
+        item = self.plot.getPlotItem()
+        item.setYRange(-0.6, len(bars) - 0.4, padding=0)
+        item.setXRange(0, max(0.05, max(b.p for b in bars)) * 1.22, padding=0)
+        self._place_value_labels()
+        self.title.setText(self._title(step, top[0].id if top else -1))
+        self._update_draw(step)
+        self._update_formula()
+
+    def _title(self, step: TokenStep, argmax: int) -> str:
+        run_mode = self._run_settings.mode if self._run_settings is not None else self._mode
+        kind = (
+            "forced by you"
+            if step.forced
+            else {
+                "greedy": "greedy picks the argmax",
+                "sample": "sampled",
+                "beam": "best beam",
+            }.get(run_mode, "")
+        )
+        argmax_note = ""
+        if run_mode == "greedy" and argmax >= 0 and argmax != step.id and not step.forced:
+            argmax_note = " (argmax differs)"
+        return (
+            f"Step {step.index + 1}: chose “{visible_piece(step.piece)}” — {kind}{argmax_note}. "
+            f"softmax(z / T) at T = {self._temperature:.2f}"
+        )
+
+    def _place_value_labels(self) -> None:
+        while len(self._value_labels) < len(self.bars):
+            label = pg.TextItem(anchor=(0, 0.5), color="#374151")
+            label.setFont(self._font)
+            self.plot.addItem(label)
+            self._value_labels.append(label)
+        for i, label in enumerate(self._value_labels):
+            if i < len(self.bars):
+                bar = self.bars[i]
+                marks = (
+                    " ◀ argmax" if i == 0 and self._mode == "greedy" and bar.token_id >= 0 else ""
+                )
+                label.setText(f"{_percent(bar.p)}{marks}")
+                label.setPos(bar.p, float(i))
+                label.setVisible(True)
+            else:
+                label.setVisible(False)
+
+    def _show_draw(self, visible: bool) -> None:
+        self.draw_plot.setVisible(visible)
+        self.draw_caption.setVisible(visible)
+
+    def _update_draw(self, step: TokenStep) -> None:
+        sample = step.sample
+        if self._mode != "sample" or sample is None:
+            self._show_draw(False)
+            return
+        probs = sample.survivor_probs
+        starts = np.concatenate(([0.0], np.cumsum(probs)[:-1]))
+        colors = [
+            CHOSEN_COLOR
+            if i == sample.chosen_index
+            else (BAR_COLOR if i % 2 == 0 else BAR_COLOR.lighter(125))
+            for i in range(probs.size)
+        ]
+        self._draw_bars.setOpts(
+            x0=starts,
+            y=np.zeros(probs.size),
+            width=probs,
+            brushes=[pg.mkBrush(c) for c in colors],
+            pens=[pg.mkPen("#ffffff") for _ in colors],
+        )
+        self._draw_line.setValue(sample.uniform)
+        self.draw_caption.setText(
+            f"The draw: u = {sample.uniform:.4f} lands on “{visible_piece(step.piece)}” among "
+            f"{probs.size} survivor{'s' if probs.size != 1 else ''} (renormalised at "
+            f"T = {step.temperature:.2f})"
+        )
+        self._show_draw(True)
+
+    def _update_formula(self) -> None:
+        t = self._temperature
+        lines = [
+            "<b>softmax with temperature:</b>&nbsp; p<sub>i</sub> = exp(z<sub>i</sub> / T)"
+            f" / Σ<sub>j</sub> exp(z<sub>j</sub> / T),&nbsp; T = {t:.2f}"
+        ]
+        step = self._step
+        if step is not None:
+            p = math.exp(step.distribution.logprob(step.logit, t))
+            piece = html.escape(visible_piece(step.piece))
+            scaled = f"{step.logit / t:.2f}" if t > 0 else "∞"
+            lines.append(
+                f"chosen “{piece}”: z = {step.logit:.2f}, z / T = {scaled}, p = {_percent(p)}"
+            )
+            if t == 0:
+                lines.append("T = 0 is the limit: all probability on the argmax")
+        self.formula.setText("<br>".join(lines))
+
+    # ---- interaction -------------------------------------------------------------
+    def _on_click(self, event: object) -> None:
+        pos = event.scenePos()  # type: ignore[attr-defined]
+        vb = self.plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(pos) and not self._over_left_axis(pos):
+            return
+        row = round(vb.mapSceneToView(pos).y())
+        self.activate_row(row)
+
+    def _over_left_axis(self, pos: QPointF) -> bool:
+        axis = self.plot.getPlotItem().getAxis("left")
+        return bool(axis.sceneBoundingRect().contains(pos))
+
+    def activate_row(self, row: int) -> None:
+        """Branch with the token of bar `row` (0 = most likely); the others bar is not one."""
+        if 0 <= row < len(self.bars) and self.bars[row].token_id >= 0:
+            self.token_activated.emit(self.bars[row].token_id)
+
+    def bar_center(self, row: int) -> QPointF:
+        """Where bar `row` is on the plot widget (for clicks in tests and tours)."""
+        vb = self.plot.getPlotItem().getViewBox()
+        bar = self.bars[row]
+        scene = vb.mapViewToScene(QPointF(max(bar.p / 2, 0.001), float(row)))
+        point: QPointF = self.plot.mapFromScene(scene)
+        return point
+
+
+def _percent(p: float) -> str:
+    if p >= 0.001:
+        return f"{p * 100:.1f}%"
+    if p > 0:
+        return f"{p:.1e}"
+    return "0"

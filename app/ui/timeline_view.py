@@ -1,0 +1,111 @@
+"""Per-token entropy and surprisal over the run, linked to the text by hover and click."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtWidgets import QWidget
+
+from app.core.run_record import entropy_bits, surprisal_bits
+from app.core.token_step import TokenStep
+
+ENTROPY_PEN = "#7c3aed"
+SURPRISAL_PEN = "#ea580c"
+
+
+class TimelineView(pg.PlotWidget):  # type: ignore[misc]
+    """Entropy (how unsure the model was) and surprisal (−log2 p of the chosen token)."""
+
+    step_clicked = Signal(int)
+    step_hovered = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground(None)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        item = self.getPlotItem()
+        item.setLabel("left", "bits")
+        item.setLabel("bottom", "step")
+        item.showGrid(x=False, y=True, alpha=0.15)
+        legend = item.addLegend(offset=(8, 4), labelTextSize="8pt")
+        legend.setBrush(pg.mkBrush(255, 255, 255, 170))
+        self._entropy = item.plot(
+            [],
+            [],
+            pen=pg.mkPen(ENTROPY_PEN, width=2),
+            name="entropy",
+        )
+        self._surprisal = item.plot(
+            [],
+            [],
+            pen=None,
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=SURPRISAL_PEN,
+            symbolPen=None,
+            name="surprisal",
+        )
+        self._hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#fb923c", width=1))
+        self._selected_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#f97316", width=2))
+        for line in (self._hover_line, self._selected_line):
+            line.setVisible(False)
+            item.addItem(line, ignoreBounds=True)
+        self.entropy: list[float] = []
+        self.surprisal: list[float] = []
+        self._hovered = -1
+        self.scene().sigMouseMoved.connect(self._on_move)
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    def set_steps(self, steps: list[TokenStep]) -> None:
+        self.entropy = [entropy_bits(s) for s in steps]
+        self.surprisal = [surprisal_bits(s) for s in steps]
+        self._refresh()
+
+    def append_steps(self, steps: list[TokenStep]) -> None:
+        self.entropy.extend(entropy_bits(s) for s in steps)
+        self.surprisal.extend(surprisal_bits(s) for s in steps)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        x = np.arange(1, len(self.entropy) + 1, dtype=float)
+        self._entropy.setData(x, np.array(self.entropy))
+        # A token with p = 0 at the shown temperature has infinite surprisal: clip it.
+        surprisal = np.minimum(np.array(self.surprisal), 64.0)
+        self._surprisal.setData(x, surprisal)
+
+    def select_step(self, index: int) -> None:
+        self._selected_line.setVisible(index >= 0)
+        if index >= 0:
+            self._selected_line.setValue(index + 1)
+
+    def hover_step(self, index: int) -> None:
+        self._hovered = index
+        self._hover_line.setVisible(index >= 0)
+        if index >= 0:
+            self._hover_line.setValue(index + 1)
+
+    def _index_at(self, scene_pos: QPointF) -> int:
+        vb = self.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos) or not self.entropy:
+            return -1
+        index = round(vb.mapSceneToView(scene_pos).x()) - 1
+        return index if 0 <= index < len(self.entropy) else -1
+
+    def _on_move(self, scene_pos: QPointF) -> None:
+        index = self._index_at(scene_pos)
+        if index != self._hovered:
+            self.hover_step(index)
+            self.step_hovered.emit(index)
+            if index >= 0:
+                self.setToolTip(
+                    f"step {index + 1}: entropy {self.entropy[index]:.2f} bits, "
+                    f"surprisal {self.surprisal[index]:.2f} bits"
+                )
+
+    def _on_click(self, event: object) -> None:
+        index = self._index_at(event.scenePos())  # type: ignore[attr-defined]
+        if index >= 0:
+            self.step_clicked.emit(index)
