@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,13 +144,35 @@ def _step_from_json(doc: Any, position: int) -> TokenStep:
     )
 
 
-def session_to_json(record: RunRecord, model_name: str, model_sha256: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SessionView:
+    """How the workspace showed the run: the chart's temperature, step and K."""
+
+    temperature: float = 1.0
+    selected_step: int = -1
+    top_k_shown: int = 10
+    color_mode: str = "boundaries"
+    show_whitespace: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    record: RunRecord
+    model_name: str
+    model_sha256: str
+    view: SessionView
+
+
+def session_to_json(
+    record: RunRecord, model_name: str, model_sha256: str, view: SessionView
+) -> dict[str, Any]:
     settings = asdict(record.settings)
     settings["stop"] = list(record.settings.stop)
     return {
         "format": FORMAT,
         "version": VERSION,
         "model": {"file": model_name, "sha256": model_sha256},
+        "view": asdict(view),
         "settings": settings,
         "prompt": record.prompt,
         "stop_reason": record.stop_reason,
@@ -162,8 +184,10 @@ def session_to_json(record: RunRecord, model_name: str, model_sha256: str) -> di
     }
 
 
-def save_session(path: Path, record: RunRecord, model_name: str, model_sha256: str) -> None:
-    document = session_to_json(record, model_name, model_sha256)
+def save_session(
+    path: Path, record: RunRecord, model_name: str, model_sha256: str, view: SessionView
+) -> None:
+    document = session_to_json(record, model_name, model_sha256, view)
     partial = path.with_name(path.name + ".part")
     partial.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     partial.replace(path)  # a crash mid-write never leaves half a session behind
@@ -194,8 +218,21 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def load_session(path: Path) -> tuple[RunRecord, str, str]:
-    """(the run, the model file name, its sha256)."""
+def _view_from_json(doc: dict[str, Any]) -> SessionView:
+    defaults = SessionView()
+    try:
+        return SessionView(
+            temperature=float(doc.get("temperature", defaults.temperature)),
+            selected_step=int(doc.get("selected_step", defaults.selected_step)),
+            top_k_shown=int(doc.get("top_k_shown", defaults.top_k_shown)),
+            color_mode=str(doc.get("color_mode", defaults.color_mode)),
+            show_whitespace=bool(doc.get("show_whitespace", defaults.show_whitespace)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise SessionFileError(f"the view settings are invalid: {exc}") from exc
+
+
+def load_session(path: Path) -> Session:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -227,8 +264,9 @@ def load_session(path: Path) -> tuple[RunRecord, str, str]:
             eog_ids=frozenset(int(i) for i in document.get("eog_ids", [])),
             pieces={int(i): bytes.fromhex(h) for i, h in dict(document.get("pieces", {})).items()},
         )
+        view = _view_from_json(_object(document.get("view")))
     except SessionFileError as exc:
         raise SessionFileError(f"{path.name}: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise SessionFileError(f"{path.name}: invalid value ({exc})") from exc
-    return record, str(model.get("file", "")), str(model.get("sha256", ""))
+    return Session(record, str(model.get("file", "")), str(model.get("sha256", "")), view)

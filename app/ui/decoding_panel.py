@@ -73,7 +73,7 @@ class DecodingPanel(QGroupBox):
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
         self.seed.setToolTip("The same seed and settings draw the same tokens")
         self.dice = QToolButton()
-        self.dice.setText("⚄")
+        self.dice.setText("Random")
         self.dice.setToolTip("A new random seed")
         self.dice.clicked.connect(self.roll_seed)
         seed_row = QHBoxLayout()

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from app.core.decoding import DecodingSettings
 from app.core.errors import PlaygroundError
 from app.core.run_record import Branch, RunRecord, RunStats
-from app.core.session_file import load_session, save_session
+from app.core.session_file import SessionView, load_session, save_session
 from app.core.step_export import export_steps_csv
 from app.ui.decoding_panel import DecodingPanel
 from app.ui.probability_chart import ProbabilityChart
@@ -109,19 +109,19 @@ class MainWindow(QMainWindow):
 
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate from the prompt (Ctrl+Enter)")
-        self.generate_button.clicked.connect(self.start_generation)
+        self.generate_button.clicked.connect(lambda: self.start_generation())
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop generating (Esc)")
-        self.stop_button.clicked.connect(self.stop_generation)
+        self.stop_button.clicked.connect(lambda: self.stop_generation())
         self.continue_button = QPushButton("Continue")
         self.continue_button.setToolTip("Generate more after the current text (Ctrl+Shift+Enter)")
-        self.continue_button.clicked.connect(self.continue_generation)
+        self.continue_button.clicked.connect(lambda: self.continue_generation())
         self.step_button = QPushButton("Step")
         self.step_button.setToolTip("One more token: guess it first, then reveal (Ctrl+.)")
-        self.step_button.clicked.connect(self.step_once)
+        self.step_button.clicked.connect(lambda: self.step_once())
         self.restore_button = QPushButton("Restore branch")
         self.restore_button.setToolTip("Bring back the text this branch replaced")
-        self.restore_button.clicked.connect(self.restore_branch)
+        self.restore_button.clicked.connect(lambda: self.restore_branch())
 
         self.color_mode = QComboBox()
         self.color_mode.addItems(
@@ -390,6 +390,10 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     # ---- runs ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._running
+
     def settings(self) -> DecodingSettings:
         return self.decoding.settings()
 
@@ -400,7 +404,10 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._engine.worker.generate(request)
 
-    def start_generation(self, max_tokens: int | None = None) -> None:
+    def start_generation(self) -> None:
+        self._start(None)
+
+    def _start(self, max_tokens: int | None) -> None:
         if self._model is None or self._running or self._loading_spec:
             return
         prompt = self.prompt_edit.toPlainText()
@@ -422,7 +429,10 @@ class MainWindow(QMainWindow):
         self.chart.show_step(None, {}, settings)
         self._send(GenerationRequest(self._request, prompt, settings))
 
-    def continue_generation(self, max_tokens: int | None = None) -> None:
+    def continue_generation(self) -> None:
+        self._continue(None)
+
+    def _continue(self, max_tokens: int | None) -> None:
         record = self.record
         if record is None or not record.steps or self._running or self._model is None:
             return
@@ -438,9 +448,9 @@ class MainWindow(QMainWindow):
 
     def step_once(self) -> None:
         if self.record is None or not self.record.steps:
-            self.start_generation(max_tokens=1)
+            self._start(1)
         else:
-            self.continue_generation(max_tokens=1)
+            self._continue(1)
 
     def stop_generation(self) -> None:
         if self._running:
@@ -615,32 +625,46 @@ class MainWindow(QMainWindow):
         if self.record is None:
             return
         name, sha = self._model_identity()
-        save_session(path, self.record, name, sha)
+        view = SessionView(
+            temperature=self.decoding.temperature,
+            selected_step=self._selected,
+            top_k_shown=self.chart.k,
+            color_mode=self.stream_view.color_mode,
+            show_whitespace=self.stream_view.show_whitespace,
+        )
+        save_session(path, self.record, name, sha, view)
         self.statusBar().showMessage(f"Saved {path.name}", 4000)
 
     def open_session(self, path: Path) -> None:
         if self._running:
             return
         try:
-            record, model_name, model_sha = load_session(path)
+            session = load_session(path)
         except PlaygroundError as exc:
             self._show_error("The session could not be opened", str(exc))
             return
+        record, view = session.record, session.view
         self._request += 1  # anything still arriving belongs to the old view
         self.record = record
         self._eog = [s.id in record.eog_ids for s in record.steps]
         self._branches = []
         self.prompt_edit.setPlainText(record.prompt)
         self.decoding.apply(record.settings)
+        self.decoding.set_temperature(view.temperature)
+        self.chart.k_spin.setValue(view.top_k_shown)
+        if view.color_mode in COLOR_MODES:
+            self.color_mode.setCurrentIndex(COLOR_MODES.index(view.color_mode))
+        self.whitespace_box.setChecked(view.show_whitespace)
         self._show_record()
         self._selected = -1
-        if record.steps:
-            self.select_step(len(record.steps) - 1)
+        if 0 <= view.selected_step < len(record.steps):
+            self.select_step(view.selected_step)
+        elif record.steps:
+            self._show_chart(len(record.steps) - 1)
         note = f"Opened {path.name}"
         current = self._model.path.name if self._model is not None else ""
-        if model_name and current and model_name != current:
-            note += f" (made with {model_name}; {current} is loaded)"
-        del model_sha  # the name is what a user can act on; the hash stays in the file
+        if session.model_name and current and session.model_name != current:
+            note += f" (made with {session.model_name}; {current} is loaded)"
         self.statusBar().showMessage(note, 8000)
 
     def export_csv(self, path: Path) -> None:

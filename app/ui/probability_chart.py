@@ -235,7 +235,7 @@ class ProbabilityChart(QWidget):
         axis.setTicks([[(float(i), b.label) for i, b in enumerate(bars)]])
         item = self.plot.getPlotItem()
         item.setYRange(-0.6, len(bars) - 0.4, padding=0)
-        item.setXRange(0, max(0.05, max(b.p for b in bars)) * 1.22, padding=0)
+        item.setXRange(0, max(0.05, max(b.p for b in bars)) * 1.45, padding=0)
         self._place_value_labels()
         self.title.setText(self._title(step, top[0].id if top else -1))
         self._update_draw(step)

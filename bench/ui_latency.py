@@ -1,0 +1,132 @@
+"""Responsiveness of the workspace while it generates at full speed.
+
+Prints, measured in one run on the same model and prompt:
+  1. event-loop stalls while generating (a 5 ms heartbeat timer; a stall is how late a
+     tick comes): p99 and max; targets p99 <= 20 ms, max <= 50 ms
+  2. re-scoring and redrawing the chart for a temperature change: median and max;
+     target <= 16 ms
+  3. tokens/s in the GUI against the headless engine (the CLI's path) on the same
+     prompt, alternating rounds; target >= 0.95
+
+Usage: QT_QPA_PLATFORM=offscreen python bench/ui_latency.py [--tokens 96] [--rounds 3]
+(or under a real display / Xvfb to include painting on screen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import app  # noqa: F401  (loads llama.cpp's libraries first)
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.core.decoding import DecodingSettings
+from app.core.engine import Engine
+from app.core.generation import GenerationStats, generate
+from app.ui.main_window import SAMPLE_PROMPT, MainWindow
+
+HEARTBEAT_MS = 5
+
+
+def wait_until(qapp: QApplication, condition: object, timeout: float = 300.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > end:
+            raise SystemExit("timed out")
+        qapp.processEvents()
+        time.sleep(0.002)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def headless_speed(engine: Engine, tokens: int) -> float:
+    stats = GenerationStats()
+    generate(
+        engine,
+        engine.tokenize_prompt(SAMPLE_PROMPT),
+        DecodingSettings(mode="greedy", max_tokens=tokens),
+        stats=stats,
+    )
+    return stats.tokens_per_second
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--tokens", type=int, default=96)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    qapp = QApplication([])
+    window = MainWindow(args.model)
+    window.resize(1400, 860)
+    window.show()
+    wait_until(qapp, lambda: window.generate_button.isEnabled())
+    window.decoding.max_tokens.setValue(args.tokens)
+
+    stalls: list[float] = []
+    clock = QElapsedTimer()
+    heartbeat = QTimer()
+    heartbeat.setInterval(HEARTBEAT_MS)
+
+    def tick() -> None:
+        if clock.isValid():
+            stalls.append(max(0.0, clock.nsecsElapsed() / 1e6 - HEARTBEAT_MS))
+        clock.restart()
+
+    heartbeat.timeout.connect(tick)
+
+    gui_speeds: list[float] = []
+    cli_speeds: list[float] = []
+    with Engine(args.model) as engine:
+        headless_speed(engine, 8)  # warm-up
+        for _ in range(args.rounds):
+            cli_speeds.append(headless_speed(engine, args.tokens))
+            clock.invalidate()
+            heartbeat.start()
+            window.start_generation()
+            wait_until(qapp, lambda: not window.running)
+            heartbeat.stop()
+            assert window.record is not None
+            gui_speeds.append(window.record.stats.tokens_per_second)
+
+    redraws: list[float] = []
+    record = window.record
+    assert record is not None and record.steps
+    window.select_step(len(record.steps) // 2)
+    for i in range(60):
+        start = time.perf_counter()
+        window.decoding.set_temperature(0.2 + (i % 30) * 0.06)
+        window.chart.plot.repaint()
+        redraws.append((time.perf_counter() - start) * 1000)
+
+    print(f"model: {window.model_label.text()}; {args.tokens} tokens x {args.rounds} rounds")
+    print(
+        f"1. event-loop stalls while generating ({len(stalls)} heartbeats of {HEARTBEAT_MS} ms): "
+        f"p99 {percentile(stalls, 0.99):.1f} ms, max {max(stalls):.1f} ms "
+        "(targets: p99 <= 20 ms, max <= 50 ms)"
+    )
+    print(
+        f"2. temperature change, re-score + redraw: median {statistics.median(redraws):.1f} ms, "
+        f"max {max(redraws):.1f} ms (target <= 16 ms)"
+    )
+    gui = statistics.median(gui_speeds)
+    cli = statistics.median(cli_speeds)
+    print(
+        f"3. tokens/s: GUI {gui:.1f}, headless {cli:.1f}, ratio {gui / cli:.3f} "
+        f"(median of {args.rounds}; target >= 0.95)"
+    )
+    window.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""The workspace with the real default model: stream, chart, temperature, stop, branch,
+bad models, sessions and a screenshot."""
+
+from __future__ import annotations
+
+import csv
+import math
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from app.core.distribution import full_softmax
+from app.core.engine import Engine
+from app.ui.main_window import MainWindow
+
+Workspace = Callable[[], MainWindow]
+RunTokens = Callable[[MainWindow, int], None]
+NewWindow = Callable[[str], MainWindow]
+
+
+def _reference_row(engine: Engine, window: MainWindow, index: int) -> np.ndarray:
+    """The logits of step `index`, decoded the way the run did (prompt, then one by one)."""
+    record = window.record
+    assert record is not None
+    prompt_ids = engine.tokenize_prompt(record.prompt)
+    engine.clear()
+    engine.prefill(prompt_ids)
+    for offset, token in enumerate(record.ids[:index]):
+        engine.decode([(token, len(prompt_ids) + offset, 0, True)])
+    return engine.logits(-1).copy()
+
+
+def test_generating_twenty_tokens(
+    qtbot: QtBot, workspace: Workspace, run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    run_tokens(window, 20)
+    record = window.record
+    assert record is not None and len(record.steps) == 20
+    assert record.stop_reason == "max_tokens"
+    text = window.stream_view.toPlainText()
+    assert text.startswith("Detective Jameson")
+    assert record.text() in text
+    assert len(window.stream_view.steps) == 20
+    k = window.chart.k
+    bars = window.chart.bars
+    assert len(bars) == k + 1
+    assert bars[-1].token_id == -1 and "others" in bars[-1].label
+    assert math.isclose(sum(b.p for b in bars), 1.0, abs_tol=1e-9)
+    assert window.chart.step is record.steps[-1]
+    assert len(window.timeline.entropy) == 20
+    assert "tokens/s" in window.run_label.text() and "perplexity" in window.run_label.text()
+    window.chart.k_spin.setValue(25)
+    assert len(window.chart.bars) == 26
+
+
+def test_temperature_slider_rescoring_is_exact(
+    qtbot: QtBot, workspace: Workspace, engine: Engine, run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    run_tokens(window, 6)
+    record = window.record
+    assert record is not None
+    index = 4
+    window.select_step(index)
+    row = _reference_row(engine, window, index)
+    assert int(np.argmax(row)) == record.ids[index]  # the same decode as the run
+    before = [b.p for b in window.chart.bars]
+    for temperature in (0.3, 1.0, 1.7):
+        window.decoding.temperature_slider.setValue(round(temperature * 100))
+        assert window.chart.temperature == pytest.approx(temperature)
+        reference = full_softmax(row, temperature)
+        bars = window.chart.bars
+        order = np.argsort(-reference, kind="stable")[: window.chart.k]
+        assert [b.token_id for b in bars[:-1]] == order.tolist()
+        for bar in bars[:-1]:
+            assert bar.p == pytest.approx(reference[bar.token_id], abs=1e-5)
+        others = 1.0 - reference[order].sum()
+        assert bars[-1].p == pytest.approx(others, abs=1e-5)
+    assert [b.p for b in window.chart.bars] != before
+
+
+def test_stop_mid_stream_leaves_the_app_usable(
+    qtbot: QtBot, workspace: Workspace, run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    window.decoding.max_tokens.setValue(2000)
+    window.generate_button.click()
+    qtbot.waitUntil(lambda: len(window.stream_view.steps) >= 3, timeout=60_000)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.running, timeout=60_000)
+    record = window.record
+    assert record is not None and record.stop_reason == "cancelled"
+    assert len(record.steps) < 2000
+    assert "stopped: cancelled" in window.run_label.text()
+    assert window.generate_button.isEnabled() and window.continue_button.isEnabled()
+    run_tokens(window, 5)
+    assert window.record is not None and len(window.record.steps) == 5
+
+
+def test_clicking_a_bar_branches_with_that_token(
+    qtbot: QtBot, workspace: Workspace, run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    run_tokens(window, 10)
+    record = window.record
+    assert record is not None
+    original = list(record.ids)
+    window.select_step(3)
+    alternative = window.chart.bars[2]
+    assert alternative.token_id != original[3]
+    qtbot.mouseClick(
+        window.chart.plot.viewport(), Qt.MouseButton.LeftButton, pos=window.chart.bar_center(2)
+    )
+    qtbot.waitUntil(lambda: not window.running and len(record.steps) > 4, timeout=60_000)
+    assert record.ids[:3] == original[:3]
+    assert record.steps[3].id == alternative.token_id and record.steps[3].forced
+    assert record.steps[3].index == 3
+    assert len(record.steps) == 3 + 1 + 10  # the forced token, then max tokens more
+    text = window.stream_view.toPlainText()
+    assert record.text() in text
+    assert window.restore_button.isEnabled()
+    window.restore_button.click()
+    assert record.ids == original
+    assert window.stream_view.toPlainText().endswith(record.text())
+
+
+def test_bad_model_keeps_the_old_one(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path, run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 40)
+    window.load_model(str(bad))
+    qtbot.waitUntil(lambda: window.error_dialog is not None, timeout=30_000)
+    dialog = window.error_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert "broken.gguf" in dialog.text() and "still loaded" in dialog.text()
+    assert "Gemma 3" in window.model_label.text()
+    dialog.accept()
+    run_tokens(window, 4)
+    assert window.record is not None and len(window.record.steps) == 4
+
+
+def test_saved_session_reopens_the_same_view(
+    qtbot: QtBot,
+    workspace: Workspace,
+    model_path: Path,
+    tmp_path: Path,
+    run_tokens: RunTokens,
+    new_window: NewWindow,
+) -> None:
+    window = workspace()
+    window.decoding.set_mode("sample")
+    window.decoding.seed.setValue(7)
+    run_tokens(window, 12)
+    window.select_step(5)
+    window.decoding.set_temperature(1.3)
+    session = tmp_path / "run.json"
+    window.save_session(session)
+    csv_path = tmp_path / "steps.csv"
+    window.export_csv(csv_path)
+    with csv_path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 12 and rows[0]["piece"] and float(rows[0]["p"]) > 0
+    chart_png = tmp_path / "chart.png"
+    assert window.export_chart(chart_png) and chart_png.stat().st_size > 1000
+
+    other = new_window(str(model_path))
+    other.open_session(session)
+    assert other.prompt_edit.toPlainText() == window.prompt_edit.toPlainText()
+    assert other.stream_view.toPlainText() == window.stream_view.toPlainText()
+    assert other.settings() == window.settings()
+    assert other.timeline.entropy == pytest.approx(window.timeline.entropy)
+    assert other.chart.step is not None and other.chart.step.index == 5
+    mine = [(b.token_id, b.label, b.p) for b in window.chart.bars]
+    theirs = [(b.token_id, b.label, b.p) for b in other.chart.bars]
+    assert theirs == mine
+    assert other.chart.draw_plot.isVisibleTo(other) and "u = " in other.chart.draw_caption.text()
+    assert other.run_label.text() == window.run_label.text()
+
+
+def test_a_bad_session_file_is_reported(
+    qtbot: QtBot, model_path: Path, tmp_path: Path, new_window: NewWindow
+) -> None:
+    window = new_window(str(model_path))
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "llm-playground-session", "version": 1, "steps": 3}')
+    window.open_session(broken)
+    assert window.error_dialog is not None
+    assert "broken.json" in window.error_dialog.text()
+    assert window.record is None
+
+
+def test_screenshot_after_a_generation(
+    qtbot: QtBot, workspace: Workspace, capsys: pytest.CaptureFixture[str], run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    window.resize(1400, 860)
+    window.color_mode.setCurrentIndex(1)  # colour by probability
+    run_tokens(window, 24)
+    window.select_step(8)
+    path = Path(tempfile.gettempdir()) / "llm-playground-workspace.png"
+    image = window.grab()
+    assert image.save(str(path), "PNG")
+    with capsys.disabled():
+        print(f"\nworkspace screenshot: {path}")
+    # Readable and coloured: the text area holds several distinct background colours.
+    view = window.stream_view.viewport().grab().toImage()
+    colours = {
+        view.pixelColor(x, y).name()
+        for x in range(0, view.width(), 7)
+        for y in range(0, min(view.height(), 120), 5)
+    }
+    assert len(colours) > 8
+    assert window.chart.bars and window.chart.plot.isVisible()
