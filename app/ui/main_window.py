@@ -57,7 +57,11 @@ SAMPLE_PROMPT = (
     "Detective Jameson sat in his cramped office, surrounded by stacks of dusty files "
     "and yellowed newspapers."
 )
-REFRESH_MS = 33  # the views follow the stream at most ~30 times a second
+REFRESH_MS = 33  # the text follows the stream at most ~30 times a second
+# The plots repaint in software and cost ~10 ms each: while generating they follow
+# every fourth refresh (~8 times a second), taking turns, so no event-loop pass
+# holds both (and the GIL) at once.
+PLOT_EVERY = 4
 DEFAULT_MODEL_LABEL = "Gemma 3 270M (bundled)"
 OPEN_FILE_LABEL = "Open GGUF file…"
 RECENT_MODELS = 8
@@ -80,6 +84,8 @@ class MainWindow(QMainWindow):
         self._branches: list[Branch] = []
         self._selected = -1  # the step the chart shows; -1 follows the latest
         self._pending: list[StepReport] = []
+        self._plot_pending: list[StepReport] = []
+        self._flushes = 0
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_MS)
@@ -422,6 +428,7 @@ class MainWindow(QMainWindow):
         self._eog = []
         self._branches = []
         self._pending = []
+        self._plot_pending = []
         self._refresh_timer.stop()
         self.stream_view.pieces = self.record.pieces
         self.stream_view.start(prompt)
@@ -513,16 +520,28 @@ class MainWindow(QMainWindow):
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
-    def _flush_pending(self) -> None:
+    def _flush_pending(self, *, all_views: bool = False) -> None:
         reports, self._pending = self._pending, []
-        if not reports:
-            return
         for report in reports:
             self.stream_view.append_step(report.step, report.is_eog)
-        self.timeline.append_steps([r.step for r in reports])
-        if self._selected < 0:
-            self._show_chart(len(self.stream_view.steps) - 1)
-        self._update_run_label()
+        self._plot_pending.extend(reports)
+        self._flushes += 1
+        turn = self._flushes % PLOT_EVERY
+        if (all_views or turn == 1) and self._plot_pending:
+            self.timeline.append_steps([r.step for r in self._plot_pending])
+            self._plot_pending = []
+        if (all_views or turn == PLOT_EVERY // 2) and self._selected < 0 and self.record:
+            # Following the latest step: the chart only (no selection marks to move).
+            record = self.record
+            latest = len(self.stream_view.steps) - 1
+            if latest >= 0:
+                self.chart.show_step(
+                    record.steps[latest], record.pieces, record.settings, record.beam_nodes
+                )
+        if reports:
+            self._update_run_label()
+        if self._running and (reports or self._plot_pending):
+            self._refresh_timer.start()  # the plots still owe a turn
 
     def _on_beam_progress(self, request_id: int, searched: int) -> None:
         if request_id == self._request:
@@ -532,7 +551,8 @@ class MainWindow(QMainWindow):
         if request_id != self._request or self.record is None:
             return
         self._refresh_timer.stop()
-        self._flush_pending()
+        self._running = False
+        self._flush_pending(all_views=True)
         self.stream_view.finish()
         record = self.record
         record.stop_reason = finished.reason
@@ -550,8 +570,8 @@ class MainWindow(QMainWindow):
         if request_id != self._request:
             return
         self._refresh_timer.stop()
-        self._flush_pending()
         self._running = False
+        self._flush_pending(all_views=True)
         self.run_label.setText("")
         self.statusBar().showMessage(message, 8000)
         self._update_actions()

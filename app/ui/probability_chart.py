@@ -57,6 +57,7 @@ class ProbabilityChart(QWidget):
         self._beam_nodes: list[BeamNode] = []
         self._temperature = 1.0
         self.bars: list[Bar] = []
+        self._ranges = (0.0, 0)
 
         self.title = QLabel("Generate to see the next-token distribution")
         self.title.setWordWrap(True)
@@ -75,6 +76,7 @@ class ProbabilityChart(QWidget):
         self.plot.hideButtons()
         item = self.plot.getPlotItem()
         item.invertY(True)
+        item.disableAutoRange()
         item.showGrid(x=True, y=False, alpha=0.15)
         item.setLabel("bottom", "probability")
         item.getAxis("bottom").enableAutoSIPrefix(False)
@@ -234,8 +236,11 @@ class ProbabilityChart(QWidget):
         axis = self.plot.getPlotItem().getAxis("left")
         axis.setTicks([[(float(i), b.label) for i, b in enumerate(bars)]])
         item = self.plot.getPlotItem()
-        item.setYRange(-0.6, len(bars) - 0.4, padding=0)
-        item.setXRange(0, max(0.05, max(b.p for b in bars)) * 1.45, padding=0)
+        # Ranges change in steps, so the axes (costly to repaint) rarely change.
+        x_end = math.ceil(max(0.05, max(b.p for b in bars)) * 1.45 * 10) / 10
+        if (x_end, len(bars)) != self._ranges:
+            self._ranges = (x_end, len(bars))
+            item.setRange(xRange=(0, x_end), yRange=(-0.6, len(bars) - 0.4), padding=0)
         self._place_value_labels()
         self.title.setText(self._title(step, top[0].id if top else -1))
         self._update_draw(step)

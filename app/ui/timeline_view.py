@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
@@ -10,6 +12,8 @@ from PySide6.QtWidgets import QWidget
 from app.core.run_record import entropy_bits, surprisal_bits
 from app.core.token_step import TokenStep
 
+X_CHUNK = 32  # steps
+Y_CHUNK = 4  # bits
 ENTROPY_PEN = "#7c3aed"
 SURPRISAL_PEN = "#ea580c"
 
@@ -56,6 +60,8 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         self.entropy: list[float] = []
         self.surprisal: list[float] = []
         self._hovered = -1
+        self._ranges = (0, 0)
+        self.getPlotItem().disableAutoRange()
         self.scene().sigMouseMoved.connect(self._on_move)
         self.scene().sigMouseClicked.connect(self._on_click)
 
@@ -75,6 +81,14 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         # A token with p = 0 at the shown temperature has infinite surprisal: clip it.
         surprisal = np.minimum(np.array(self.surprisal), 64.0)
         self._surprisal.setData(x, surprisal)
+        # Ranges grow in steps, so the axes (costly to repaint) rarely change.
+        steps = len(self.entropy)
+        x_end = max(X_CHUNK, math.ceil(steps / X_CHUNK) * X_CHUNK)
+        peak = max([*self.entropy, *surprisal.tolist(), 1.0])
+        y_end = max(Y_CHUNK, math.ceil(peak / Y_CHUNK) * Y_CHUNK)
+        if (x_end, y_end) != self._ranges:
+            self._ranges = (x_end, y_end)
+            self.getPlotItem().setRange(xRange=(0.5, x_end + 0.5), yRange=(0, y_end), padding=0)
 
     def select_step(self, index: int) -> None:
         self._selected_line.setVisible(index >= 0)
