@@ -237,7 +237,8 @@ class ProbabilityChart(QWidget):
         axis.setTicks([[(float(i), b.label) for i, b in enumerate(bars)]])
         item = self.plot.getPlotItem()
         # Ranges change in steps, so the axes (costly to repaint) rarely change.
-        x_end = math.ceil(max(0.05, max(b.p for b in bars)) * 1.45 * 10) / 10
+        # Room for the value labels; probabilities stop at 1, so the axis stops near it.
+        x_end = min(1.25, math.ceil(max(0.05, max(b.p for b in bars)) * 1.45 * 10) / 10)
         if (x_end, len(bars)) != self._ranges:
             self._ranges = (x_end, len(bars))
             item.setRange(xRange=(0, x_end), yRange=(-0.6, len(bars) - 0.4), padding=0)
