@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint pytest bench clean
+.PHONY: run test lint pytest bench bench-ui clean
 
 $(STAMP): pyproject.toml setup.py app/core/_logit_histogram.c
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: lint pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/decode_overhead.py
+
+bench-ui: $(STAMP)
+	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python bench/ui_latency.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
