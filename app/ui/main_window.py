@@ -59,9 +59,9 @@ SAMPLE_PROMPT = (
 )
 REFRESH_MS = 33  # the text follows the stream at most ~30 times a second
 # The plots repaint in software and cost ~10 ms each: while generating they follow
-# every fourth refresh (~8 times a second), taking turns, so no event-loop pass
+# every eighth refresh (each ~4 times a second), taking turns, so no event-loop pass
 # holds both (and the GIL) at once.
-PLOT_EVERY = 4
+PLOT_EVERY = 8
 DEFAULT_MODEL_LABEL = "Gemma 3 270M (bundled)"
 OPEN_FILE_LABEL = "Open GGUF file…"
 RECENT_MODELS = 8
