@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -76,13 +77,15 @@ class StepDistribution:
     tail_counts: npt.NDArray[np.uint16] | npt.NDArray[np.int32]
 
     # ---- scoring -------------------------------------------------------------------
-    def _tail_quadrature(self, temperature: float) -> tuple[FloatArray, FloatArray]:
-        """Points x = (z - max) / T and weights (token counts) integrating over the tail.
+    @cached_property
+    def _tail_nodes(self) -> tuple[FloatArray, FloatArray]:
+        """Quadrature nodes d = max - z (in logits) and weights (token counts) over the tail.
 
         Inside each bin the tokens' density is taken as linear, its slope estimated from
         the neighbouring bins (the tail's density rises steeply with distance, so a
         uniform spread overestimates the mass by ~1e-3), and integrated with 3-point
-        Gauss-Legendre quadrature.
+        Gauss-Legendre quadrature. Computed once per step: re-scoring at another T then
+        costs one exp over the nodes.
         """
         counts = self.tail_counts.astype(np.float64)
         width = 1.0 / BINS_PER_LOGIT
@@ -93,21 +96,33 @@ class StepDistribution:
         with np.errstate(divide="ignore", invalid="ignore"):
             slope = np.where(counts > 0, (padded[2:] - padded[:-2]) / (2 * width * counts), 0.0)
         slope = np.clip(slope, -1 / half, 1 / half)
-        points = []
+        occupied = counts > 0  # empty bins add nothing at any temperature
+        distances = []
         weights = []
         for node, gl_weight in _GAUSS_LEGENDRE_3:
             u = node * half
-            points.append(-(centres + u) / temperature)
-            weights.append(counts * (gl_weight / 2) * (1 + slope * u))
-        return np.concatenate(points), np.concatenate(weights)
+            distances.append((centres + u)[occupied])
+            weights.append((counts * (gl_weight / 2) * (1 + slope * u))[occupied])
+        return np.concatenate(distances), np.concatenate(weights)
 
     def _tail_sums(self, temperature: float) -> tuple[float, float]:
         """(sum e^x, sum x e^x) over the tail tokens, x = (z - max) / T."""
         if self.tail_counts.size == 0:
             return 0.0, 0.0
-        x, w = self._tail_quadrature(temperature)
-        e = w * np.exp(x)
-        return float(e.sum()), float((e * x).sum())
+        cached = self._tail_cache.get(temperature)
+        if cached is None:
+            distance, weight = self._tail_nodes
+            x = distance * (-1.0 / temperature)
+            e = weight * np.exp(x)
+            cached = (float(e.sum()), float((e * x).sum()))  # not `@`: see app/__init__
+            if len(self._tail_cache) > 64:  # a slider sweep: keep the memory bounded
+                self._tail_cache.clear()
+            self._tail_cache[temperature] = cached
+        return cached
+
+    @cached_property
+    def _tail_cache(self) -> dict[float, tuple[float, float]]:
+        return {}
 
     def _scaled_head(self, temperature: float) -> FloatArray:
         return (self.head_logits.astype(np.float64) - self.max_logit) / temperature

@@ -24,6 +24,7 @@ from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
 from app.core.token_step import TokenStep
 from app.core.truncation import survivor_mask
+from app.ui.plot_style import make_static
 from app.ui.token_text import visible_piece
 
 DEFAULT_K = 10
@@ -70,10 +71,7 @@ class ProbabilityChart(QWidget):
         header.addWidget(self.k_spin)
 
         self.plot = pg.PlotWidget()
-        self.plot.setBackground(None)
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
+        make_static(self.plot)
         item = self.plot.getPlotItem()
         item.invertY(True)
         item.disableAutoRange()
@@ -90,10 +88,7 @@ class ProbabilityChart(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._on_click)
 
         self.draw_plot = pg.PlotWidget()
-        self.draw_plot.setBackground(None)
-        self.draw_plot.setMenuEnabled(False)
-        self.draw_plot.setMouseEnabled(x=False, y=False)
-        self.draw_plot.hideButtons()
+        make_static(self.draw_plot)
         self.draw_plot.setFixedHeight(64)
         draw_item = self.draw_plot.getPlotItem()
         draw_item.hideAxis("left")

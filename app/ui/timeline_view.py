@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.run_record import entropy_bits, surprisal_bits
 from app.core.token_step import TokenStep
+from app.ui.plot_style import make_static
 
 X_CHUNK = 32  # steps
 Y_CHUNK = 4  # bits
@@ -26,10 +27,7 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setBackground(None)
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
+        make_static(self)
         item = self.getPlotItem()
         item.setLabel("left", "bits")
         item.setLabel("bottom", "step")
