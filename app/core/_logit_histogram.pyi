@@ -8,4 +8,5 @@ def histogram(
     counts: npt.NDArray[np.int32],
     head_limit: int,
     head_ids: npt.NDArray[np.int32],
-) -> int: ...
+    work: npt.NDArray[np.int32],
+) -> tuple[int, int]: ...

@@ -41,7 +41,12 @@ MAX_DISTANCE_BINS = 256 * BINS_PER_LOGIT
 # another pass over the row.
 CANDIDATE_MARGIN = 12.0
 MAX_CANDIDATES = 8192
-SPAN_HEADROOM = 4.0  # logits added to the previous row's span when sizing the histogram
+SPAN_HEADROOM = 8.0  # logits added to the previous row's span when sizing the histogram
+# The histogram always reaches this far below the maximum. Tokens further down than the
+# histogram reaches share its last bin; at 64 logits each weighs e^(-32) or less at
+# T <= 2, so even 262,144 of them move no probability by 1e-8. Deeper rows get a second
+# pass sized from their true minimum.
+MIN_SPAN = 64.0
 
 FloatArray = npt.NDArray[np.float64]
 _GAUSS_LEGENDRE_3 = ((-math.sqrt(3 / 5), 5 / 9), (0.0, 8 / 9), (math.sqrt(3 / 5), 5 / 9))
@@ -60,6 +65,7 @@ class LogitsScratch:
     def __init__(self, vocab_size: int) -> None:
         self.vocab_size = vocab_size
         self.counts = np.empty(MAX_DISTANCE_BINS, dtype=np.int32)
+        self.work = np.empty(MAX_DISTANCE_BINS, dtype=np.int32)
         self.candidates = np.empty(MAX_CANDIDATES, dtype=np.int32)
         # The previous row's span (max - min), so the next can skip its min pass.
         self.span_hint: float | None = None
@@ -198,14 +204,17 @@ def analyze_logits(
     if not math.isfinite(max_logit):
         raise ValueError("the model produced non-finite logits")
     hint = scratch.span_hint
-    span = hint + SPAN_HEADROOM if hint is not None else _span(logits, max_logit)
-    counts, candidate_bin, n_candidates = _histogram_pass(logits, max_logit, span, scratch)
-    if hint is not None and counts[-1] > 0 and counts.size < MAX_DISTANCE_BINS:
-        # Tokens may have been clamped into the last bin: size it from the true minimum.
+    span = max(hint + SPAN_HEADROOM, MIN_SPAN) if hint is not None else _span(logits, max_logit)
+    counts, candidate_bin, n_candidates, used_bins = _histogram_pass(
+        logits, max_logit, span, scratch
+    )
+    if hint is not None and used_bins == counts.size < MAX_DISTANCE_BINS and span > MIN_SPAN:
+        # Tokens beyond the previous row's span were clamped: size it from the true minimum.
         span = _span(logits, max_logit)
-        counts, candidate_bin, n_candidates = _histogram_pass(logits, max_logit, span, scratch)
+        counts, candidate_bin, n_candidates, used_bins = _histogram_pass(
+            logits, max_logit, span, scratch
+        )
     n_bins = counts.size
-    used_bins = n_bins - int(np.argmax(counts[::-1] > 0))  # up to the last non-empty bin
     scratch.span_hint = used_bins / BINS_PER_LOGIT
     last_head_bin = _last_head_bin(counts)
     threshold = _lowest_logit_in_bins(max_logit, last_head_bin, n_bins)
@@ -233,16 +242,16 @@ def _span(logits: npt.NDArray[np.float32], max_logit: float) -> float:
 
 def _histogram_pass(
     logits: npt.NDArray[np.float32], max_logit: float, span: float, scratch: LogitsScratch
-) -> tuple[npt.NDArray[np.int32], int, int]:
-    """(counts, the last candidate bin, the number of candidates) for a histogram sized
-    to hold `span` logits."""
+) -> tuple[npt.NDArray[np.int32], int, int, int]:
+    """(counts, the last candidate bin, the number of candidates, bins in use) for a
+    histogram sized to hold `span` logits."""
     n_bins = min(MAX_DISTANCE_BINS, int(span * BINS_PER_LOGIT) + 2)
     counts = scratch.counts[:n_bins]
     candidate_bin = min(int(CANDIDATE_MARGIN * BINS_PER_LOGIT) - 1, n_bins - 1)
-    n_candidates = _histogram(
-        logits, max_logit, BINS_PER_LOGIT, counts, candidate_bin, scratch.candidates
+    n_candidates, used_bins = _histogram(
+        logits, max_logit, BINS_PER_LOGIT, counts, candidate_bin, scratch.candidates, scratch.work
     )
-    return counts, candidate_bin, n_candidates
+    return counts, candidate_bin, n_candidates, used_bins
 
 
 def _compact(counts: npt.NDArray[np.int32]) -> npt.NDArray[np.uint16] | npt.NDArray[np.int32]:
@@ -258,9 +267,10 @@ def numpy_histogram(
     counts: npt.NDArray[np.int32],
     head_limit: int,
     head_ids: npt.NDArray[np.int32],
-) -> int:
-    """The C loop's contract in numpy (about twice as slow): used where the extension
-    could not be compiled, and as its reference in tests."""
+    work: npt.NDArray[np.int32] | None = None,
+) -> tuple[int, int]:
+    """The C loop's contract in numpy (about three times as slow): used where the
+    extension could not be compiled, and as its reference in tests. `work` is unused."""
     last = np.float32(counts.size - 1)
     distance = (np.float32(max_logit) - logits) * np.float32(bins_per_logit)
     np.nan_to_num(distance, copy=False, nan=float(last))
@@ -269,7 +279,8 @@ def numpy_histogram(
     head = np.flatnonzero(bins <= head_limit)
     written = min(head.size, head_ids.size)
     head_ids[:written] = head[:written]
-    return int(head.size)
+    nonempty = np.flatnonzero(counts)
+    return int(head.size), int(nonempty[-1]) + 1 if nonempty.size else 0
 
 
 try:
@@ -281,10 +292,14 @@ except ImportError:  # built without a C compiler or Python headers
 def _last_head_bin(counts: npt.NDArray[np.int32]) -> int:
     """The last distance bin kept exactly: HEAD_MARGIN logits, widened to HEAD_MIN tokens,
     narrowed to HEAD_MAX (whole bins, at least the top one)."""
-    cumulative = np.cumsum(counts)
-    last = int(HEAD_MARGIN * BINS_PER_LOGIT) - 1
+    margin_bins = int(HEAD_MARGIN * BINS_PER_LOGIT)
+    # The head nearly always ends within the margin: sum only that prefix first.
+    cumulative = np.cumsum(counts[: margin_bins * 2])
+    if cumulative[-1] < HEAD_MIN and cumulative.size < counts.size:
+        cumulative = np.cumsum(counts)
+    last = margin_bins - 1
     last = max(last, int(np.searchsorted(cumulative, HEAD_MIN)))
-    last = min(last, counts.size - 1)
+    last = min(last, cumulative.size - 1)
     if cumulative[last] > HEAD_MAX:
         capped = max(0, int(np.searchsorted(cumulative, HEAD_MAX, side="right")) - 1)
         last = capped if cumulative[capped] >= HEAD_MIN else capped + 1

@@ -36,6 +36,7 @@ from app.core.model_card import ModelCard, card_from_gguf
 from app.core.tokens import TokenInfo, token_kind
 
 MAX_SEQUENCES = 16
+MAX_CACHED_VIEWS = 4 * MAX_SEQUENCES
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class Engine:
         self._ctx: Any = None
         self._batch: Any = None
         self._batch_capacity = 0
+        self._logit_views: dict[int, npt.NDArray[np.float32]] = {}
         self.path = resolve_model(str(model_spec))
         gguf = read_gguf(self.path)
         card = card_from_gguf(gguf)
@@ -247,6 +249,7 @@ class Engine:
     # ---- lifetime ---------------------------------------------------------------------
     def close(self) -> None:
         lib = self._lib
+        self._logit_views.clear()
         if self._batch is not None:
             lib.llama_batch_free(self._batch)
             self._batch = None
@@ -316,7 +319,18 @@ class Engine:
     def logits(self, batch_index: int = -1) -> npt.NDArray[np.float32]:
         """Zero-copy view of one output row; valid until the next decode."""
         ptr = self._lib.llama_get_logits_ith(self._ctx, batch_index)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+        address = ctypes.cast(ptr, ctypes.c_void_p).value
+        if not address:
+            raise RuntimeError(f"llama.cpp has no logits for batch row {batch_index}")
+        # Making a view costs ~60 us (np.ctypeslib builds a ctypes array type); rows start
+        # at the same few addresses every step, so keep their views.
+        view = self._logit_views.get(address)
+        if view is None:
+            if len(self._logit_views) >= MAX_CACHED_VIEWS:
+                self._logit_views.clear()
+            view = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+            self._logit_views[address] = view
+        return view
 
     def copy_sequence(self, src: int, dst: int) -> None:
         self._lib.llama_memory_seq_rm(self._memory, dst, -1, -1)

@@ -41,8 +41,12 @@ def test_histogram_equals_numpy_bincount(engine: Engine, implementation: Any, sh
     assert np.count_nonzero(bins <= 3000) > 40  # the buffer below is too small for them
     for limit, capacity in ((3000, 40), (3000, 100_000), (0, 8)):
         head = np.full(capacity, -1, dtype=np.int32)
-        n_head = implementation(row, float(row.max()), BINS_PER_LOGIT, counts, limit, head)
+        work = np.full(n_bins + 5, 7, dtype=np.int32)  # stale contents must not matter
+        n_head, used = implementation(
+            row, float(row.max()), BINS_PER_LOGIT, counts, limit, head, work
+        )
         assert np.array_equal(counts, np.bincount(bins, minlength=n_bins))
+        assert used == int(np.flatnonzero(counts)[-1]) + 1
         expected = np.flatnonzero(bins <= limit)
         assert n_head == expected.size
         written = min(capacity, expected.size)
@@ -64,7 +68,8 @@ def test_vector_and_scalar_paths_agree_on_odd_values(length: int) -> None:
         reference = np.full(n_bins, -1, np.int32)
         ours_ids = np.full(length, -1, np.int32)
         reference_ids = np.full(length, -1, np.int32)
-        n_ours = histogram(row, 1.0, BINS_PER_LOGIT, ours, limit, ours_ids)
+        work = np.empty(n_bins, np.int32)
+        n_ours = histogram(row, 1.0, BINS_PER_LOGIT, ours, limit, ours_ids, work)
         n_reference = numpy_histogram(row, 1.0, BINS_PER_LOGIT, reference, limit, reference_ids)
         assert np.array_equal(ours, reference)
         assert n_ours == n_reference
@@ -75,9 +80,11 @@ def test_histogram_refuses_wrong_buffers() -> None:
     row = np.zeros(10, dtype=np.float64)
     ids = np.empty(4, np.int32)
     with pytest.raises(ValueError, match="float32"):
-        histogram(row, 0.0, 128.0, np.empty(4, np.int32), 0, ids)  # type: ignore[arg-type]
+        histogram(row, 0.0, 128.0, np.empty(4, np.int32), 0, ids, np.empty(4, np.int32))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="non-empty"):
-        histogram(row.astype(np.float32), 0.0, 128.0, np.empty(0, np.int32), 0, ids)
+        histogram(row.astype(np.float32), 0.0, 128.0, np.empty(0, np.int32), 0, ids, ids)
+    with pytest.raises(ValueError, match="work buffer"):
+        histogram(row.astype(np.float32), 0.0, 128.0, np.empty(8, np.int32), 0, ids, ids)
 
 
 @pytest.mark.parametrize("text", ["Once upon a time", "def fib(n):", "1, 2, 3, 4,"])
@@ -153,3 +160,26 @@ def test_reused_scratch_sizes_a_wider_row_correctly() -> None:
     assert np.array_equal(reused.tail_counts, fresh.tail_counts)
     probs = full_softmax(wide, 2.0)
     assert reused.top(1, 2.0)[0].p == pytest.approx(probs[reused.head_ids[0]], abs=1e-6)
+
+
+def test_tokens_beyond_the_histogram_share_its_last_bin() -> None:
+    """A row far deeper than the previous one (here ~130 logits) is histogrammed to at
+    least MIN_SPAN logits; the tokens beyond share the last bin. Every token is still
+    counted once, and probabilities stay exact at the highest temperature offered."""
+    from app.core.distribution import MIN_SPAN, LogitsScratch
+
+    rng = np.random.default_rng(3)
+    narrow = rng.normal(0.0, 1.0, 100_000).astype(np.float32)
+    deep = rng.normal(0.0, 15.0, 100_000).astype(np.float32)
+    scratch = LogitsScratch(narrow.size)
+    analyze_logits(narrow, scratch)
+    reused = analyze_logits(deep, scratch)
+    assert float(deep.max() - deep.min()) > 2 * MIN_SPAN
+    assert reused.head_ids.size + int(reused.tail_counts.sum()) == deep.size
+    fresh = analyze_logits(deep)  # sized from the true minimum: nothing clamped
+    for temperature in (0.5, 1.0, 2.0):
+        probs = full_softmax(deep, temperature)
+        exact = fresh.top(5, temperature)
+        for entry, reference in zip(reused.top(5, temperature), exact, strict=True):
+            assert entry.p == pytest.approx(probs[entry.id], abs=1e-6)
+            assert entry.p == pytest.approx(reference.p, abs=1e-9)
