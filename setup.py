@@ -12,6 +12,7 @@ setup(
             "app.core._logit_histogram",
             ["app/core/_logit_histogram.c"],
             extra_compile_args=COMPILE_ARGS,
+            libraries=[] if sys.platform == "win32" else ["m"],
             optional=True,  # app.core.distribution falls back to numpy (slower)
         )
     ]

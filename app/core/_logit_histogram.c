@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #if defined(__SSE2__) || defined(_M_X64)
@@ -141,10 +142,79 @@ done:
     return result;
 }
 
+
+/*
+ * tail_sums(counts, first_bin, bins_per_logit, temperature) -> (s0, s1)
+ *   The tail of a summarised distribution at temperature T: s0 = sum of e^x and
+ *   s1 = sum of x e^x over its tokens, x = -(distance below the maximum) / T. Same
+ *   quadrature as StepDistribution._tail_nodes (linear density inside each bin, slope
+ *   from the neighbours, 3-point Gauss-Legendre), but with no exp per node:
+ *   e^(-(centre + u) / T) = e^(-centre / T) e^(-u / T), the first factor a geometric
+ *   sequence over the bins and the second one of three constants.
+ *   counts: uint16 or int32 buffer.
+ */
+static PyObject *tail_sums(PyObject *self, PyObject *args) {
+    Py_buffer counts;
+    Py_ssize_t first_bin;
+    double bins_per_logit, temperature;
+    if (!PyArg_ParseTuple(args, "y*ndd", &counts, &first_bin, &bins_per_logit, &temperature)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    if ((counts.itemsize != 2 && counts.itemsize != 4) || !(temperature > 0.0) ||
+        !(bins_per_logit > 0.0)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "expected uint16 or int32 counts and positive bins_per_logit, T");
+        goto done;
+    }
+    const Py_ssize_t n = counts.len / counts.itemsize;
+    double s0 = 0.0, s1 = 0.0;
+    if (n > 0) {
+        const int wide = counts.itemsize == 4;
+        const unsigned short *c16 = (const unsigned short *)counts.buf;
+        const int *c32 = (const int *)counts.buf;
+#define COUNT(i) (wide ? (double)c32[(i)] : (double)c16[(i)])
+        const double width = 1.0 / bins_per_logit, half = width / 2;
+        const double node = sqrt(3.0 / 5.0) * half;
+        const double us[3] = {-node, 0.0, node};
+        const double ws[3] = {5.0 / 18.0, 8.0 / 18.0, 5.0 / 18.0};
+        double eu[3];
+        for (int k = 0; k < 3; k++) {
+            eu[k] = exp(-us[k] / temperature);
+        }
+        const double ratio = exp(-width / temperature);
+        double centre = ((double)first_bin + 0.5) * width;
+        double ec = exp(-centre / temperature);
+        for (Py_ssize_t i = 0; i < n; i++, centre += width, ec *= ratio) {
+            const double count = COUNT(i);
+            if (count == 0.0) {
+                continue;
+            }
+            const double left = COUNT(i > 0 ? i - 1 : 0);
+            const double right = COUNT(i < n - 1 ? i + 1 : n - 1);
+            double slope = (right - left) / (2 * width * count);
+            slope = slope < -1 / half ? -1 / half : (slope > 1 / half ? 1 / half : slope);
+            for (int k = 0; k < 3; k++) {
+                const double weight = count * ws[k] * (1 + slope * us[k]);
+                const double e = weight * ec * eu[k];
+                s0 += e;
+                s1 += e * (-(centre + us[k]) / temperature);
+            }
+        }
+#undef COUNT
+    }
+    result = Py_BuildValue("dd", s0, s1);
+done:
+    PyBuffer_Release(&counts);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"histogram", histogram, METH_VARARGS,
      "histogram(logits, max_logit, bins_per_logit, counts, head_limit, head_ids, work) "
      "-> (n_head, used_bins)"},
+    {"tail_sums", tail_sums, METH_VARARGS,
+     "tail_sums(counts, first_bin, bins_per_logit, temperature) -> (s0, s1)"},
     {NULL, NULL, 0, NULL},
 };
 

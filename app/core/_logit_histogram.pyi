@@ -10,3 +10,9 @@ def histogram(
     head_ids: npt.NDArray[np.int32],
     work: npt.NDArray[np.int32],
 ) -> tuple[int, int]: ...
+def tail_sums(
+    counts: npt.NDArray[np.uint16] | npt.NDArray[np.int32],
+    first_bin: int,
+    bins_per_logit: float,
+    temperature: float,
+) -> tuple[float, float]: ...

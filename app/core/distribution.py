@@ -23,8 +23,10 @@ softmax at temperatures from 0.05 to 2.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -117,10 +119,15 @@ class StepDistribution:
             return 0.0, 0.0
         cached = self._tail_cache.get(temperature)
         if cached is None:
-            distance, weight = self._tail_nodes
-            x = distance * (-1.0 / temperature)
-            e = weight * np.exp(x)
-            cached = (float(e.sum()), float((e * x).sum()))  # not `@`: see app/__init__
+            if _c_tail_sums is not None:
+                cached = _c_tail_sums(
+                    self.tail_counts, self.tail_first_bin, BINS_PER_LOGIT, temperature
+                )
+            else:
+                distance, weight = self._tail_nodes
+                x = distance * (-1.0 / temperature)
+                e = weight * np.exp(x)
+                cached = (float(e.sum()), float((e * x).sum()))  # not `@`: see app/__init__
             if len(self._tail_cache) > 64:  # a slider sweep: keep the memory bounded
                 self._tail_cache.clear()
             self._tail_cache[temperature] = cached
@@ -283,10 +290,14 @@ def numpy_histogram(
     return int(head.size), int(nonempty[-1]) + 1 if nonempty.size else 0
 
 
+TailSums = Callable[[npt.NDArray[Any], int, float, float], tuple[float, float]]
+_c_tail_sums: TailSums | None
 try:
     from app.core._logit_histogram import histogram as _histogram
+    from app.core._logit_histogram import tail_sums as _c_tail_sums
 except ImportError:  # built without a C compiler or Python headers
     _histogram = numpy_histogram
+    _c_tail_sums = None
 
 
 def _last_head_bin(counts: npt.NDArray[np.int32]) -> int:

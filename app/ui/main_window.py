@@ -536,7 +536,11 @@ class MainWindow(QMainWindow):
             latest = len(self.stream_view.steps) - 1
             if latest >= 0:
                 self.chart.show_step(
-                    record.steps[latest], record.pieces, record.settings, record.beam_nodes
+                    record.steps[latest],
+                    record.pieces,
+                    record.settings,
+                    record.beam_nodes,
+                    live=self._running,
                 )
         if reports:
             self._update_run_label()

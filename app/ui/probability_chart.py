@@ -58,6 +58,7 @@ class ProbabilityChart(QWidget):
         self._beam_nodes: list[BeamNode] = []
         self._temperature = 1.0
         self.bars: list[Bar] = []
+        self._live = False
         self._ranges = (0.0, 0)
 
         self.title = QLabel("Generate to see the next-token distribution")
@@ -141,8 +142,16 @@ class ProbabilityChart(QWidget):
         pieces: dict[int, bytes],
         run_settings: DecodingSettings | None = None,
         beam_nodes: list[BeamNode] | None = None,
+        *,
+        live: bool = False,
     ) -> None:
-        """Show a step of a run made with `run_settings` (its beam tree for beam runs)."""
+        """Show a step of a run made with `run_settings` (its beam tree for beam runs).
+
+        `live`: the run is still going and this is its latest step. The bars follow; the
+        formula panel waits for the run to end (re-laying out its rich text costs
+        several milliseconds that a running decode would lose).
+        """
+        self._live = live
         self._step = step
         self._pieces = pieces
         self._run_settings = run_settings
@@ -240,7 +249,8 @@ class ProbabilityChart(QWidget):
         self._place_value_labels()
         self.title.setText(self._title(step, top[0].id if top else -1))
         self._update_draw(step)
-        self._update_formula()
+        if not self._live:
+            self._update_formula()
 
     def _title(self, step: TokenStep, argmax: int) -> str:
         run_mode = self._run_settings.mode if self._run_settings is not None else self._mode

@@ -183,3 +183,21 @@ def test_tokens_beyond_the_histogram_share_its_last_bin() -> None:
         for entry, reference in zip(reused.top(5, temperature), exact, strict=True):
             assert entry.p == pytest.approx(probs[entry.id], abs=1e-6)
             assert entry.p == pytest.approx(reference.p, abs=1e-9)
+
+
+def test_c_tail_sums_equal_the_numpy_quadrature(engine: Engine) -> None:
+    """The C tail integration (no exp per node) matches the numpy nodes it replaces."""
+    from app.core._logit_histogram import tail_sums
+
+    dist = analyze_logits(_real_row(engine, "The capital of France is"))
+    distance, weight = dist._tail_nodes
+    wide = dist.tail_counts.astype(np.int32)
+    for temperature in (0.05, 0.3, 1.0, 2.0):
+        x = distance * (-1.0 / temperature)
+        e = weight * np.exp(x)
+        expected = (float(e.sum()), float((e * x).sum()))
+        for counts in (dist.tail_counts, wide):
+            got = tail_sums(counts, dist.tail_first_bin, BINS_PER_LOGIT, temperature)
+            assert got == pytest.approx(expected, rel=1e-10, abs=1e-300)
+    with pytest.raises(ValueError, match="positive"):
+        tail_sums(wide, 0, BINS_PER_LOGIT, 0.0)
