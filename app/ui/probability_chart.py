@@ -63,6 +63,10 @@ class ProbabilityChart(QWidget):
 
         self.title = QLabel("Generate to see the next-token distribution")
         self.title.setWordWrap(True)
+        # A fixed two-line height: a title that wrapped differently from one step to the
+        # next would resize the plot, and a resized plot repaints everything.
+        self.title.setFixedHeight(self.title.fontMetrics().lineSpacing() * 2 + 4)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.k_spin = QSpinBox(minimum=5, maximum=50, value=DEFAULT_K)
         self.k_spin.setPrefix("top ")
         self.k_spin.setToolTip("How many of the most likely tokens to show")
@@ -102,6 +106,7 @@ class ProbabilityChart(QWidget):
         self.draw_plot.addItem(self._draw_line)
         self.draw_caption = QLabel()
         self.draw_caption.setWordWrap(True)
+        self.draw_caption.setFixedHeight(self.draw_caption.fontMetrics().lineSpacing() * 2 + 4)
 
         self.formula = QLabel()
         self.formula.setTextFormat(Qt.TextFormat.RichText)
