@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from app.core.beam_search import BeamNode
@@ -278,7 +278,7 @@ class ProbabilityChart(QWidget):
 
     def _place_value_labels(self) -> None:
         while len(self._value_labels) < len(self.bars):
-            label = pg.TextItem(anchor=(0, 0.5), color="#374151")
+            label = pg.TextItem(anchor=(0, 0.5), color=self._text_color())
             label.setFont(self._font)
             self.plot.addItem(label)
             self._value_labels.append(label)
@@ -293,6 +293,15 @@ class ProbabilityChart(QWidget):
                 label.setVisible(True)
             else:
                 label.setVisible(False)
+
+    def _text_color(self) -> QColor:
+        return self.palette().color(QPalette.ColorRole.WindowText)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # light / dark theme switched
+            for label in self._value_labels:
+                label.setColor(self._text_color())
+        super().changeEvent(event)
 
     def _show_draw(self, visible: bool) -> None:
         self.draw_plot.setVisible(visible)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
 from app.core.run_record import entropy_bits, surprisal_bits
@@ -33,7 +34,10 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         item.setLabel("bottom", "step")
         item.showGrid(x=False, y=True, alpha=0.15)
         legend = item.addLegend(offset=(8, 4), labelTextSize="8pt")
-        legend.setBrush(pg.mkBrush(255, 255, 255, 170))
+        backdrop = self.palette().color(QPalette.ColorRole.Window)
+        backdrop.setAlpha(200)
+        legend.setBrush(pg.mkBrush(backdrop))
+        legend.setLabelTextColor(self.palette().color(QPalette.ColorRole.WindowText))
         self._entropy = item.plot(
             [],
             [],
