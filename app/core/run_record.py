@@ -33,6 +33,7 @@ class RunRecord:
     stats: RunStats = field(default_factory=RunStats)
     # Beam search: every candidate the search considered (the steps follow the best beam).
     beam_nodes: list[BeamNode] = field(default_factory=list)
+    beam_path: list[int] = field(default_factory=list)  # the best beam's node ids, by step
     eog_ids: frozenset[int] = frozenset()
     # The pieces of every token the views label (chosen tokens and top alternatives),
     # looked up on the engine thread so the UI never calls into llama.cpp.

@@ -180,6 +180,7 @@ def session_to_json(
         "eog_ids": sorted(record.eog_ids),
         "steps": [_step_to_json(step) for step in record.steps],
         "beam_nodes": [{**asdict(n), "piece": n.piece.hex()} for n in record.beam_nodes],
+        "beam_path": record.beam_path,
         "pieces": {str(i): piece.hex() for i, piece in sorted(record.pieces.items())},
     }
 
@@ -261,6 +262,7 @@ def load_session(path: Path) -> Session:
                 time_to_first_token=float(stats_doc.get("time_to_first_token", 0.0)),
             ),
             beam_nodes=[_node_from_json(n) for n in document.get("beam_nodes", [])],
+            beam_path=[int(i) for i in document.get("beam_path", [])],
             eog_ids=frozenset(int(i) for i in document.get("eog_ids", [])),
             pieces={int(i): bytes.fromhex(h) for i, h in dict(document.get("pieces", {})).items()},
         )

@@ -540,6 +540,7 @@ class MainWindow(QMainWindow):
                     record.pieces,
                     record.settings,
                     record.beam_nodes,
+                    record.beam_path,
                     live=self._running,
                 )
         if reports:
@@ -563,6 +564,7 @@ class MainWindow(QMainWindow):
         record.stats = RunStats(finished.tokens_per_second, finished.time_to_first_token)
         if finished.beam_nodes:
             record.beam_nodes = finished.beam_nodes
+            record.beam_path = finished.beam_path
             record.pieces.update(finished.pieces)
         self._running = False
         if self._selected < 0 and record.steps:
@@ -610,7 +612,13 @@ class MainWindow(QMainWindow):
         record = self.record
         if record is None or not 0 <= index < len(record.steps):
             return
-        self.chart.show_step(record.steps[index], record.pieces, record.settings, record.beam_nodes)
+        self.chart.show_step(
+            record.steps[index],
+            record.pieces,
+            record.settings,
+            record.beam_nodes,
+            record.beam_path,
+        )
         self.stream_view.select_step(index)
         self.timeline.select_step(index)
 

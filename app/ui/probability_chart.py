@@ -24,6 +24,7 @@ from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
 from app.core.token_step import TokenStep
 from app.core.truncation import survivor_mask
+from app.ui.beam_candidates import BeamCandidatesPanel
 from app.ui.plot_style import make_static
 from app.ui.token_text import visible_piece
 
@@ -56,6 +57,7 @@ class ProbabilityChart(QWidget):
         self._settings = DecodingSettings()
         self._run_settings: DecodingSettings | None = None
         self._beam_nodes: list[BeamNode] = []
+        self._beam_path: list[int] = []
         self._temperature = 1.0
         self.bars: list[Bar] = []
         self._live = False
@@ -108,6 +110,12 @@ class ProbabilityChart(QWidget):
         self.draw_caption.setWordWrap(True)
         self.draw_caption.setFixedHeight(self.draw_caption.fontMetrics().lineSpacing() * 2 + 4)
 
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+
+        self.beam_panel = BeamCandidatesPanel()
+        self.beam_panel.setVisible(False)
+
         self.formula = QLabel()
         self.formula.setTextFormat(Qt.TextFormat.RichText)
         self.formula.setWordWrap(True)
@@ -118,8 +126,10 @@ class ProbabilityChart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
         layout.addWidget(self.draw_caption)
         layout.addWidget(self.draw_plot)
+        layout.addWidget(self.beam_panel)
         layout.addWidget(self.formula)
         self._show_draw(False)
         self._update_formula()
@@ -147,6 +157,7 @@ class ProbabilityChart(QWidget):
         pieces: dict[int, bytes],
         run_settings: DecodingSettings | None = None,
         beam_nodes: list[BeamNode] | None = None,
+        beam_path: list[int] | None = None,
         *,
         live: bool = False,
     ) -> None:
@@ -161,6 +172,7 @@ class ProbabilityChart(QWidget):
         self._pieces = pieces
         self._run_settings = run_settings
         self._beam_nodes = beam_nodes or []
+        self._beam_path = beam_path or []
         self._redraw()
 
     def set_settings(self, settings: DecodingSettings) -> None:
@@ -189,8 +201,9 @@ class ProbabilityChart(QWidget):
                 keep = survivor_mask(step.distribution, self._settings, len(ids))
                 colors = [BAR_COLOR if k else CUT_COLOR for k in keep.tolist()]
         elif self._mode == "beam":
-            at_step = [n for n in self._beam_nodes if n.step == step.index]
-            if at_step:
+            parent = self._best_parent(step.index)
+            at_step = [n for n in self._beam_nodes if n.step == step.index and n.parent == parent]
+            if at_step:  # this beam's candidates: which became beams, which were pruned
                 kept = {n.token for n in at_step if n.kept}
                 considered = {n.token for n in at_step}
             else:  # not a beam run: the candidates one beam would expand here
@@ -253,7 +266,9 @@ class ProbabilityChart(QWidget):
             item.setRange(xRange=(0, x_end), yRange=(-0.6, len(bars) - 0.4), padding=0)
         self._place_value_labels()
         self.title.setText(self._title(step, top[0].id if top else -1))
+        self._update_legend()
         self._update_draw(step)
+        self._update_beams(step)
         if not self._live:
             self._update_formula()
 
@@ -334,6 +349,38 @@ class ProbabilityChart(QWidget):
             f"T = {step.temperature:.2f})"
         )
         self._show_draw(True)
+
+    def _update_beams(self, step: TokenStep) -> None:
+        """In beam mode, list each beam's candidates at this step (from the search tree)."""
+        if self._mode != "beam" or not self._beam_nodes:
+            self.beam_panel.setVisible(False)
+            return
+        chosen_parent = self._best_parent(step.index)
+        self.beam_panel.setVisible(
+            self.beam_panel.show_step(self._beam_nodes, step.index, chosen_parent)
+        )
+
+    def _update_legend(self) -> None:
+        entries = [(CHOSEN_COLOR, "chosen")]
+        if self._mode == "sample":
+            entries += [(BAR_COLOR, "kept by top-k / top-p / min-p"), (CUT_COLOR, "cut")]
+        elif self._mode == "beam":
+            entries += [(KEPT_BEAM_COLOR, "became a beam"), (PRUNED_BEAM_COLOR, "pruned")]
+        entries.append((OTHERS_COLOR, "all other tokens"))
+        self.legend.setText(
+            "&nbsp;&nbsp;".join(
+                f"<span style='color:{color.name()}'>■</span>&nbsp;{text}"
+                for color, text in entries
+            )
+        )
+
+    def _best_parent(self, step_index: int) -> int:
+        """The best beam's node at the step before (-1: the prompt)."""
+        on_path = set(self._beam_path)
+        for node in self._beam_nodes:
+            if node.node_id in on_path and node.step == step_index - 1:
+                return node.node_id
+        return -1
 
     def _update_formula(self) -> None:
         t = self._temperature

@@ -51,6 +51,7 @@ class RunFinished:
     tokens_per_second: float
     time_to_first_token: float
     beam_nodes: list[BeamNode] = field(default_factory=list)
+    beam_path: list[int] = field(default_factory=list)
     pieces: dict[int, bytes] = field(default_factory=dict)
 
 
@@ -239,11 +240,18 @@ class EngineWorker(QObject):
         # Beam steps are per step of the search: report the search's speed per step.
         steps = max(len(result.best.steps) - 1, 0)
         speed = steps / stats.decode_seconds if stats.decode_seconds > 0 else 0.0
+        by_id = {n.node_id: n for n in nodes}
+        path: list[int] = []
+        node_id = result.best.last_node
+        while node_id in by_id:
+            path.append(node_id)
+            node_id = by_id[node_id].parent
         return RunFinished(
             result.stop_reason,
             speed,
             stats.time_to_first_token,
             nodes,
+            path[::-1],
             {n.token: n.piece for n in nodes},
         )
 

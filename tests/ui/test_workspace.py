@@ -219,3 +219,23 @@ def test_screenshot_after_a_generation(
     }
     assert len(colours) > 8
     assert window.chart.bars and window.chart.plot.isVisible()
+
+
+def test_beam_mode_shows_each_beams_candidates(
+    qtbot: QtBot, workspace: Workspace, run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    window.decoding.set_mode("beam")
+    window.decoding.beam_width.setValue(3)
+    run_tokens(window, 6)
+    record = window.record
+    assert record is not None and len(record.steps) == 6
+    assert len(record.beam_path) == 6
+    window.select_step(2)
+    panel = window.chart.beam_panel
+    assert panel.isVisibleTo(window)
+    assert "3 beam(s) expanded" in panel.text() and "best path" in panel.text()
+    chosen = next(b for b in window.chart.bars if b.token_id == record.steps[2].id)
+    assert chosen.color.name() == "#f59e0b"
+    kept = {b.color.name() for b in window.chart.bars}
+    assert "#34d399" in kept or "#c4b5fd" in kept  # the other candidates of this beam
