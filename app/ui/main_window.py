@@ -84,6 +84,8 @@ class MainWindow(QMainWindow):
         self._branches: list[Branch] = []
         self._selected = -1  # the step the chart shows; -1 follows the latest
         self._pending: list[StepReport] = []
+        self._hold_next = False  # the running step is to be guessed before it is shown
+        self._holding = False  # a generated token waits for Reveal
         self._plot_pending: list[StepReport] = []
         self._flushes = 0
         self._refresh_timer = QTimer(self)
@@ -125,6 +127,10 @@ class MainWindow(QMainWindow):
         self.step_button = QPushButton("Step")
         self.step_button.setToolTip("One more token: guess it first, then reveal (Ctrl+.)")
         self.step_button.clicked.connect(lambda: self.step_once())
+        self.guess_box = QCheckBox("Guess first")
+        self.guess_box.setToolTip(
+            "Step keeps the new token hidden: guess what comes next, then press Reveal"
+        )
         self.restore_button = QPushButton("Restore branch")
         self.restore_button.setToolTip("Bring back the text this branch replaced")
         self.restore_button.clicked.connect(lambda: self.restore_branch())
@@ -150,6 +156,7 @@ class MainWindow(QMainWindow):
             self.stop_button,
             self.continue_button,
             self.step_button,
+            self.guess_box,
             self.restore_button,
         ):
             top_bar.addWidget(button)
@@ -285,7 +292,7 @@ class MainWindow(QMainWindow):
         self.generate_button.setEnabled(idle)
         self.stop_button.setEnabled(self._running)
         self.continue_button.setEnabled(can_continue)
-        self.step_button.setEnabled(idle and (not has_steps or can_continue))
+        self.step_button.setEnabled(idle and (not has_steps or can_continue or self._holding))
         self.restore_button.setEnabled(idle and bool(self._branches))
         self.model_picker.setEnabled(not self._running)
         for action in (self.save_action, self.csv_action, self.png_action):
@@ -424,6 +431,8 @@ class MainWindow(QMainWindow):
         if max_tokens is not None:
             settings = settings.with_(max_tokens=max_tokens)
         self._request += 1
+        self._holding = self._hold_next = False
+        self.step_button.setText("Step")
         self.record = RunRecord(prompt=prompt, settings=settings)
         self._eog = []
         self._branches = []
@@ -443,6 +452,8 @@ class MainWindow(QMainWindow):
         record = self.record
         if record is None or not record.steps or self._running or self._model is None:
             return
+        if self._holding:
+            self._reveal()
         if record.stop_reason == "eog":
             return
         settings = self.settings()
@@ -454,10 +465,27 @@ class MainWindow(QMainWindow):
         self._send(GenerationRequest(self._request, record.prompt, settings, tuple(record.ids)))
 
     def step_once(self) -> None:
+        """One more token; with "Guess first" it stays hidden until Step is pressed again."""
+        if self._holding:
+            self._reveal()
+            return
+        hold = self.guess_box.isChecked()
         if self.record is None or not self.record.steps:
             self._start(1)
         else:
             self._continue(1)
+        self._hold_next = hold and self._running
+
+    def _reveal(self) -> None:
+        self._holding = False
+        self.step_button.setText("Step")
+        self._flush_pending(all_views=True)
+        self.stream_view.finish()
+        record = self.record
+        if record is not None and record.steps and self._selected < 0:
+            self._show_chart(len(record.steps) - 1)
+        self._update_run_label()
+        self._update_actions()
 
     def stop_generation(self) -> None:
         if self._running:
@@ -470,6 +498,8 @@ class MainWindow(QMainWindow):
         step = self.chart.step
         if record is None or step is None or self._running or self._model is None:
             return
+        if self._holding:
+            self._reveal()
         index = step.index
         if not 0 <= index < len(record.steps) or record.steps[index] is not step:
             return
@@ -497,6 +527,8 @@ class MainWindow(QMainWindow):
         record = self.record
         if record is None or not self._branches or self._running:
             return
+        if self._holding:
+            self._reveal()
         branch = self._branches.pop()
         record.cut(branch.at)
         del self._eog[branch.at :]
@@ -521,6 +553,8 @@ class MainWindow(QMainWindow):
             self._refresh_timer.start()
 
     def _flush_pending(self, *, all_views: bool = False) -> None:
+        if self._hold_next or self._holding:
+            return  # a token to guess: shown when the user reveals it
         reports, self._pending = self._pending, []
         for report in reports:
             self.stream_view.append_step(report.step, report.is_eog)
@@ -557,8 +591,6 @@ class MainWindow(QMainWindow):
             return
         self._refresh_timer.stop()
         self._running = False
-        self._flush_pending(all_views=True)
-        self.stream_view.finish()
         record = self.record
         record.stop_reason = finished.reason
         record.stats = RunStats(finished.tokens_per_second, finished.time_to_first_token)
@@ -566,7 +598,15 @@ class MainWindow(QMainWindow):
             record.beam_nodes = finished.beam_nodes
             record.beam_path = finished.beam_path
             record.pieces.update(finished.pieces)
-        self._running = False
+        if self._hold_next:
+            self._hold_next = False
+            self._holding = True
+            self.step_button.setText("Reveal")
+            self.run_label.setText("What comes next? Guess, then press Reveal")
+            self._update_actions()
+            return
+        self._flush_pending(all_views=True)
+        self.stream_view.finish()
         if self._selected < 0 and record.steps:
             self._show_chart(len(record.steps) - 1)
         self._update_run_label()
@@ -677,6 +717,9 @@ class MainWindow(QMainWindow):
             return
         record, view = session.record, session.view
         self._request += 1  # anything still arriving belongs to the old view
+        self._holding = self._hold_next = False
+        self._pending = []
+        self.step_button.setText("Step")
         self.record = record
         self._eog = [s.id in record.eog_ids for s in record.steps]
         self._branches = []

@@ -239,3 +239,25 @@ def test_beam_mode_shows_each_beams_candidates(
     assert chosen.color.name() == "#f59e0b"
     kept = {b.color.name() for b in window.chart.bars}
     assert "#34d399" in kept or "#c4b5fd" in kept  # the other candidates of this beam
+
+
+def test_step_with_guess_first_hides_the_token_until_revealed(
+    qtbot: QtBot, workspace: Workspace, run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    run_tokens(window, 3)
+    record = window.record
+    assert record is not None
+    shown = window.stream_view.toPlainText()
+    window.guess_box.setChecked(True)
+    window.step_button.click()
+    qtbot.waitUntil(lambda: window.step_button.text() == "Reveal", timeout=60_000)
+    assert len(record.steps) == 4  # generated...
+    assert len(window.stream_view.steps) == 3  # ...but not shown
+    assert window.stream_view.toPlainText() == shown
+    assert window.chart.step is record.steps[2]  # the chart would give it away
+    window.step_button.click()  # Reveal
+    assert window.step_button.text() == "Step"
+    assert len(window.stream_view.steps) == 4
+    assert window.chart.step is record.steps[3]
+    assert window.stream_view.toPlainText().endswith(record.text())
