@@ -264,6 +264,9 @@ class ProbabilityChart(QWidget):
         if (x_end, len(bars)) != self._ranges:
             self._ranges = (x_end, len(bars))
             item.setRange(xRange=(0, x_end), yRange=(-0.6, len(bars) - 0.4), padding=0)
+            # Room for the labels may reach past 1; probabilities do not, nor do the ticks.
+            ticks = [(v / 10, f"{v / 10:g}") for v in range(2, 11, 2)] if x_end > 1 else None
+            item.getAxis("bottom").setTicks([ticks] if ticks else None)
         self._place_value_labels()
         self.title.setText(self._title(step, top[0].id if top else -1))
         self._update_legend()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from pytestqt.qtbot import QtBot
 
 from app.core.distribution import full_softmax
@@ -261,3 +261,33 @@ def test_step_with_guess_first_hides_the_token_until_revealed(
     assert len(window.stream_view.steps) == 4
     assert window.chart.step is record.steps[3]
     assert window.stream_view.toPlainText().endswith(record.text())
+
+
+def test_hover_text_and_timeline_are_linked_to_the_steps(
+    qtbot: QtBot, workspace: Workspace, run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    run_tokens(window, 8)
+    record = window.record
+    assert record is not None
+    view = window.stream_view
+    start, _end = view.step_span(4)
+    cursor = view.textCursor()
+    cursor.setPosition(start)
+    point = view.cursorRect(cursor).center()
+    point.setX(point.x() + 3)
+    assert view.step_at(point) == 4
+    tip = view.tooltip_for(4)
+    step = record.steps[4]
+    assert f"id {step.id}" in tip and f"rank {step.rank + 1}" in tip and "top 5:" in tip
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert window.chart.step is step
+    # The timeline: a click on step 2's column selects it too.
+    timeline = window.timeline
+    vb = timeline.getPlotItem().getViewBox()
+    scene = vb.mapViewToScene(QPointF(2.0, 1.0))
+    qtbot.mouseClick(
+        timeline.viewport(), Qt.MouseButton.LeftButton, pos=timeline.mapFromScene(scene)
+    )
+    assert window.chart.step is record.steps[1]
+    assert len(timeline.entropy) == 8 and all(e >= 0 for e in timeline.entropy)
