@@ -209,10 +209,155 @@ done:
     return result;
 }
 
+
+typedef struct {
+    float z;
+    int id;
+} head_entry;
+
+static int by_logit_then_id(const void *a, const void *b) {
+    const head_entry *x = (const head_entry *)a, *y = (const head_entry *)b;
+    if (x->z != y->z) {
+        return x->z > y->z ? -1 : 1;
+    }
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The smallest float32 z whose bin ((max - z) * bins_per_logit, truncated) is <= last. */
+static float lowest_logit_in_bins(float max_logit, float bins_per_logit, Py_ssize_t last) {
+    const float bound = (float)(last + 1);
+    float z = (float)((double)max_logit - (double)(last + 1) / (double)bins_per_logit);
+    while (!((max_logit - z) * bins_per_logit < bound)) {
+        z = nextafterf(z, INFINITY);
+    }
+    for (float lower = nextafterf(z, -INFINITY); (max_logit - lower) * bins_per_logit < bound;
+         lower = nextafterf(z, -INFINITY)) {
+        z = lower;
+    }
+    return z;
+}
+
+/*
+ * select_head(logits, max_logit, bins_per_logit, counts, candidates, n_candidates,
+ *             candidate_bin, margin_bins, head_min, head_max, out_ids, out_logits)
+ *     -> (n_head, last_head_bin)
+ *   The head of a summarised row, as distribution.py's numpy path chooses it: the bins
+ *   within margin_bins of the maximum, widened to hold head_min tokens, narrowed to
+ *   head_max (whole bins); its tokens from the candidates when they cover it, else from
+ *   the whole row; written to out_ids / out_logits sorted by logit, highest first (ties
+ *   by id). out buffers must hold as many entries as the row has tokens.
+ */
+static PyObject *select_head(PyObject *self, PyObject *args) {
+    Py_buffer logits, counts, candidates, out_ids, out_logits;
+    float max_logit, bins_per_logit;
+    Py_ssize_t n_candidates, candidate_bin, margin_bins, head_min, head_max;
+    if (!PyArg_ParseTuple(args, "y*ffy*y*nnnnnw*w*", &logits, &max_logit, &bins_per_logit,
+                          &counts, &candidates, &n_candidates, &candidate_bin, &margin_bins,
+                          &head_min, &head_max, &out_ids, &out_logits)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    const Py_ssize_t n = logits.len / 4, n_bins = counts.len / 4;
+    if (logits.itemsize != 4 || counts.itemsize != 4 || candidates.itemsize != 4 ||
+        out_ids.itemsize != 4 || out_logits.itemsize != 4 || n_bins == 0 || n == 0 ||
+        out_ids.len / 4 < n || out_logits.len / 4 < n || n_candidates < 0) {
+        PyErr_SetString(PyExc_ValueError, "select_head: unexpected buffers");
+        goto done;
+    }
+    const float *z = (const float *)logits.buf;
+    const int *c = (const int *)counts.buf;
+    const int *cand = (const int *)candidates.buf;
+    int *ids = (int *)out_ids.buf;
+    float *zs = (float *)out_logits.buf;
+    Py_ssize_t n_head = 0, last;
+    Py_BEGIN_ALLOW_THREADS
+    /* The last head bin: margin, widened to head_min tokens, narrowed to head_max. */
+    Py_ssize_t first_min = n_bins;
+    long long cum = 0;
+    for (Py_ssize_t i = 0; i < n_bins; i++) {
+        cum += c[i];
+        if (cum >= head_min) {
+            first_min = i;
+            break;
+        }
+    }
+    last = margin_bins - 1 > first_min ? margin_bins - 1 : first_min;
+    last = last < n_bins - 1 ? last : n_bins - 1;
+    long long cum_last = 0;
+    for (Py_ssize_t i = 0; i <= last; i++) {
+        cum_last += c[i];
+    }
+    if (cum_last > head_max) {
+        Py_ssize_t first_over = n_bins;
+        long long at_capped;
+        cum = 0;
+        for (Py_ssize_t i = 0; i < n_bins; i++) {
+            if (cum + c[i] > head_max) {
+                first_over = i;
+                break;
+            }
+            cum += c[i];
+        }
+        Py_ssize_t capped = first_over - 1 > 0 ? first_over - 1 : 0;
+        at_capped = 0;
+        for (Py_ssize_t i = 0; i <= capped; i++) {
+            at_capped += c[i];
+        }
+        last = at_capped >= head_min ? capped : capped + 1;
+    }
+    const float threshold =
+        last >= n_bins - 1 ? -INFINITY : lowest_logit_in_bins(max_logit, bins_per_logit, last);
+    if (last <= candidate_bin && n_candidates <= candidates.len / 4) {
+        for (Py_ssize_t k = 0; k < n_candidates; k++) {
+            const int id = cand[k];
+            if (z[id] >= threshold) {
+                ids[n_head++] = id;
+            }
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (z[i] >= threshold) {
+                ids[n_head++] = (int)i;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    head_entry *sorted =
+        (head_entry *)PyMem_Malloc((size_t)(n_head > 0 ? n_head : 1) * sizeof(head_entry));
+    if (sorted == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n_head; k++) {
+        sorted[k].z = z[ids[k]];
+        sorted[k].id = ids[k];
+    }
+    qsort(sorted, (size_t)n_head, sizeof(head_entry), by_logit_then_id);
+    for (Py_ssize_t k = 0; k < n_head; k++) {
+        ids[k] = sorted[k].id;
+        zs[k] = sorted[k].z;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(sorted);
+    result = Py_BuildValue("nn", n_head, last);
+done:
+    PyBuffer_Release(&logits);
+    PyBuffer_Release(&counts);
+    PyBuffer_Release(&candidates);
+    PyBuffer_Release(&out_ids);
+    PyBuffer_Release(&out_logits);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"histogram", histogram, METH_VARARGS,
      "histogram(logits, max_logit, bins_per_logit, counts, head_limit, head_ids, work) "
      "-> (n_head, used_bins)"},
+    {"select_head", select_head, METH_VARARGS,
+     "select_head(logits, max_logit, bins_per_logit, counts, candidates, n_candidates, "
+     "candidate_bin, margin_bins, head_min, head_max, out_ids, out_logits) "
+     "-> (n_head, last_head_bin)"},
     {"tail_sums", tail_sums, METH_VARARGS,
      "tail_sums(counts, first_bin, bins_per_logit, temperature) -> (s0, s1)"},
     {NULL, NULL, 0, NULL},

@@ -16,3 +16,17 @@ def tail_sums(
     bins_per_logit: float,
     temperature: float,
 ) -> tuple[float, float]: ...
+def select_head(
+    logits: npt.NDArray[np.float32],
+    max_logit: float,
+    bins_per_logit: float,
+    counts: npt.NDArray[np.int32],
+    candidates: npt.NDArray[np.int32],
+    n_candidates: int,
+    candidate_bin: int,
+    margin_bins: int,
+    head_min: int,
+    head_max: int,
+    out_ids: npt.NDArray[np.int32],
+    out_logits: npt.NDArray[np.float32],
+) -> tuple[int, int]: ...

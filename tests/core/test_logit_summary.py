@@ -201,3 +201,37 @@ def test_c_tail_sums_equal_the_numpy_quadrature(engine: Engine) -> None:
             assert got == pytest.approx(expected, rel=1e-10, abs=1e-300)
     with pytest.raises(ValueError, match="positive"):
         tail_sums(wide, 0, BINS_PER_LOGIT, 0.0)
+
+
+def _rows(engine: Engine) -> list[np.ndarray]:
+    rng = np.random.default_rng(5)
+    real = _real_row(engine, "The capital of France is")
+    peaked = real.copy()
+    peaked[int(np.argmax(peaked))] += 40.0
+    flat = rng.normal(0.0, 0.01, real.size).astype(np.float32)
+    equal = np.zeros(4096, dtype=np.float32)
+    with_inf = rng.normal(0.0, 3.0, 5000).astype(np.float32)
+    with_inf[::7] = -np.inf
+    return [real, peaked, flat, equal, with_inf]
+
+
+def test_c_head_selection_equals_numpy(engine: Engine) -> None:
+    """The C head selection (bins, threshold, candidates, order) is the numpy path's."""
+    from app.core import distribution as d
+
+    for row in _rows(engine):
+        max_logit = float(row.max())
+        scratch = d.LogitsScratch(row.size)
+        for span in (float(max_logit - row[np.isfinite(row)].min()), 3.0):
+            counts, candidate_bin, n_candidates, _used = d._histogram_pass(
+                row, max_logit, span, scratch
+            )
+            ids_c, logits_c, last_c = d.select_head_c(
+                row, max_logit, counts, scratch, candidate_bin, n_candidates
+            )
+            ids_np, logits_np, last_np = d.select_head_numpy(
+                row, max_logit, counts, scratch, candidate_bin, n_candidates
+            )
+            assert last_c == last_np
+            assert np.array_equal(ids_c, ids_np)
+            assert np.array_equal(logits_c, logits_np)
