@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
 
 from app.core.distribution import full_softmax
@@ -291,3 +292,44 @@ def test_hover_text_and_timeline_are_linked_to_the_steps(
     )
     assert window.chart.step is record.steps[1]
     assert len(timeline.entropy) == 8 and all(e >= 0 for e in timeline.entropy)
+
+
+def test_continue_and_whitespace_markers(
+    qtbot: QtBot, workspace: Workspace, run_tokens: RunTokens
+) -> None:
+    window = workspace()
+    run_tokens(window, 5)
+    record = window.record
+    assert record is not None
+    first = list(record.ids)
+    window.decoding.max_tokens.setValue(4)
+    window.continue_button.click()
+    qtbot.waitUntil(lambda: not window.running and len(record.steps) == 9, timeout=60_000)
+    assert record.ids[:5] == first
+    assert [s.index for s in record.steps] == list(range(9))
+    window.whitespace_box.setChecked(True)
+    text = window.stream_view.toPlainText()
+    assert "␣" in text and " " not in text  # every space of prompt and output is marked
+    window.whitespace_box.setChecked(False)
+    assert window.stream_view.toPlainText().endswith(record.text())
+
+
+def test_dropping_a_gguf_file_loads_it(
+    qtbot: QtBot, workspace: Workspace, model_path: Path, tmp_path: Path
+) -> None:
+    window = workspace()
+    copy = tmp_path / "dropped-model.gguf"
+    copy.symlink_to(model_path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(copy))])
+    event = QDropEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    assert "Loading dropped-model.gguf" in window.model_label.text()
+    qtbot.waitUntil(lambda: window.generate_button.isEnabled(), timeout=60_000)
+    assert window.model_picker.currentText() == "dropped-model.gguf"
