@@ -7,6 +7,7 @@ timer, so a fast model never floods the event loop.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +43,7 @@ from app.core.errors import PlaygroundError
 from app.core.run_record import Branch, RunRecord, RunStats
 from app.core.session_file import SessionView, load_session, save_session
 from app.core.step_export import export_steps_csv
+from app.ui.compare_view import CompareView
 from app.ui.decoding_panel import DecodingPanel
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.timeline_view import TimelineView
@@ -73,7 +76,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("LLM Playground")
         self.setAcceptDrops(True)
         self._settings_store = QSettings()
+        self._ids = itertools.count(1)  # request ids, shared with the Compare tab
         self._request = 0
+        self._compare_busy = False
         self._running = False
         self._model: ModelLoaded | None = None
         self._loading_spec = ""
@@ -218,7 +223,13 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.addLayout(top_bar)
         layout.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
+        self.compare = CompareView(self._engine.worker, lambda: next(self._ids))
+        self.compare.prompt_edit.setPlainText(SAMPLE_PROMPT)
+        self.compare.busy_changed.connect(self._on_compare_busy)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(central, "Workspace")
+        self.tabs.addTab(self.compare, "Compare")
+        self.setCentralWidget(self.tabs)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
@@ -282,9 +293,15 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
+    def _on_compare_busy(self, busy: bool) -> None:
+        self._compare_busy = busy
+        self._update_actions()
+
     def _update_actions(self) -> None:
         ready = self._model is not None and not self._loading_spec
-        idle = ready and not self._running
+        self.compare.set_model_ready(ready)
+        self.compare.set_external_busy(self._running)
+        idle = ready and not self._running and not self._compare_busy
         has_steps = self.record is not None and bool(self.record.steps)
         can_continue = (
             idle and has_steps and self.record is not None and self.record.stop_reason != "eog"
@@ -294,7 +311,7 @@ class MainWindow(QMainWindow):
         self.continue_button.setEnabled(can_continue)
         self.step_button.setEnabled(idle and (not has_steps or can_continue or self._holding))
         self.restore_button.setEnabled(idle and bool(self._branches))
-        self.model_picker.setEnabled(not self._running)
+        self.model_picker.setEnabled(not self._running and not self._compare_busy)
         for action in (self.save_action, self.csv_action, self.png_action):
             action.setEnabled(has_steps and not self._running)
 
@@ -331,7 +348,7 @@ class MainWindow(QMainWindow):
 
     def load_model(self, spec: str) -> None:
         """Load in the background; the current model stays usable if this one fails."""
-        if self._running:
+        if self._running or self._compare_busy:
             return
         self._loading_spec = spec
         name = DEFAULT_MODEL_LABEL if spec == "default" else Path(spec).name
@@ -430,7 +447,7 @@ class MainWindow(QMainWindow):
         settings = self.settings()
         if max_tokens is not None:
             settings = settings.with_(max_tokens=max_tokens)
-        self._request += 1
+        self._request = next(self._ids)
         self._holding = self._hold_next = False
         self.step_button.setText("Step")
         self.record = RunRecord(prompt=prompt, settings=settings)
@@ -461,7 +478,7 @@ class MainWindow(QMainWindow):
             settings = settings.with_(max_tokens=max_tokens)
         record.settings = settings
         record.stop_reason = ""
-        self._request += 1
+        self._request = next(self._ids)
         self._send(GenerationRequest(self._request, record.prompt, settings, tuple(record.ids)))
 
     def step_once(self) -> None:
@@ -491,6 +508,8 @@ class MainWindow(QMainWindow):
         if self._running:
             self.run_label.setText("Stopping…")
             self._engine.worker.stop()
+        elif self.compare.running:
+            self.compare.stop()
 
     def branch_with(self, token_id: int) -> None:
         """Cut the text at the chart's step, force `token_id` there, and continue."""
@@ -516,7 +535,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_steps(record.steps)
         settings = self.settings()
         record.settings = settings
-        self._request += 1
+        self._request = next(self._ids)
         self._send(
             GenerationRequest(
                 self._request, record.prompt, settings, tuple(record.ids), forced=forced
@@ -716,7 +735,7 @@ class MainWindow(QMainWindow):
             self._show_error("The session could not be opened", str(exc))
             return
         record, view = session.record, session.view
-        self._request += 1  # anything still arriving belongs to the old view
+        self._request = next(self._ids)  # anything still arriving belongs to the old view
         self._holding = self._hold_next = False
         self._pending = []
         self.step_button.setText("Step")

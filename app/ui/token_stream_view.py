@@ -32,6 +32,8 @@ TOKEN_TEXT_COLOR = QColor("#111827")  # dark on the light bands, in light and da
 PROMPT_COLOR = QColor("#6b7280")
 SELECTED_COLOR = QColor("#f97316")
 HOVER_COLOR = QColor("#fb923c")
+EMPHASIS_COLOR = QColor("#b91c1c")  # words that differ from the reference text
+DIVERGENCE_COLOR = QColor("#dc2626")
 ENTROPY_FULL_BITS = 8.0  # the entropy colour saturates here
 
 
@@ -75,12 +77,16 @@ class TokenStreamView(QTextEdit):
         self._utf8 = Utf8Stream()
         self._selected = -1
         self._hovered = -1
+        self._emphasis: list[tuple[int, int]] = []
+        self._divergence = -1
 
     # ---- content -----------------------------------------------------------------
     def start(self, prompt: str) -> None:
         self._prompt = prompt
         self.steps = []
         self._eog = []
+        self._emphasis = []
+        self._divergence = -1
         self._render()
 
     def append_step(self, step: TokenStep, is_eog: bool) -> None:
@@ -134,6 +140,21 @@ class TokenStreamView(QTextEdit):
         if index != self._hovered:
             self._hovered = index
             self._update_marks()
+
+    def set_emphasis(self, spans: list[tuple[int, int]], divergence: int | None) -> None:
+        """Emphasize document ranges (words that differ from another text) and mark the
+        step where the text parts from the others."""
+        self._emphasis = list(spans)
+        self._divergence = -1 if divergence is None else divergence
+        self._update_marks()
+
+    @property
+    def emphasis(self) -> list[tuple[int, int]]:
+        return list(self._emphasis)
+
+    @property
+    def divergence_step(self) -> int | None:
+        return self._divergence if self._divergence >= 0 else None
 
     def step_span(self, index: int) -> tuple[int, int]:
         """The document positions [start, end) of a step's text."""
@@ -189,26 +210,61 @@ class TokenStreamView(QTextEdit):
         return self._cursor_end().position()
 
     def _update_marks(self) -> None:
+        # Every mark sets its text colour: where two overlap, Qt draws the later one, and
+        # a format without a foreground there came out blank.
         marks = []
-        for index, color in ((self._hovered, HOVER_COLOR), (self._selected, SELECTED_COLOR)):
+        for start, end in self._emphasis:
+            marks.append(self._selection(start, end, bold=True, color=EMPHASIS_COLOR))
+        if 0 <= self._divergence < len(self._starts):
+            start, end = self._starts[self._divergence], self._ends[self._divergence]
+            if start != end:
+                color = EMPHASIS_COLOR if self._emphasized(start, end) else TOKEN_TEXT_COLOR
+                marks.append(self._selection(start, end, color=color, wave=DIVERGENCE_COLOR))
+        for index, line in ((self._hovered, HOVER_COLOR), (self._selected, SELECTED_COLOR)):
             if not 0 <= index < len(self._starts):
                 continue
             start, end = self._starts[index], self._ends[index]
             if start == end:
                 continue
-            selection = QTextEdit.ExtraSelection()
-            cursor = QTextCursor(self.document())
-            cursor.setPosition(start)
-            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-            selection.cursor = cursor
-            fmt = QTextCharFormat()
-            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
-            fmt.setUnderlineColor(color)
-            if index == self._selected:
-                fmt.setFontWeight(QFont.Weight.Bold)
-            selection.format = fmt
-            marks.append(selection)
+            color = EMPHASIS_COLOR if self._emphasized(start, end) else TOKEN_TEXT_COLOR
+            marks.append(
+                self._selection(
+                    start, end, bold=index == self._selected, color=color, underline=line
+                )
+            )
         self.setExtraSelections(marks)
+
+    def _selection(
+        self,
+        start: int,
+        end: int,
+        *,
+        bold: bool = False,
+        color: QColor | None = None,
+        wave: QColor | None = None,
+        underline: QColor | None = None,
+    ) -> QTextEdit.ExtraSelection:
+        selection = QTextEdit.ExtraSelection()
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        selection.cursor = cursor
+        fmt = QTextCharFormat()
+        if bold:
+            fmt.setFontWeight(QFont.Weight.Bold)
+        if color is not None:
+            fmt.setForeground(color)
+        if wave is not None:
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+            fmt.setUnderlineColor(wave)
+        if underline is not None:
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
+            fmt.setUnderlineColor(underline)
+        selection.format = fmt
+        return selection
+
+    def _emphasized(self, start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in self._emphasis)
 
     # ---- pointer -----------------------------------------------------------------
     def step_at(self, point: QPoint) -> int:

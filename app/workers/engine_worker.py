@@ -37,6 +37,16 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True)
+class CompareRequest:
+    """Several panes on one prompt: greedy and sampled panes decode in lockstep in one
+    batch (the prompt decoded once); beam panes run after them, one by one."""
+
+    request_id: int
+    prompt: str
+    panes: tuple[DecodingSettings, ...]
+
+
+@dataclass(frozen=True)
 class StepReport:
     """A step with what the views need from the vocabulary, looked up on the worker."""
 
@@ -78,9 +88,16 @@ class EngineWorker(QObject):
     """(request id, RunFinished) when a generation ends."""
     sig_failed = Signal(int, str)
     """(request id, message) when a generation fails."""
+    sig_pane_step = Signal(int, int, object)
+    """(request id, pane, StepReport) for each token of a compare run."""
+    sig_pane_finished = Signal(int, int, object)
+    """(request id, pane, RunFinished) when one pane of a compare run ends."""
+    sig_compare_finished = Signal(int)
+    """(request id) when every pane of a compare run has ended."""
 
     _sig_load = Signal(str)
     _sig_generate = Signal(object)
+    _sig_compare = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -88,6 +105,7 @@ class EngineWorker(QObject):
         self._engine: object = None
         self._sig_load.connect(self._load)
         self._sig_generate.connect(self._generate)
+        self._sig_compare.connect(self._compare)
 
     # Called from the UI thread: queued into the worker thread.
     def load(self, spec: str) -> None:
@@ -96,6 +114,10 @@ class EngineWorker(QObject):
     def generate(self, request: GenerationRequest) -> None:
         self.cancel.clear()
         self._sig_generate.emit(request)
+
+    def compare(self, request: CompareRequest) -> None:
+        self.cancel.clear()
+        self._sig_compare.emit(request)
 
     def stop(self) -> None:
         self.cancel.set()
@@ -198,7 +220,13 @@ class EngineWorker(QObject):
         )
 
     def _beam(
-        self, engine: object, rid: int, ids: list[int], settings: DecodingSettings, first: int
+        self,
+        engine: object,
+        rid: int,
+        ids: list[int],
+        settings: DecodingSettings,
+        first: int,
+        pane: int | None = None,
     ) -> RunFinished:
         from app.core.beam_search import beam_search
         from app.core.generation import GenerationStats
@@ -222,7 +250,11 @@ class EngineWorker(QObject):
         )
         for step in result.best.steps:
             moved = step.moved(first + step.index)
-            self.sig_step.emit(rid, StepReport(moved, vocab.is_eog(step.id), self._pieces(step)))
+            report = StepReport(moved, vocab.is_eog(step.id), self._pieces(step))
+            if pane is None:
+                self.sig_step.emit(rid, report)
+            else:
+                self.sig_pane_step.emit(rid, pane, report)
         nodes = [
             BeamNode(
                 n.node_id,
@@ -254,6 +286,59 @@ class EngineWorker(QObject):
             path[::-1],
             {n.token: n.piece for n in nodes},
         )
+
+    @Slot(object)
+    def _compare(self, request: CompareRequest) -> None:
+        from app.core.engine import Engine
+        from app.core.generation import GenerationStats, run_streams
+
+        engine = self._engine
+        rid = request.request_id
+        if not isinstance(engine, Engine):
+            self.sig_failed.emit(rid, "no model is loaded")
+            return
+        try:
+            ids = engine.tokenize_prompt(request.prompt)
+            vocab = engine.vocab
+            lockstep = [i for i, s in enumerate(request.panes) if s.mode != "beam"]
+            if lockstep:
+                stats = GenerationStats()
+
+                def on_step(seq: int, step: TokenStep) -> None:
+                    report = StepReport(step, vocab.is_eog(step.id), self._pieces(step))
+                    self.sig_pane_step.emit(rid, lockstep[seq], report)
+
+                results = run_streams(
+                    engine,
+                    ids,
+                    [request.panes[i] for i in lockstep],
+                    cancel=self.cancel,
+                    on_step=on_step,
+                    stats=stats,
+                )
+                # The streams share each batch: the speed is the batch's, per stream.
+                per_stream = stats.tokens_per_second / max(1, len(lockstep))
+                for pane, result in zip(lockstep, results, strict=True):
+                    finished = RunFinished(
+                        result.stop_reason or "", per_stream, stats.time_to_first_token
+                    )
+                    self.sig_pane_finished.emit(rid, pane, finished)
+            for pane, settings in enumerate(request.panes):
+                if settings.mode != "beam":
+                    continue
+                if self.cancel.is_set():
+                    self.sig_pane_finished.emit(rid, pane, RunFinished("cancelled", 0.0, 0.0))
+                    continue
+                finished = self._beam(engine, rid, ids, settings, 0, pane=pane)
+                self.sig_pane_finished.emit(rid, pane, finished)
+        except PlaygroundError as exc:
+            self.sig_failed.emit(rid, str(exc))
+            return
+        except Exception as exc:  # report it; the worker and the model stay usable
+            traceback.print_exc()
+            self.sig_failed.emit(rid, f"comparison failed: {exc}")
+            return
+        self.sig_compare_finished.emit(rid)
 
     def shutdown(self) -> None:
         if self._engine is not None:

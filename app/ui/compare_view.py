@@ -1,0 +1,352 @@
+"""The Compare tab: one prompt, several panes decoded side by side.
+
+Greedy and sampled panes run in lockstep in one batch (the prompt is decoded once); beam
+panes run after them. When the panes end, the first step where they part is marked and
+the words that differ from the greedy pane are emphasized, as on the course's slide.
+Each pane shows its log-probability, mean surprisal, perplexity and repetition score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.compare import differing_words, first_divergence, sequence_metrics
+from app.core.decoding import DecodingSettings
+from app.core.token_step import TokenStep
+from app.ui.probability_chart import ProbabilityChart
+from app.ui.token_stream_view import TokenStreamView
+from app.workers.engine_worker import CompareRequest, EngineWorker, RunFinished, StepReport
+
+MAX_PANES = 6
+
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    settings: DecodingSettings
+
+
+PRESETS = (
+    Preset("Greedy", DecodingSettings(mode="greedy")),
+    Preset("Sampling, T = 0.8, seed 1", DecodingSettings(mode="sample", temperature=0.8, seed=1)),
+    Preset("Sampling, T = 0.8, seed 2", DecodingSettings(mode="sample", temperature=0.8, seed=2)),
+    Preset("Sampling, T = 1.2, seed 1", DecodingSettings(mode="sample", temperature=1.2, seed=1)),
+    Preset(
+        "Sampling, top-p 0.5, seed 1",
+        DecodingSettings(mode="sample", temperature=0.8, top_p=0.5, seed=1),
+    ),
+    Preset("Beam search, width 4", DecodingSettings(mode="beam", beam_width=4)),
+)
+DEFAULT_PANES = (PRESETS[0], PRESETS[1])
+
+
+def describe(settings: DecodingSettings) -> str:
+    if settings.mode == "greedy":
+        return "Greedy"
+    if settings.mode == "beam":
+        penalty = "" if settings.length_penalty is None else f", α {settings.length_penalty:g}"
+        return f"Beam search, width {settings.beam_width}{penalty}"
+    parts = [f"T = {settings.temperature:g}"]
+    if settings.top_k:
+        parts.append(f"top-k {settings.top_k}")
+    if settings.top_p < 1:
+        parts.append(f"top-p {settings.top_p:g}")
+    if settings.min_p:
+        parts.append(f"min-p {settings.min_p:g}")
+    parts.append(f"seed {settings.seed}")
+    return "Sampling, " + ", ".join(parts)
+
+
+def _utf16_length(text: str) -> int:
+    """Qt counts positions in UTF-16 units; Python in code points."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class ComparePane(QFrame):
+    remove_requested = Signal(object)
+    step_clicked = Signal(object, int)
+    """(pane, step position) when a token is clicked."""
+
+    def __init__(self, settings: DecodingSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setMinimumWidth(300)
+        self.title = QLabel(f"<b>{describe(settings)}</b>")
+        self.remove_button = QToolButton()
+        self.remove_button.setText("✕")
+        self.remove_button.setToolTip("Remove this pane")
+        self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.remove_button)
+        self.stream = TokenStreamView()
+        self.stream.step_clicked.connect(lambda index: self.step_clicked.emit(self, index))
+        self.metrics = QLabel("")
+        self.metrics.setWordWrap(True)
+        self.metrics.setFixedHeight(self.metrics.fontMetrics().lineSpacing() * 2 + 4)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.stream, 1)
+        layout.addWidget(self.metrics)
+        self.steps: list[TokenStep] = []
+        self.eog: list[bool] = []
+        self.stop_reason = ""
+        self.prompt = ""
+
+    def start(self, prompt: str) -> None:
+        self.prompt = prompt
+        self.steps = []
+        self.eog = []
+        self.stop_reason = ""
+        self.metrics.setText("")
+        self.stream.start(prompt)
+
+    def append(self, report: StepReport) -> None:
+        self.steps.append(report.step)
+        self.eog.append(report.is_eog)
+        self.stream.pieces.update(report.pieces)
+        self.stream.append_step(report.step, report.is_eog)
+
+    def finish(self, finished: RunFinished) -> None:
+        self.stop_reason = finished.reason
+        self.stream.finish()
+        self.stream.pieces.update(finished.pieces)
+        m = sequence_metrics(self.steps)
+        if m.tokens == 0:
+            self.metrics.setText(f"no tokens · stopped: {finished.reason.replace('_', ' ')}")
+            return
+        self.metrics.setText(
+            f"log p {m.logprob:.2f} · mean surprisal {m.mean_surprisal_bits:.2f} bits · "
+            f"perplexity {m.perplexity:.2f} · repetition {m.repetition:.0%} · "
+            f"{m.tokens} tokens, {finished.reason.replace('_', ' ')}"
+        )
+
+    @property
+    def ids(self) -> list[int]:
+        return [s.id for s in self.steps]
+
+    @property
+    def text(self) -> str:
+        return self.stream.generated_text
+
+    def mark(self, divergence: int | None, reference_text: str | None) -> None:
+        """Mark the first diverging step and, against the reference text, the words that
+        differ."""
+        spans: list[tuple[int, int]] = []
+        if reference_text is not None:
+            base = _utf16_length(self.prompt)
+            text = self.text
+            spans = [
+                (base + _utf16_length(text[:start]), base + _utf16_length(text[:end]))
+                for start, end in differing_words(reference_text, text)
+            ]
+        self.stream.set_emphasis(spans, divergence)
+
+
+class CompareView(QWidget):
+    busy_changed = Signal(bool)
+
+    def __init__(
+        self,
+        worker: EngineWorker,
+        next_request_id: Callable[[], int],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._worker = worker
+        self._next_id = next_request_id
+        self._request = -1
+        self._running = False
+        self._model_ready = False
+        self._external_busy = False
+        self.panes: list[ComparePane] = []
+        self.divergence: int | None = None
+
+        self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit.setMaximumHeight(70)
+        self.max_tokens = QSpinBox(minimum=1, maximum=2048, value=40)
+        self.max_tokens.setPrefix("max tokens ")
+        self.run_button = QPushButton("Compare")
+        self.run_button.setToolTip("Run every pane on the prompt, side by side")
+        self.run_button.clicked.connect(lambda: self.run())
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(lambda: self.stop())
+        self.add_button = QToolButton()
+        self.add_button.setText("Add pane")
+        self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.add_button)
+        for preset in PRESETS:
+            menu.addAction(preset.label, self._adder(preset.settings))
+        self.add_button.setMenu(menu)
+        self.status = QLabel("")
+        bar = QHBoxLayout()
+        bar.addWidget(self.run_button)
+        bar.addWidget(self.stop_button)
+        bar.addWidget(self.add_button)
+        bar.addWidget(self.max_tokens)
+        bar.addStretch(1)
+        bar.addWidget(self.status)
+
+        self._pane_row = QHBoxLayout()
+        self._pane_row.setContentsMargins(0, 0, 0, 0)
+        panes_host = QWidget()
+        panes_host.setLayout(self._pane_row)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(panes_host)
+        self.chart = ProbabilityChart()
+        self.chart.setMinimumWidth(340)
+        self.chart.setMaximumWidth(520)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(self.chart)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([900, 420])
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Prompt"))
+        layout.addWidget(self.prompt_edit)
+        layout.addLayout(bar)
+        layout.addWidget(splitter, 1)
+
+        worker.sig_pane_step.connect(self._on_pane_step)
+        worker.sig_pane_finished.connect(self._on_pane_finished)
+        worker.sig_compare_finished.connect(self._on_finished)
+        worker.sig_failed.connect(self._on_failed)
+        for preset in DEFAULT_PANES:
+            self.add_pane(preset.settings)
+        self._update_actions()
+
+    # ---- panes --------------------------------------------------------------------
+    def _adder(self, settings: DecodingSettings) -> Callable[[], None]:
+        def add() -> None:
+            self.add_pane(settings)
+
+        return add
+
+    def add_pane(self, settings: DecodingSettings) -> ComparePane | None:
+        if len(self.panes) >= MAX_PANES or self._running:
+            return None
+        pane = ComparePane(settings)
+        pane.remove_requested.connect(self.remove_pane)
+        pane.step_clicked.connect(self._show_step)
+        self.panes.append(pane)
+        self._pane_row.addWidget(pane, 1)
+        self._update_actions()
+        return pane
+
+    def remove_pane(self, pane: ComparePane) -> None:
+        if self._running or pane not in self.panes:
+            return
+        self.panes.remove(pane)
+        pane.setParent(None)
+        pane.deleteLater()
+        self._update_actions()
+
+    # ---- runs ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def set_model_ready(self, ready: bool) -> None:
+        self._model_ready = ready
+        self._update_actions()
+
+    def set_external_busy(self, busy: bool) -> None:
+        """The workspace is generating: the engine is taken."""
+        self._external_busy = busy
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        idle = self._model_ready and not self._running and not self._external_busy
+        self.run_button.setEnabled(idle and bool(self.panes))
+        self.stop_button.setEnabled(self._running)
+        self.add_button.setEnabled(not self._running and len(self.panes) < MAX_PANES)
+        for pane in self.panes:
+            pane.remove_button.setEnabled(not self._running and len(self.panes) > 1)
+
+    def run(self) -> None:
+        if not self.run_button.isEnabled():
+            return
+        prompt = self.prompt_edit.toPlainText()
+        if not prompt:
+            self.status.setText("Type a prompt first")
+            return
+        max_tokens = self.max_tokens.value()
+        panes = tuple(p.settings.with_(max_tokens=max_tokens) for p in self.panes)
+        self._request = self._next_id()
+        self._running = True
+        self.divergence = None
+        for pane in self.panes:
+            pane.start(prompt)
+        self.status.setText("Comparing…")
+        self._update_actions()
+        self.busy_changed.emit(True)
+        self._worker.compare(CompareRequest(self._request, prompt, panes))
+
+    def stop(self) -> None:
+        if self._running:
+            self.status.setText("Stopping…")
+            self._worker.stop()
+
+    def _on_pane_step(self, request_id: int, pane: int, report: StepReport) -> None:
+        if request_id == self._request and 0 <= pane < len(self.panes):
+            self.panes[pane].append(report)
+
+    def _on_pane_finished(self, request_id: int, pane: int, finished: RunFinished) -> None:
+        if request_id == self._request and 0 <= pane < len(self.panes):
+            self.panes[pane].finish(finished)
+
+    def _on_finished(self, request_id: int) -> None:
+        if request_id != self._request:
+            return
+        self._end()
+        self.divergence = first_divergence([p.ids for p in self.panes])
+        reference = next((p for p in self.panes if p.settings.mode == "greedy"), None)
+        for pane in self.panes:
+            compare_to = reference.text if reference is not None and pane is not reference else None
+            pane.mark(self.divergence, compare_to)
+        if self.divergence is None:
+            self.status.setText("The panes agree on every token")
+        else:
+            self.status.setText(f"The panes part at step {self.divergence + 1}")
+
+    def _on_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._request:
+            self._end()
+            self.status.setText(message)
+
+    def _end(self) -> None:
+        self._running = False
+        self._update_actions()
+        self.busy_changed.emit(False)
+
+    def _show_step(self, pane: ComparePane, index: int) -> None:
+        if 0 <= index < len(pane.steps):
+            self.chart.set_settings(pane.settings)
+            self.chart.show_step(pane.steps[index], pane.stream.pieces, pane.settings)
+            for other in self.panes:
+                other.stream.select_step(index if other is pane else -1)
+
+    def perplexities(self) -> list[float]:
+        return [sequence_metrics(p.steps).perplexity if p.steps else math.nan for p in self.panes]
