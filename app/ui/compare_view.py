@@ -216,6 +216,8 @@ class CompareView(QWidget):
         self.chart = ProbabilityChart()
         self.chart.setMinimumWidth(340)
         self.chart.setMaximumWidth(520)
+        self.chart.empty_hint = "Click a token in any pane to see the distribution it came from"
+        self.chart.title.setText(self.chart.empty_hint)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(scroll)
         splitter.addWidget(self.chart)

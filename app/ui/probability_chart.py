@@ -63,7 +63,8 @@ class ProbabilityChart(QWidget):
         self._live = False
         self._ranges = (0.0, 0)
 
-        self.title = QLabel("Generate to see the next-token distribution")
+        self.empty_hint = "Generate to see the next-token distribution"
+        self.title = QLabel(self.empty_hint)
         self.title.setWordWrap(True)
         # A fixed two-line height: a title that wrapped differently from one step to the
         # next would resize the plot, and a resized plot repaints everything.
@@ -131,8 +132,7 @@ class ProbabilityChart(QWidget):
         layout.addWidget(self.draw_plot)
         layout.addWidget(self.beam_panel)
         layout.addWidget(self.formula)
-        self._show_draw(False)
-        self._update_formula()
+        self._redraw()
 
     # ---- inputs ------------------------------------------------------------------
     @property
@@ -226,12 +226,16 @@ class ProbabilityChart(QWidget):
 
     def _redraw(self) -> None:
         step = self._step
+        self.plot.setVisible(step is not None)
+        self.legend.setVisible(step is not None)
         if step is None:
             self.bars = []
             self._bar_item.setOpts(x0=[], y=[], width=[], brushes=[])
             self.plot.getPlotItem().getAxis("left").setTicks([[]])
+            self.title.setText(self.empty_hint)
             self._place_value_labels()
             self._show_draw(False)
+            self.beam_panel.setVisible(False)
             self._update_formula()
             return
         t = self._temperature
