@@ -43,6 +43,7 @@ from app.core.errors import PlaygroundError
 from app.core.run_record import Branch, RunRecord, RunStats
 from app.core.session_file import SessionView, load_session, save_session
 from app.core.step_export import export_steps_csv
+from app.ui.beam_view import BeamView
 from app.ui.compare_view import CompareView
 from app.ui.decoding_panel import DecodingPanel
 from app.ui.probability_chart import ProbabilityChart
@@ -225,10 +226,14 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.compare = CompareView(self._engine.worker, lambda: next(self._ids))
         self.compare.prompt_edit.setPlainText(SAMPLE_PROMPT)
-        self.compare.busy_changed.connect(self._on_compare_busy)
+        self.compare.busy_changed.connect(self._on_tab_busy)
+        self.beam_view = BeamView(self._engine.worker, lambda: next(self._ids))
+        self.beam_view.prompt_edit.setPlainText(SAMPLE_PROMPT)
+        self.beam_view.busy_changed.connect(self._on_tab_busy)
         self.tabs = QTabWidget()
         self.tabs.addTab(central, "Workspace")
         self.tabs.addTab(self.compare, "Compare")
+        self.tabs.addTab(self.beam_view, "Beam search")
         self.setCentralWidget(self.tabs)
 
         self.progress = QProgressBar()
@@ -293,14 +298,17 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
-    def _on_compare_busy(self, busy: bool) -> None:
-        self._compare_busy = busy
+    def _on_tab_busy(self, _busy: bool) -> None:
+        self._compare_busy = self.compare.running or self.beam_view.running
         self._update_actions()
 
     def _update_actions(self) -> None:
+        """One engine: while one tab runs, the others wait."""
         ready = self._model is not None and not self._loading_spec
-        self.compare.set_model_ready(ready)
-        self.compare.set_external_busy(self._running)
+        for view in (self.compare, self.beam_view):
+            view.set_model_ready(ready)
+        self.compare.set_external_busy(self._running or self.beam_view.running)
+        self.beam_view.set_external_busy(self._running or self.compare.running)
         idle = ready and not self._running and not self._compare_busy
         has_steps = self.record is not None and bool(self.record.steps)
         can_continue = (
@@ -510,6 +518,8 @@ class MainWindow(QMainWindow):
             self._engine.worker.stop()
         elif self.compare.running:
             self.compare.stop()
+        elif self.beam_view.running:
+            self.beam_view.stop()
 
     def branch_with(self, token_id: int) -> None:
         """Cut the text at the chart's step, force `token_id` there, and continue."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -56,6 +56,18 @@ class StepReport:
 
 
 @dataclass(frozen=True)
+class Hypothesis:
+    """A finished or surviving beam, for the list under the beam tree."""
+
+    text: str
+    score: float  # what the beams were ranked by (with the length penalty, if any)
+    logprob: float
+    length: int
+    finished: bool  # ended with an end-of-generation token
+    last_node: int
+
+
+@dataclass(frozen=True)
 class RunFinished:
     reason: str
     tokens_per_second: float
@@ -63,6 +75,7 @@ class RunFinished:
     beam_nodes: list[BeamNode] = field(default_factory=list)
     beam_path: list[int] = field(default_factory=list)
     pieces: dict[int, bytes] = field(default_factory=dict)
+    hypotheses: list[Hypothesis] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,11 @@ class ModelLoaded:
     path: Path
     device: str
     n_ctx: int
+
+
+def _shifted(node: BeamNode, first: int) -> BeamNode:
+    """A node of a search that started `first` steps into the text."""
+    return replace(node, step=first + node.step) if first else node
 
 
 class EngineWorker(QObject):
@@ -84,6 +102,8 @@ class EngineWorker(QObject):
     """(request id, StepReport) for each generated token."""
     sig_beam_progress = Signal(int, int)
     """(request id, steps searched) while a beam search runs."""
+    sig_beam_nodes = Signal(int, object)
+    """(request id, list of BeamNode): the candidates of one more step of a beam search."""
     sig_finished = Signal(int, object)
     """(request id, RunFinished) when a generation ends."""
     sig_failed = Signal(int, str)
@@ -235,10 +255,11 @@ class EngineWorker(QObject):
         stats = GenerationStats()
         searched = 0
 
-        def on_nodes(_nodes: list[BeamNode]) -> None:
+        def on_nodes(new_nodes: list[BeamNode]) -> None:
             nonlocal searched
             searched += 1
             self.sig_beam_progress.emit(rid, searched)
+            self.sig_beam_nodes.emit(rid, [_shifted(n, first) for n in new_nodes])
 
         result = beam_search(
             engine,  # type: ignore[arg-type]
@@ -255,20 +276,7 @@ class EngineWorker(QObject):
                 self.sig_step.emit(rid, report)
             else:
                 self.sig_pane_step.emit(rid, pane, report)
-        nodes = [
-            BeamNode(
-                n.node_id,
-                n.parent,
-                first + n.step,
-                n.token,
-                n.piece,
-                n.logprob,
-                n.score,
-                n.kept,
-                n.finished,
-            )
-            for n in result.nodes
-        ]
+        nodes = [_shifted(n, first) for n in result.nodes]
         # Beam steps are per step of the search: report the search's speed per step.
         steps = max(len(result.best.steps) - 1, 0)
         speed = steps / stats.decode_seconds if stats.decode_seconds > 0 else 0.0
@@ -278,6 +286,10 @@ class EngineWorker(QObject):
         while node_id in by_id:
             path.append(node_id)
             node_id = by_id[node_id].parent
+        hypotheses = [
+            Hypothesis(h.text, h.score, h.logprob, len(h.ids), h.finished, h.last_node)
+            for h in result.hypotheses
+        ]
         return RunFinished(
             result.stop_reason,
             speed,
@@ -285,6 +297,7 @@ class EngineWorker(QObject):
             nodes,
             path[::-1],
             {n.token: n.piece for n in nodes},
+            hypotheses,
         )
 
     @Slot(object)
