@@ -1,0 +1,106 @@
+"""A model's chat template (GGUF `tokenizer.chat_template`), rendered safely.
+
+Templates come from downloaded files, so they render in Jinja's immutable sandbox: a
+template can format messages but cannot reach Python internals (attributes such as
+`__class__`, or mutating methods); trying is refused with a clear message. The variables
+and options follow Hugging Face Transformers' chat templates (and llama-cpp-python's
+formatter): `messages`, `bos_token`, `eos_token`, `add_generation_prompt`,
+`raise_exception`, `strftime_now`, trimmed blocks, the loop controls and the
+`{% generation %}` tag.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+import jinja2
+import jinja2.ext
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from app.core.errors import PlaygroundError
+
+TEMPLATE_KEY = "tokenizer.chat_template"
+
+
+class ChatTemplateError(PlaygroundError):
+    """A chat template that is missing, invalid or refused."""
+
+
+class _GenerationTag(jinja2.ext.Extension):
+    """`{% generation %}…{% endgeneration %}` marks assistant text for training: render
+    its content as is."""
+
+    tags: ClassVar[set[str]] = {"generation"}
+
+    def parse(self, parser: Any) -> Any:
+        parser.stream.skip(1)
+        return parser.parse_statements(("name:endgeneration",), drop_needle=True)
+
+
+def _tojson(
+    value: Any,
+    ensure_ascii: bool = False,
+    indent: int | None = None,
+    separators: tuple[str, str] | None = None,
+    sort_keys: bool = False,
+) -> str:
+    return json.dumps(
+        value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
+    )
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.BaseLoader(),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=[_GenerationTag, jinja2.ext.loopcontrols],
+    )
+    env.filters["tojson"] = _tojson
+    return env
+
+
+def _raise(message: str) -> None:
+    raise ChatTemplateError(f"the chat template refused the conversation: {message}")
+
+
+def render_chat(
+    template: str,
+    messages: Sequence[Mapping[str, str]],
+    *,
+    bos_token: str,
+    eos_token: str,
+    add_generation_prompt: bool = True,
+) -> str:
+    """The prompt text the template makes of `messages` (role / content mappings)."""
+    try:
+        compiled = _environment().from_string(template)
+    except TemplateError as exc:
+        raise ChatTemplateError(f"the chat template is not valid Jinja: {exc}") from exc
+    try:
+        return compiled.render(
+            messages=[dict(m) for m in messages],
+            bos_token=bos_token,
+            eos_token=eos_token,
+            add_generation_prompt=add_generation_prompt,
+            raise_exception=_raise,
+            strftime_now=lambda fmt: datetime.now().strftime(fmt),
+        )
+    except SecurityError as exc:
+        raise ChatTemplateError(
+            f"the chat template tried to reach Python internals and was refused ({exc})"
+        ) from exc
+    except ChatTemplateError:
+        raise
+    except (TemplateError, TypeError, ValueError, KeyError, IndexError) as exc:
+        raise ChatTemplateError(f"the chat template failed: {exc}") from exc
+
+
+def template_of(metadata: Mapping[str, Any]) -> str | None:
+    """The GGUF's default chat template, if it has one."""
+    value = metadata.get(TEMPLATE_KEY)
+    return value if isinstance(value, str) and value.strip() else None
