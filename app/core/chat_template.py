@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import jinja2
 import jinja2.ext
@@ -34,7 +34,7 @@ class _GenerationTag(jinja2.ext.Extension):
     """`{% generation %}…{% endgeneration %}` marks assistant text for training: render
     its content as is."""
 
-    tags: ClassVar[set[str]] = {"generation"}
+    tags = {"generation"}  # noqa: RUF012  (jinja2 declares it as an instance attribute)
 
     def parse(self, parser: Any) -> Any:
         parser.stream.skip(1)
