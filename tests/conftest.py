@@ -41,3 +41,38 @@ def engine(model_path: Path) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def prompt_ids(engine: Engine) -> list[int]:
     return engine.tokenize_prompt(PROMPT)
+
+
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<start_of_turn>"
+    "{{ 'model' if m['role'] == 'assistant' else m['role'] }}\n{{ m['content'] | trim }}"
+    "<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+
+@pytest.fixture(scope="session")
+def chat_model_path(model_path: Path) -> Path:
+    """The default model with a chat template added to its metadata (the default model is
+    a base model and has none): a real GGUF for the chat-template paths."""
+    import hashlib
+    import subprocess
+    import sys
+
+    digest = hashlib.sha256(CHAT_TEMPLATE.encode()).hexdigest()[:12]
+    target = Path(os.environ["LLM_PLAYGROUND_DATA_DIR"]) / f"chat-template-{digest}.gguf"
+    if not target.exists():
+        partial = target.with_suffix(".part")
+        subprocess.run(
+            [
+                str(Path(sys.executable).with_name("gguf-new-metadata")),
+                str(model_path),
+                str(partial),
+                "--chat-template",
+                CHAT_TEMPLATE,
+                "--force",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        partial.replace(target)
+    return target

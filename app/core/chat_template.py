@@ -14,14 +14,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import jinja2.ext
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from app.core.errors import PlaygroundError
+from app.core.errors import PlaygroundError, PromptError
+
+if TYPE_CHECKING:
+    from app.core.engine import Engine
 
 TEMPLATE_KEY = "tokenizer.chat_template"
 
@@ -104,3 +107,31 @@ def template_of(metadata: Mapping[str, Any]) -> str | None:
     """The GGUF's default chat template, if it has one."""
     value = metadata.get(TEMPLATE_KEY)
     return value if isinstance(value, str) and value.strip() else None
+
+
+def chat_prompt_ids(engine: Engine, user_text: str) -> list[int]:
+    """`user_text` as one user turn through the model's own chat template, tokenized
+    with its special tokens (the template writes BOS itself)."""
+    if not user_text:
+        raise PromptError("the prompt is empty")
+    template = engine.chat_template
+    if template is None:
+        raise ChatTemplateError(
+            f"{engine.path.name} has no chat template: it is a base model, or its GGUF "
+            "lacks tokenizer.chat_template"
+        )
+    vocab = engine.vocab
+    text = render_chat(
+        template,
+        [{"role": "user", "content": user_text}],
+        bos_token=vocab.text_of(vocab.bos),
+        eos_token=vocab.text_of(vocab.eos),
+    )
+    ids = vocab.tokenize(text, add_bos=False, special=True)
+    if not ids:
+        raise PromptError("the chat template produced an empty prompt")
+    if len(ids) >= engine.n_ctx:
+        raise PromptError(
+            f"the chat prompt has {len(ids)} tokens but the context holds {engine.n_ctx}"
+        )
+    return ids

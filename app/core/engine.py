@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.core.chat_template import template_of
 from app.core.default_model import resolve_model
 from app.core.errors import ModelFileError, PromptError
 from app.core.gguf_file import read_gguf
@@ -190,6 +191,7 @@ class Engine:
         self.path = resolve_model(str(model_spec))
         gguf = read_gguf(self.path)
         card = card_from_gguf(gguf)
+        self.chat_template = template_of(gguf.metadata)
         backend = backend_info()
         lib = self._lib
 

@@ -8,12 +8,15 @@ Each pane shows its log-probability, mean surprisal, perplexity and repetition s
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -33,7 +36,14 @@ from app.core.decoding import DecodingSettings
 from app.core.token_step import TokenStep
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.token_stream_view import TokenStreamView
-from app.workers.engine_worker import CompareRequest, EngineWorker, RunFinished, StepReport
+from app.workers.engine_worker import (
+    CompareRequest,
+    EngineWorker,
+    PaneSpec,
+    PromptToken,
+    RunFinished,
+    StepReport,
+)
 
 MAX_PANES = 6
 
@@ -42,10 +52,12 @@ MAX_PANES = 6
 class Preset:
     label: str
     settings: DecodingSettings
+    chat: bool = False
 
 
 PRESETS = (
     Preset("Greedy", DecodingSettings(mode="greedy")),
+    Preset("Greedy, prompt through the chat template", DecodingSettings(mode="greedy"), True),
     Preset("Sampling, T = 0.8, seed 1", DecodingSettings(mode="sample", temperature=0.8, seed=1)),
     Preset("Sampling, T = 0.8, seed 2", DecodingSettings(mode="sample", temperature=0.8, seed=2)),
     Preset("Sampling, T = 1.2, seed 1", DecodingSettings(mode="sample", temperature=1.2, seed=1)),
@@ -55,7 +67,16 @@ PRESETS = (
     ),
     Preset("Beam search, width 4", DecodingSettings(mode="beam", beam_width=4)),
 )
-DEFAULT_PANES = (PRESETS[0], PRESETS[1])
+DEFAULT_PANES = (PRESETS[0], PRESETS[2])  # greedy | sampling T = 0.8, seed 1
+
+
+def describe_pane(spec: PaneSpec) -> str:
+    text = describe(spec.settings)
+    if spec.chat:
+        text += " · chat template"
+    if spec.model is not None:
+        text += f" · {Path(spec.model).name if spec.model != 'default' else 'default model'}"
+    return text
 
 
 def describe(settings: DecodingSettings) -> str:
@@ -85,12 +106,14 @@ class ComparePane(QFrame):
     step_clicked = Signal(object, int)
     """(pane, step position) when a token is clicked."""
 
-    def __init__(self, settings: DecodingSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, spec: PaneSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.settings = settings
+        self.spec = spec
+        self.settings = spec.settings
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setMinimumWidth(300)
-        self.title = QLabel(f"<b>{describe(settings)}</b>")
+        self.title = QLabel(f"<b>{html.escape(describe_pane(spec))}</b>")
+        self.title.setWordWrap(True)
         self.remove_button = QToolButton()
         self.remove_button.setText("✕")
         self.remove_button.setToolTip("Remove this pane")
@@ -100,11 +123,15 @@ class ComparePane(QFrame):
         header.addWidget(self.remove_button)
         self.stream = TokenStreamView()
         self.stream.step_clicked.connect(lambda index: self.step_clicked.emit(self, index))
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #6b7280")
         self.metrics = QLabel("")
         self.metrics.setWordWrap(True)
         self.metrics.setFixedHeight(self.metrics.fontMetrics().lineSpacing() * 2 + 4)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self.note)
         layout.addWidget(self.stream, 1)
         layout.addWidget(self.metrics)
         self.steps: list[TokenStep] = []
@@ -118,7 +145,14 @@ class ComparePane(QFrame):
         self.eog = []
         self.stop_reason = ""
         self.metrics.setText("")
+        self.note.setText("")
         self.stream.start(prompt)
+
+    def show_prompt_tokens(self, tokens: list[PromptToken]) -> None:
+        """The prompt as the model reads it (after the chat template), special tokens
+        highlighted."""
+        self.prompt = "".join(t.text for t in tokens)
+        self.stream.start_tokens([(t.text, t.special) for t in tokens])
 
     def append(self, report: StepReport) -> None:
         self.steps.append(report.step)
@@ -131,6 +165,9 @@ class ComparePane(QFrame):
         self.stream.finish()
         self.stream.pieces.update(finished.pieces)
         m = sequence_metrics(self.steps)
+        if finished.reason == "error":
+            self.metrics.setText("did not run")
+            return
         if m.tokens == 0:
             self.metrics.setText(f"no tokens · stopped: {finished.reason.replace('_', ' ')}")
             return
@@ -195,7 +232,9 @@ class CompareView(QWidget):
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.add_button)
         for preset in PRESETS:
-            menu.addAction(preset.label, self._adder(preset.settings))
+            menu.addAction(preset.label, self._adder(preset))
+        menu.addSeparator()
+        menu.addAction("Greedy with another model (GGUF file)…", self.add_model_pane_dialog)
         self.add_button.setMenu(menu)
         self.status = QLabel("")
         bar = QHBoxLayout()
@@ -234,22 +273,33 @@ class CompareView(QWidget):
         worker.sig_pane_step.connect(self._on_pane_step)
         worker.sig_pane_finished.connect(self._on_pane_finished)
         worker.sig_compare_finished.connect(self._on_finished)
+        worker.sig_pane_prompt.connect(self._on_pane_prompt)
+        worker.sig_pane_note.connect(self._on_pane_note)
         worker.sig_failed.connect(self._on_failed)
         for preset in DEFAULT_PANES:
             self.add_pane(preset.settings)
         self._update_actions()
 
     # ---- panes --------------------------------------------------------------------
-    def _adder(self, settings: DecodingSettings) -> Callable[[], None]:
+    def _adder(self, preset: Preset) -> Callable[[], None]:
         def add() -> None:
-            self.add_pane(settings)
+            self.add_pane(preset.settings, chat=preset.chat)
 
         return add
 
-    def add_pane(self, settings: DecodingSettings) -> ComparePane | None:
+    def add_model_pane_dialog(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, "A model for the new pane", str(Path.home()), "GGUF models (*.gguf)"
+        )
+        if path:
+            self.add_pane(DecodingSettings(mode="greedy"), model=path)
+
+    def add_pane(
+        self, settings: DecodingSettings, *, model: str | None = None, chat: bool = False
+    ) -> ComparePane | None:
         if len(self.panes) >= MAX_PANES or self._running:
             return None
-        pane = ComparePane(settings)
+        pane = ComparePane(PaneSpec(settings, model, chat))
         pane.remove_requested.connect(self.remove_pane)
         pane.step_clicked.connect(self._show_step)
         self.panes.append(pane)
@@ -295,7 +345,10 @@ class CompareView(QWidget):
             self.status.setText("Type a prompt first")
             return
         max_tokens = self.max_tokens.value()
-        panes = tuple(p.settings.with_(max_tokens=max_tokens) for p in self.panes)
+        panes = tuple(
+            PaneSpec(p.settings.with_(max_tokens=max_tokens), p.spec.model, p.spec.chat)
+            for p in self.panes
+        )
         self._request = self._next_id()
         self._running = True
         self.divergence = None
@@ -314,6 +367,14 @@ class CompareView(QWidget):
     def _on_pane_step(self, request_id: int, pane: int, report: StepReport) -> None:
         if request_id == self._request and 0 <= pane < len(self.panes):
             self.panes[pane].append(report)
+
+    def _on_pane_prompt(self, request_id: int, pane: int, tokens: list[PromptToken]) -> None:
+        if request_id == self._request and 0 <= pane < len(self.panes):
+            self.panes[pane].show_prompt_tokens(tokens)
+
+    def _on_pane_note(self, request_id: int, pane: int, text: str) -> None:
+        if request_id == self._request and 0 <= pane < len(self.panes):
+            self.panes[pane].note.setText(text)
 
     def _on_pane_finished(self, request_id: int, pane: int, finished: RunFinished) -> None:
         if request_id == self._request and 0 <= pane < len(self.panes):

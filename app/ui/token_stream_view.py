@@ -32,6 +32,8 @@ TOKEN_TEXT_COLOR = QColor("#111827")  # dark on the light bands, in light and da
 PROMPT_COLOR = QColor("#6b7280")
 SELECTED_COLOR = QColor("#f97316")
 HOVER_COLOR = QColor("#fb923c")
+SPECIAL_COLOR = QColor("#6d28d9")  # control tokens of a chat template
+SPECIAL_BACKGROUND = QColor("#ede9fe")
 EMPHASIS_COLOR = QColor("#b91c1c")  # words that differ from the reference text
 DIVERGENCE_COLOR = QColor("#dc2626")
 ENTROPY_FULL_BITS = 8.0  # the entropy colour saturates here
@@ -79,10 +81,23 @@ class TokenStreamView(QTextEdit):
         self._hovered = -1
         self._emphasis: list[tuple[int, int]] = []
         self._divergence = -1
+        self._prompt_tokens: list[tuple[str, bool]] = []
 
     # ---- content -----------------------------------------------------------------
     def start(self, prompt: str) -> None:
         self._prompt = prompt
+        self._prompt_tokens = []
+        self.steps = []
+        self._eog = []
+        self._emphasis = []
+        self._divergence = -1
+        self._render()
+
+    def start_tokens(self, tokens: list[tuple[str, bool]]) -> None:
+        """Start with a prompt shown token by token, special tokens highlighted (a prompt
+        made by a chat template)."""
+        self._prompt_tokens = list(tokens)
+        self._prompt = "".join(text for text, _special in tokens)
         self.steps = []
         self._eog = []
         self._emphasis = []
@@ -153,6 +168,11 @@ class TokenStreamView(QTextEdit):
         return list(self._emphasis)
 
     @property
+    def prompt_tokens(self) -> list[tuple[str, bool]]:
+        """The prompt's tokens (text, special) when it was shown token by token."""
+        return list(self._prompt_tokens)
+
+    @property
     def divergence_step(self) -> int | None:
         return self._divergence if self._divergence >= 0 else None
 
@@ -168,7 +188,14 @@ class TokenStreamView(QTextEdit):
         self._ends = []
         fmt = QTextCharFormat()
         fmt.setForeground(PROMPT_COLOR)
-        self._cursor_end().insertText(self._shown(self._prompt), fmt)
+        if self._prompt_tokens:
+            special = QTextCharFormat()
+            special.setForeground(SPECIAL_COLOR)
+            special.setBackground(SPECIAL_BACKGROUND)
+            for text, is_special in self._prompt_tokens:
+                self._cursor_end().insertText(self._shown(text), special if is_special else fmt)
+        else:
+            self._cursor_end().insertText(self._shown(self._prompt), fmt)
         for index in range(len(self.steps)):
             self._insert(index)
         self._update_marks()

@@ -12,6 +12,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -37,13 +38,31 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True)
+class PaneSpec:
+    """One pane of a comparison: how it decodes, with which model, and whether the prompt
+    goes through the model's chat template (as an instruct model expects it)."""
+
+    settings: DecodingSettings
+    model: str | None = None  # a GGUF path or "default"; None: the loaded model
+    chat: bool = False
+
+
+@dataclass(frozen=True)
 class CompareRequest:
-    """Several panes on one prompt: greedy and sampled panes decode in lockstep in one
-    batch (the prompt decoded once); beam panes run after them, one by one."""
+    """Several panes on one prompt. Greedy and sampled panes of the loaded model decode in
+    lockstep in one batch (the prompt decoded once); beam panes, chat panes and panes of
+    other models run after them, one by one (another model is loaded for its pane and
+    closed after it, so two models never need memory at once)."""
 
     request_id: int
     prompt: str
-    panes: tuple[DecodingSettings, ...]
+    panes: tuple[PaneSpec, ...]
+
+
+@dataclass(frozen=True)
+class PromptToken:
+    text: str
+    special: bool  # a control token of the template (turn markers, BOS)
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,10 @@ class EngineWorker(QObject):
     """(request id, pane, RunFinished) when one pane of a compare run ends."""
     sig_compare_finished = Signal(int)
     """(request id) when every pane of a compare run has ended."""
+    sig_pane_prompt = Signal(int, int, object)
+    """(request id, pane, list of PromptToken): a chat pane's prompt after its template."""
+    sig_pane_note = Signal(int, int, str)
+    """(request id, pane, text): how a pane ran, or why it could not."""
 
     _sig_load = Signal(str)
     _sig_generate = Signal(object)
@@ -171,8 +194,10 @@ class EngineWorker(QObject):
             daemon=True,
         ).start()
 
-    def _pieces(self, step: TokenStep, count: int = TOP_PIECES) -> dict[int, bytes]:
-        vocab = self._engine.vocab  # type: ignore[attr-defined]
+    def _pieces(
+        self, step: TokenStep, count: int = TOP_PIECES, vocab: Any = None
+    ) -> dict[int, bytes]:
+        vocab = vocab or self._engine.vocab  # type: ignore[attr-defined]
         # The head is sorted by logit, so its first ids are the top at every temperature.
         pieces = {int(i): vocab.piece(int(i)) for i in step.distribution.head_ids[:count]}
         pieces[step.id] = step.piece
@@ -271,7 +296,7 @@ class EngineWorker(QObject):
         )
         for step in result.best.steps:
             moved = step.moved(first + step.index)
-            report = StepReport(moved, vocab.is_eog(step.id), self._pieces(step))
+            report = StepReport(moved, vocab.is_eog(step.id), self._pieces(step, vocab=vocab))
             if pane is None:
                 self.sig_step.emit(rid, report)
             else:
@@ -310,11 +335,15 @@ class EngineWorker(QObject):
         if not isinstance(engine, Engine):
             self.sig_failed.emit(rid, "no model is loaded")
             return
+        lockstep = [
+            i
+            for i, spec in enumerate(request.panes)
+            if spec.model is None and not spec.chat and spec.settings.mode != "beam"
+        ]
         try:
-            ids = engine.tokenize_prompt(request.prompt)
-            vocab = engine.vocab
-            lockstep = [i for i, s in enumerate(request.panes) if s.mode != "beam"]
             if lockstep:
+                ids = engine.tokenize_prompt(request.prompt)
+                vocab = engine.vocab
                 stats = GenerationStats()
 
                 def on_step(seq: int, step: TokenStep) -> None:
@@ -324,7 +353,7 @@ class EngineWorker(QObject):
                 results = run_streams(
                     engine,
                     ids,
-                    [request.panes[i] for i in lockstep],
+                    [request.panes[i].settings for i in lockstep],
                     cancel=self.cancel,
                     on_step=on_step,
                     stats=stats,
@@ -336,14 +365,11 @@ class EngineWorker(QObject):
                         result.stop_reason or "", per_stream, stats.time_to_first_token
                     )
                     self.sig_pane_finished.emit(rid, pane, finished)
-            for pane, settings in enumerate(request.panes):
-                if settings.mode != "beam":
-                    continue
-                if self.cancel.is_set():
-                    self.sig_pane_finished.emit(rid, pane, RunFinished("cancelled", 0.0, 0.0))
-                    continue
-                finished = self._beam(engine, rid, ids, settings, 0, pane=pane)
-                self.sig_pane_finished.emit(rid, pane, finished)
+                if len(lockstep) > 1:
+                    for pane in lockstep:
+                        self.sig_pane_note.emit(
+                            rid, pane, f"in lockstep with {len(lockstep) - 1} other pane(s)"
+                        )
         except PlaygroundError as exc:
             self.sig_failed.emit(rid, str(exc))
             return
@@ -351,7 +377,70 @@ class EngineWorker(QObject):
             traceback.print_exc()
             self.sig_failed.emit(rid, f"comparison failed: {exc}")
             return
+        for pane, spec in enumerate(request.panes):
+            if pane in lockstep:
+                continue
+            if self.cancel.is_set():
+                self.sig_pane_finished.emit(rid, pane, RunFinished("cancelled", 0.0, 0.0))
+                continue
+            try:
+                finished = self._solo_pane(engine, rid, pane, spec, request.prompt)
+            except PlaygroundError as exc:
+                self.sig_pane_note.emit(rid, pane, str(exc))
+                finished = RunFinished("error", 0.0, 0.0)
+            except Exception as exc:  # one pane failing leaves the others standing
+                traceback.print_exc()
+                self.sig_pane_note.emit(rid, pane, f"this pane failed: {exc}")
+                finished = RunFinished("error", 0.0, 0.0)
+            self.sig_pane_finished.emit(rid, pane, finished)
         self.sig_compare_finished.emit(rid)
+
+    def _solo_pane(
+        self, loaded: object, rid: int, pane: int, spec: PaneSpec, prompt: str
+    ) -> RunFinished:
+        """A pane that runs on its own: beam search, a chat prompt, or another model."""
+        from app.core.chat_template import chat_prompt_ids
+        from app.core.engine import Engine
+        from app.core.generation import GenerationStats, generate
+
+        own = spec.model is not None
+        engine = Engine(spec.model) if own else loaded  # type: ignore[arg-type]
+        assert isinstance(engine, Engine)
+        try:
+            vocab = engine.vocab
+            if spec.chat:
+                ids = chat_prompt_ids(engine, prompt)
+                tokens = [
+                    PromptToken(
+                        vocab.piece(i).decode("utf-8", "replace"),
+                        vocab.is_control(i) or i == vocab.bos,
+                    )
+                    for i in ids
+                ]
+                self.sig_pane_prompt.emit(rid, pane, tokens)
+            else:
+                ids = engine.tokenize_prompt(prompt)
+            if own:
+                self.sig_pane_note.emit(
+                    rid, pane, f"{engine.path.name}: loaded for this pane, run after the others"
+                )
+            if spec.settings.mode == "beam":
+                return self._beam(engine, rid, ids, spec.settings, 0, pane=pane)
+            stats = GenerationStats()
+
+            def on_step(step: TokenStep) -> None:
+                report = StepReport(step, vocab.is_eog(step.id), self._pieces(step, vocab=vocab))
+                self.sig_pane_step.emit(rid, pane, report)
+
+            result = generate(
+                engine, ids, spec.settings, cancel=self.cancel, on_step=on_step, stats=stats
+            )
+            return RunFinished(
+                result.stop_reason or "", stats.tokens_per_second, stats.time_to_first_token
+            )
+        finally:
+            if own:
+                engine.close()
 
     def shutdown(self) -> None:
         if self._engine is not None:

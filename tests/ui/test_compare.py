@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.core.chat_template import chat_prompt_ids
 from app.core.compare import first_divergence, repetition_score, sequence_metrics
 from app.core.decoding import DecodingSettings
 from app.core.engine import Engine
@@ -99,3 +100,33 @@ def test_divergence_and_repetition_rules() -> None:
     assert first_divergence([[1, 2], [1, 2]]) is None
     assert repetition_score([5, 6, 7, 5, 6, 7, 5, 6, 7]) == pytest.approx(4 / 7)
     assert repetition_score([1, 2, 3, 4]) == 0.0
+
+
+def test_chat_template_panes_base_and_instruct(
+    qtbot: QtBot, workspace: Workspace, chat_model_path: Path
+) -> None:
+    """A chat pane on the base default model explains why it cannot run; a pane with a
+    model that has a template shows the templated prompt, special tokens highlighted,
+    and generates from it."""
+    window = workspace()
+    compare = window.compare
+    base_chat = compare.add_pane(DecodingSettings(mode="greedy"), chat=True)
+    instruct = compare.add_pane(
+        DecodingSettings(mode="greedy"), model=str(chat_model_path), chat=True
+    )
+    assert base_chat is not None and instruct is not None
+    assert "chat template" in instruct.title.text()
+    _run(qtbot, window)
+    assert "no chat template" in base_chat.note.text() and "base model" in base_chat.note.text()
+    assert base_chat.metrics.text() == "did not run"
+    assert "loaded for this pane" in instruct.note.text()
+    shown = instruct.stream.toPlainText()
+    assert shown.startswith("<bos><start_of_turn>user\n" + compare.prompt_edit.toPlainText())
+    assert "<start_of_turn>model\n" in shown
+    specials = [text for text, special in instruct.stream.prompt_tokens if special]
+    assert specials[:2] == ["<bos>", "<start_of_turn>"]
+    with Engine(chat_model_path) as chat_engine:
+        ids = chat_prompt_ids(chat_engine, compare.prompt_edit.toPlainText())
+        alone = generate(chat_engine, ids, DecodingSettings(mode="greedy", max_tokens=TOKENS))
+    assert instruct.ids == alone.ids
+    assert all(len(p.steps) > 0 for p in compare.panes[:2])  # the others still ran
