@@ -228,6 +228,7 @@ class ProbabilityChart(QWidget):
         step = self._step
         self.plot.setVisible(step is not None)
         self.legend.setVisible(step is not None)
+        self.formula.setVisible(step is not None)
         if step is None:
             self.bars = []
             self._bar_item.setOpts(x0=[], y=[], width=[], brushes=[])
