@@ -46,6 +46,7 @@ from app.core.step_export import export_steps_csv
 from app.ui.beam_view import BeamView
 from app.ui.compare_view import CompareView
 from app.ui.decoding_panel import DecodingPanel
+from app.ui.live_label import LiveLabel
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.timeline_view import TimelineView
 from app.ui.token_stream_view import COLOR_MODES, TokenStreamView
@@ -240,7 +241,8 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(140)
         self.model_label = QLabel("")
-        self.run_label = QLabel("")
+        self.run_label = LiveLabel("", alignment=Qt.AlignmentFlag.AlignRight)
+        self.run_label.setMinimumWidth(560)
         self.run_label.setToolTip(
             "Perplexity: exp of the mean −log p of the generated tokens, under the "
             "distribution they were chosen from"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGraphicsItem
 
 
@@ -13,7 +14,9 @@ def make_static(plot: pg.PlotWidget) -> None:
     device-coordinate cache an axis re-renders only when its ticks or range change, and
     a repaint of the data (new bars, a new point) just copies its pixmap.
     """
-    plot.setBackground(None)
+    # Opaque: a transparent plot makes every repaint of it repaint the widgets behind it
+    # too, up to the main window.
+    plot.setBackground(plot.palette().color(QPalette.ColorRole.Window))
     plot.setMenuEnabled(False)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()

@@ -25,6 +25,7 @@ from app.core.decoding import DecodingSettings
 from app.core.token_step import TokenStep
 from app.core.truncation import survivor_mask
 from app.ui.beam_candidates import BeamCandidatesPanel
+from app.ui.live_label import LiveLabel
 from app.ui.plot_style import make_static
 from app.ui.token_text import visible_piece
 
@@ -64,12 +65,8 @@ class ProbabilityChart(QWidget):
         self._ranges = (0.0, 0)
 
         self.empty_hint = "Generate to see the next-token distribution"
-        self.title = QLabel(self.empty_hint)
-        self.title.setWordWrap(True)
-        # A fixed two-line height: a title that wrapped differently from one step to the
-        # next would resize the plot, and a resized plot repaints everything.
-        self.title.setFixedHeight(self.title.fontMetrics().lineSpacing() * 2 + 4)
-        self.title.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # Two lines of constant height: it changes with every step of a run.
+        self.title = LiveLabel(self.empty_hint, lines=2)
         self.k_spin = QSpinBox(minimum=5, maximum=50, value=DEFAULT_K)
         self.k_spin.setPrefix("top ")
         self.k_spin.setToolTip("How many of the most likely tokens to show")
