@@ -26,8 +26,6 @@ class LiveLabel(QWidget):
         self._lines = lines
         self._alignment = alignment | Qt.AlignmentFlag.AlignVCenter
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        # It paints its own background, so its parents need not repaint behind it.
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 4)
 
     def text(self) -> str:
@@ -47,7 +45,6 @@ class LiveLabel(QWidget):
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
         painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
         flags = int(self._alignment) | int(Qt.TextFlag.TextWordWrap)
         rect = self.rect().adjusted(2, 0, -2, 0)
