@@ -78,8 +78,8 @@ def main() -> None:
     window = MainWindow(args.model)
     window.resize(1400, 860)
     window.show()
-    wait_until(qapp, lambda: window.generate_button.isEnabled())
-    window.decoding.max_tokens.setValue(args.tokens)
+    wait_until(qapp, lambda: window.workspace.generate_button.isEnabled())
+    window.workspace.decoding.max_tokens.setValue(args.tokens)
 
     stalls: list[float] = []
     clock = QElapsedTimer()
@@ -101,24 +101,24 @@ def main() -> None:
             # Speed first, without the heartbeat (its 200 wake-ups a second would take
             # CPU from decoding too), then the same generation again for the stalls.
             cli_speeds.append(headless_speed(engine, args.tokens))
-            window.start_generation()
-            wait_until(qapp, lambda: not window.running)
-            assert window.record is not None
-            gui_speeds.append(window.record.stats.tokens_per_second)
+            window.workspace.start_generation()
+            wait_until(qapp, lambda: not window.workspace.running)
+            assert window.workspace.record is not None
+            gui_speeds.append(window.workspace.record.stats.tokens_per_second)
             clock.invalidate()
             heartbeat.start()
-            window.start_generation()
-            wait_until(qapp, lambda: not window.running)
+            window.workspace.start_generation()
+            wait_until(qapp, lambda: not window.workspace.running)
             heartbeat.stop()
 
     redraws: list[float] = []
-    record = window.record
+    record = window.workspace.record
     assert record is not None and record.steps
-    window.select_step(len(record.steps) // 2)
+    window.workspace.select_step(len(record.steps) // 2)
     for i in range(60):
         start = time.perf_counter()
-        window.decoding.set_temperature(0.2 + (i % 30) * 0.06)
-        window.chart.plot.repaint()
+        window.workspace.decoding.set_temperature(0.2 + (i % 30) * 0.06)
+        window.workspace.chart.plot.repaint()
         redraws.append((time.perf_counter() - start) * 1000)
 
     print(f"model: {window.model_label.text()}; {args.tokens} tokens x {args.rounds} rounds")

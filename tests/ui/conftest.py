@@ -21,13 +21,16 @@ def open_window(qtbot: QtBot, spec: str) -> MainWindow:
 
 
 def wait_ready(qtbot: QtBot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: window.generate_button.isEnabled(), timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.workspace.generate_button.isEnabled(), timeout=LOAD_TIMEOUT_MS)
 
 
 def generate(qtbot: QtBot, window: MainWindow, tokens: int) -> None:
-    window.decoding.max_tokens.setValue(tokens)
-    window.generate_button.click()
-    qtbot.waitUntil(lambda: window.record is not None and not window.running, timeout=120_000)
+    window.workspace.decoding.max_tokens.setValue(tokens)
+    window.workspace.generate_button.click()
+    qtbot.waitUntil(
+        lambda: window.workspace.record is not None and not window.workspace.running,
+        timeout=120_000,
+    )
 
 
 @pytest.fixture

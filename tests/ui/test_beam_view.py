@@ -29,9 +29,9 @@ def test_tree_equals_the_engines_beam_search(
     view.width_spin.setValue(3)
     view.max_tokens.setValue(6)
     view.run_button.click()
-    assert view.running and not window.generate_button.isEnabled()
+    assert view.running and not window.workspace.generate_button.isEnabled()
     qtbot.waitUntil(lambda: not view.running, timeout=120_000)
-    assert window.generate_button.isEnabled()
+    assert window.workspace.generate_button.isEnabled()
 
     reference = beam_search(
         engine, engine.tokenize_prompt(view.prompt_edit.toPlainText()), view.settings()

@@ -69,7 +69,7 @@ def test_added_and_removed_panes_run_together(qtbot: QtBot, workspace: Workspace
     assert all(len(p.steps) > 0 for p in compare.panes)
     assert "log p" in beam.metrics.text()
     window.tabs.setCurrentIndex(0)
-    assert window.generate_button.isEnabled()  # the engine is free again
+    assert window.workspace.generate_button.isEnabled()  # the engine is free again
 
 
 def test_pane_token_click_shows_its_distribution(qtbot: QtBot, workspace: Workspace) -> None:

@@ -14,10 +14,10 @@ def test_window_opens_before_the_model_loads(
     qtbot: QtBot, model_path: Path, new_window: Callable[[str], MainWindow]
 ) -> None:
     window = new_window(str(model_path))
-    assert not window.generate_button.isEnabled()  # the window is up before the model
+    assert not window.workspace.generate_button.isEnabled()  # the window is up before the model
     assert window.progress.isVisible()
-    assert window.prompt_edit.toPlainText().startswith("Detective Jameson")
-    qtbot.waitUntil(lambda: window.generate_button.isEnabled(), timeout=90_000)
+    assert window.workspace.prompt_edit.toPlainText().startswith("Detective Jameson")
+    qtbot.waitUntil(lambda: window.workspace.generate_button.isEnabled(), timeout=90_000)
     assert "Gemma 3" in window.model_label.text()
     assert not window.progress.isVisible()
 
@@ -31,7 +31,7 @@ def test_bad_model_file_is_reported(
     qtbot.waitUntil(lambda: "Could not load" in window.model_label.text(), timeout=30_000)
     assert "broken.gguf" in window.model_label.text()
     assert window.error_dialog is not None and "broken.gguf" in window.error_dialog.text()
-    assert not window.generate_button.isEnabled()
+    assert not window.workspace.generate_button.isEnabled()
 
 
 def test_app_icon_has_every_size() -> None:
