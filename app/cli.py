@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--no-bos", action="store_true")
     tok.add_argument("--json", action="store_true")
 
+    bpe = sub.add_parser(
+        "bpe", help="replay, merge by merge, how the model's tokenizer builds the tokens"
+    )
+    bpe.add_argument("--model", required=True, help="a GGUF (vocabulary-only is enough)")
+    bpe.add_argument("--text", required=True)
+    bpe.add_argument("--json", action="store_true")
+
     info = sub.add_parser("info", help="a GGUF model's card")
     info.add_argument("--model", required=True)
     info.add_argument("--json", action="store_true")
@@ -193,7 +200,41 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "tokenize": cmd_tokenize, "info": cmd_info}
+def cmd_bpe(args: argparse.Namespace) -> int:
+    from app.core.bpe_replay import load_tokenizer_model, replay
+    from app.core.default_model import resolve_model
+
+    model = load_tokenizer_model(resolve_model(args.model))
+    result = replay(model, args.text)
+    if args.json:
+        _print_json(
+            {
+                "kind": result.kind,
+                "pretokens": result.pretokens,
+                "steps": [
+                    {"merge": [step.left, step.right], "pieces": step.flat_pieces}
+                    for step in result.steps
+                ],
+                "tokens": result.tokens,
+            }
+        )
+    else:
+        start = [piece for word in result.initial for piece in word]
+        sys.stdout.write("start: " + " | ".join(start) + "\n")
+        for number, step in enumerate(result.steps, start=1):
+            sys.stdout.write(
+                f"{number:>3}. {step.left} + {step.right}: " + " | ".join(step.flat_pieces) + "\n"
+            )
+        sys.stdout.write(f"tokens: {result.tokens}\n")
+    return 0
+
+
+COMMANDS = {
+    "generate": cmd_generate,
+    "tokenize": cmd_tokenize,
+    "bpe": cmd_bpe,
+    "info": cmd_info,
+}
 
 
 def run(argv: Sequence[str]) -> int:

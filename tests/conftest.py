@@ -76,3 +76,52 @@ def chat_model_path(model_path: Path) -> Path:
         )
         partial.replace(target)
     return target
+
+
+BPE_VOCABS = ("llama-bpe", "gpt-2", "qwen2")
+
+
+@pytest.fixture(scope="session")
+def bpe_vocab_paths() -> dict[str, Path]:
+    """Real BPE vocabularies (Llama 3, GPT-2, Qwen2): the vocabulary-only GGUFs shipped in
+    llama-cpp-python's source distribution, fetched once with pip and kept in the test
+    data directory."""
+    import importlib.metadata
+    import subprocess
+    import sys
+    import tarfile
+
+    target = Path(os.environ["LLM_PLAYGROUND_DATA_DIR"]) / "vocabs"
+    paths = {name: target / f"ggml-vocab-{name}.gguf" for name in BPE_VOCABS}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    target.mkdir(parents=True, exist_ok=True)
+    version = importlib.metadata.version("llama-cpp-python")
+    download = target / "sdist"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"llama-cpp-python=={version}",
+            "-d",
+            str(download),
+        ],
+        check=True,
+    )
+    archive = next(download.glob("llama_cpp_python-*.tar.gz"))
+    wanted = {f"ggml-vocab-{name}.gguf" for name in BPE_VOCABS}
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            name = Path(member.name).name
+            if name in wanted and "/vendor/llama.cpp/models/" in member.name:
+                source = tar.extractfile(member)
+                assert source is not None
+                (target / name).write_bytes(source.read())
+    archive.unlink()
+    return paths

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from gguf.constants import (
     GGML_QUANT_SIZES,
     GGUF_DEFAULT_ALIGNMENT,
@@ -140,7 +141,9 @@ def _value_type(raw: int, key: str, path: Path) -> GGUFValueType:
         ) from None
 
 
-def _read_value(cur: _Cursor, vtype: GGUFValueType, key: str) -> Any:
+def _read_value(
+    cur: _Cursor, vtype: GGUFValueType, key: str, keep_arrays: frozenset[str] = frozenset()
+) -> Any:
     if vtype == GGUFValueType.STRING:
         return cur.string(f"metadata '{key}'")
     if vtype == GGUFValueType.ARRAY:
@@ -152,12 +155,16 @@ def _read_value(cur: _Cursor, vtype: GGUFValueType, key: str) -> Any:
         cur.need(count * min_size, f"array '{key}' of {count} elements")
         keep = key in KEEP_ARRAYS or count <= KEEP_ARRAY_MAX
         if etype == GGUFValueType.STRING:
-            if keep:
+            if keep or key in keep_arrays:
                 return [cur.string(f"element of '{key}'") for _ in range(count)]
             for _ in range(count):
                 cur.skip_string(f"element of '{key}'")
         else:
             fmt, size = _SCALARS[etype]
+            if key in keep_arrays:  # a large numeric array asked for: one numpy copy
+                values = np.frombuffer(cur.buf, dtype=np.dtype(fmt), count=count, offset=cur.pos)
+                cur.pos += count * size
+                return values.copy()
             if keep:
                 return [cur.unpack(fmt, size, f"element of '{key}'") for _ in range(count)]
             cur.pos += count * size
@@ -166,11 +173,14 @@ def _read_value(cur: _Cursor, vtype: GGUFValueType, key: str) -> Any:
     return cur.unpack(fmt, size, f"metadata '{key}'")
 
 
-def read_gguf(path: Path, *, require_tensors: bool = True) -> GGUFFile:
+def read_gguf(
+    path: Path, *, require_tensors: bool = True, keep_arrays: frozenset[str] = frozenset()
+) -> GGUFFile:
     """Parse and validate a GGUF file; raise `ModelFileError` with the reason if it is bad.
 
     `require_tensors=False` accepts vocabulary-only files (no tensors, no architecture
-    check beyond the tokenizer being present).
+    check beyond the tokenizer being present). `keep_arrays` names large arrays to read
+    in full (such as the vocabulary, its scores and merges).
     """
     path = Path(path)
     if not path.exists():
@@ -182,14 +192,20 @@ def read_gguf(path: Path, *, require_tensors: bool = True) -> GGUFFile:
         if file_size < 8:
             raise ModelFileError(f"{path.name}: not a GGUF file ({file_size} bytes)")
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            return _parse(_Cursor(buf, path), path, file_size, require_tensors)
+            return _parse(_Cursor(buf, path), path, file_size, require_tensors, keep_arrays)
     except PermissionError:
         raise ModelFileError(f"{path}: permission denied") from None
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _parse(cur: _Cursor, path: Path, file_size: int, require_tensors: bool) -> GGUFFile:
+def _parse(
+    cur: _Cursor,
+    path: Path,
+    file_size: int,
+    require_tensors: bool,
+    keep_arrays: frozenset[str] = frozenset(),
+) -> GGUFFile:
     magic = cur.u32("magic")
     if magic != GGUF_MAGIC:
         head = bytes(cur.buf[:4])
@@ -213,7 +229,7 @@ def _parse(cur: _Cursor, path: Path, file_size: int, require_tensors: bool) -> G
     for _ in range(n_kv):
         key = cur.string("metadata key")
         vtype = _value_type(cur.u32(f"type of '{key}'"), key, path)
-        gguf.metadata[key] = _read_value(cur, vtype, key)
+        gguf.metadata[key] = _read_value(cur, vtype, key, keep_arrays)
 
     alignment = gguf.metadata.get("general.alignment", GGUF_DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
