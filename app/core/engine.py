@@ -21,7 +21,7 @@ from app.core.llama_runtime import (  # isort: skip
 import contextlib
 import ctypes
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,10 +142,22 @@ class Vocabulary:
         tokenizer prefixes) has start == end or covers only the bytes it shares.
         """
         data = text.encode("utf-8") if isinstance(text, str) else text
-        ids = self.tokenize(data, add_bos=add_bos)
+        return self.infos_of(data, self.tokenize(data, add_bos=add_bos))
+
+    def infos_of(
+        self,
+        data: bytes,
+        ids: Sequence[int],
+        progress: Callable[[int], bool] | None = None,
+        every: int = 20_000,
+    ) -> list[TokenInfo]:
+        """`token_infos` for ids already tokenized from `data`. `progress(done)` is called
+        every `every` tokens; returning False stops early (what was built is returned)."""
         infos: list[TokenInfo] = []
         pos = 0
-        for token_id in ids:
+        for index, token_id in enumerate(ids):
+            if progress is not None and index and index % every == 0 and not progress(index):
+                break
             piece = self.piece(token_id, special=False)
             start = pos
             if piece and data.startswith(piece, pos):
@@ -363,20 +375,39 @@ class Engine:
         return self._ctx
 
 
+class VocabularyFile:
+    """Only a GGUF's tokenizer, loaded (fast; works on vocabulary-only files too)."""
+
+    def __init__(self, path: Path) -> None:
+        gguf = read_gguf(path, require_tensors=False)
+        self.path = path
+        self._lib = llama()
+        params = self._lib.llama_model_default_params()
+        params.vocab_only = True
+        with captured_log() as lines:
+            model = self._lib.llama_model_load_from_file(str(path).encode("utf-8"), params)
+        if not model:
+            raise ModelFileError(
+                f"{path.name}: llama.cpp could not load its vocabulary: {failure_reason(lines)}"
+            )
+        self._model: Any = model
+        self.vocab = Vocabulary(self._lib.llama_model_get_vocab(model), card_from_gguf(gguf))
+
+    def close(self) -> None:
+        if self._model:
+            self._lib.llama_model_free(self._model)
+            self._model = None
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
+
+
 @contextlib.contextmanager
 def load_vocabulary(path: Path) -> Iterator[Vocabulary]:
-    """Load only a GGUF's tokenizer (fast; works on vocabulary-only files too)."""
-    gguf = read_gguf(path, require_tensors=False)
-    lib = llama()
-    params = lib.llama_model_default_params()
-    params.vocab_only = True
-    with captured_log() as lines:
-        model = lib.llama_model_load_from_file(str(path).encode("utf-8"), params)
-    if not model:
-        raise ModelFileError(
-            f"{path.name}: llama.cpp could not load its vocabulary: {failure_reason(lines)}"
-        )
+    """Load only a GGUF's tokenizer for the duration of a `with` block."""
+    loaded = VocabularyFile(path)
     try:
-        yield Vocabulary(lib.llama_model_get_vocab(model), card_from_gguf(gguf))
+        yield loaded.vocab
     finally:
-        lib.llama_model_free(model)
+        loaded.close()

@@ -1,4 +1,5 @@
-"""The main window: the model, the tabs (Workspace, Compare, Beam search), files, status.
+"""The main window: the model, the tabs (Workspace, Compare, Beam search, Tokenizer),
+files, status.
 
 The engine lives on its own thread (app.workers.engine_worker); the window only sends
 requests and shows what comes back. One engine serves every tab, so while one tab runs
@@ -39,6 +40,7 @@ from app.core.step_export import export_steps_csv
 from app.ui.beam_view import BeamView
 from app.ui.compare_view import CompareView
 from app.ui.live_label import LiveLabel
+from app.ui.tokenizer_view import TokenizerView
 from app.ui.workspace_view import SAMPLE_PROMPT, WorkspaceView
 from app.workers.engine_worker import EngineThread, ModelLoaded
 
@@ -110,6 +112,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.workspace, "Workspace")
         self.tabs.addTab(self.compare, "Compare")
         self.tabs.addTab(self.beam_view, "Beam search")
+        self.tokenizer = TokenizerView()
+        self.tabs.addTab(self.tokenizer, "Tokenizer")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -248,6 +252,7 @@ class MainWindow(QMainWindow):
         self._select_in_picker(spec)
         self.progress.setVisible(False)
         self.model_label.setText(f"{loaded.name} · {loaded.device} · context {loaded.n_ctx:,}")
+        self.tokenizer.set_model(str(loaded.path))
         self._update_actions()
 
     def _on_model_failed(self, message: str, previous_kept: bool) -> None:
@@ -392,5 +397,6 @@ class MainWindow(QMainWindow):
         self._settings_store.setValue("window/geometry", self.saveGeometry())
         self._settings_store.setValue("window/splitter", self.workspace.splitter.saveState())
         self.workspace.stop_timers()
+        self.tokenizer.close_worker()
         self._engine.close()
         super().closeEvent(event)

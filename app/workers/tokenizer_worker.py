@@ -1,0 +1,181 @@
+"""The Tokenizer tab's own thread: vocabularies loaded vocabulary-only, tokenizing, the
+merge replay. It never touches the generation engine, so it works while a model runs.
+
+Long texts report progress and can be cancelled between chunks of the token list (the
+text itself is tokenized in one llama.cpp call, so chunking never changes the tokens).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.core.errors import PlaygroundError
+from app.core.tokens import TokenInfo
+
+PROGRESS_EVERY = 20_000  # tokens between progress reports
+
+
+@dataclass(frozen=True)
+class TokenizeRequest:
+    request_id: int
+    path: str  # a GGUF path ("default" resolves to the bundled model)
+    text: str
+    add_bos: bool = True
+
+
+@dataclass(frozen=True)
+class TokenizedText:
+    path: str
+    name: str  # the model's name
+    vocab_size: int
+    tokenizer: str  # tokenizer.ggml.model (llama = SentencePiece-style, gpt2 = BPE)
+    text: str
+    infos: list[TokenInfo]
+    seconds: float  # llama.cpp's tokenize call alone
+
+
+class TokenizerWorker(QObject):
+    sig_tokenized = Signal(int, object)
+    """(request id, TokenizedText)."""
+    sig_progress = Signal(int, int, int)
+    """(request id, tokens done, tokens in all)."""
+    sig_decoded = Signal(int, str)
+    """(request id, text) for ids decoded back to text."""
+    sig_replay = Signal(int, object)
+    """(request id, app.core.bpe_replay.Replay)."""
+    sig_failed = Signal(int, str)
+
+    _sig_tokenize = Signal(object)
+    _sig_decode = Signal(int, str, object)
+    _sig_replay = Signal(int, str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancel = threading.Event()
+        self._vocabs: dict[str, object] = {}
+        self._models: dict[str, object] = {}
+        self._sig_tokenize.connect(self._tokenize)
+        self._sig_decode.connect(self._decode)
+        self._sig_replay.connect(self._replay)
+
+    # Called from the UI thread.
+    def tokenize(self, request: TokenizeRequest) -> None:
+        self.cancel.clear()
+        self._sig_tokenize.emit(request)
+
+    def decode(self, request_id: int, path: str, ids: list[int]) -> None:
+        self._sig_decode.emit(request_id, path, ids)
+
+    def replay(self, request_id: int, path: str, text: str) -> None:
+        self._sig_replay.emit(request_id, path, text)
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def _vocabulary(self, spec: str) -> object:
+        from app.core.default_model import resolve_model
+        from app.core.engine import VocabularyFile
+
+        loaded = self._vocabs.get(spec)
+        if loaded is None:
+            loaded = VocabularyFile(resolve_model(spec))
+            self._vocabs[spec] = loaded
+        return loaded
+
+    @Slot(object)
+    def _tokenize(self, request: TokenizeRequest) -> None:
+        import time
+
+        rid = request.request_id
+        try:
+            loaded = self._vocabulary(request.path)
+            vocab = loaded.vocab  # type: ignore[attr-defined]
+            data = request.text.encode("utf-8")
+            start = time.perf_counter()
+            ids = vocab.tokenize(data, add_bos=request.add_bos)
+            seconds = time.perf_counter() - start
+
+            def progress(done: int) -> bool:
+                self.sig_progress.emit(rid, done, len(ids))
+                return not self.cancel.is_set()
+
+            infos = vocab.infos_of(data, ids, progress, PROGRESS_EVERY)
+            if self.cancel.is_set():
+                self.sig_failed.emit(rid, "cancelled")
+                return
+            card = vocab.card
+            self.sig_tokenized.emit(
+                rid,
+                TokenizedText(
+                    request.path,
+                    card.name,
+                    vocab.size,
+                    card.tokenizer_model,
+                    request.text,
+                    infos,
+                    seconds,
+                ),
+            )
+        except PlaygroundError as exc:
+            self.sig_failed.emit(rid, str(exc))
+        except Exception as exc:  # the tab stays usable
+            traceback.print_exc()
+            self.sig_failed.emit(rid, f"tokenizing failed: {exc}")
+
+    @Slot(int, str, object)
+    def _decode(self, request_id: int, path: str, ids: list[int]) -> None:
+        try:
+            vocab = self._vocabulary(path).vocab  # type: ignore[attr-defined]
+            for token_id in ids:
+                vocab.check_id(token_id)
+            text = vocab.detokenize(ids, special=True).decode("utf-8", "replace")
+            self.sig_decoded.emit(request_id, text)
+        except PlaygroundError as exc:
+            self.sig_failed.emit(request_id, str(exc))
+
+    @Slot(int, str, str)
+    def _replay(self, request_id: int, path: str, text: str) -> None:
+        from app.core.bpe_replay import load_tokenizer_model, replay
+        from app.core.default_model import resolve_model
+
+        try:
+            model = self._models.get(path)
+            if model is None:
+                model = load_tokenizer_model(resolve_model(path))
+                self._models[path] = model
+            self.sig_replay.emit(request_id, replay(model, text))  # type: ignore[arg-type]
+        except PlaygroundError as exc:
+            self.sig_failed.emit(request_id, str(exc))
+        except Exception as exc:
+            traceback.print_exc()
+            self.sig_failed.emit(request_id, f"the replay failed: {exc}")
+
+    def shutdown(self) -> None:
+        for loaded in self._vocabs.values():
+            loaded.close()  # type: ignore[attr-defined]
+        self._vocabs.clear()
+        self._models.clear()
+
+
+class TokenizerThread:
+    def __init__(self) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("tokenizer")
+        self.worker = TokenizerWorker()
+        self.worker.moveToThread(self.thread)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.thread.quit()
+        self.thread.wait()
+        self.worker.shutdown()
+
+
+def model_name(path: str) -> str:
+    return "default model" if path == "default" else Path(path).name

@@ -1,0 +1,100 @@
+"""The Tokenizer tab with the real default model's tokenizer."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.core.engine import load_vocabulary
+from app.ui.main_window import MainWindow
+
+Workspace = Callable[[], MainWindow]
+
+
+def _tokenized(qtbot: QtBot, window: MainWindow, text: str) -> None:
+    view = window.tokenizer
+    view.result = None
+    view.input.setPlainText(text)
+    qtbot.waitUntil(lambda: view.result is not None and view.result.text == text, timeout=30_000)
+
+
+def test_tokens_ids_counts_and_split_characters(
+    qtbot: QtBot, workspace: Workspace, model_path: Path
+) -> None:
+    window = workspace()
+    view = window.tokenizer
+    window.tabs.setCurrentWidget(view)
+    text = "Byte pair encoding 𓀀 naïve"
+    _tokenized(qtbot, window, text)
+    result = view.result
+    assert result is not None
+    with load_vocabulary(model_path) as vocab:
+        assert [t.id for t in result.infos] == vocab.tokenize(text)
+    assert b"".join(t.piece for t in result.infos) == text.encode("utf-8")
+    assert view.ids_view.toPlainText().split() == [str(t.id) for t in result.infos]
+    assert "(+1 added by the model: BOS)" in view.counts.text()
+    assert f"{len(result.infos) - 1} tokens" in view.counts.text()
+    # The hieroglyph is no token: its four bytes are four byte-fallback tokens, one group.
+    groups = view.chips.split
+    assert len(groups) == 1 and groups[0].char == "𓀀" and len(groups[0].tokens) == 4
+    assert all(result.infos[k].kind == "byte" for k in groups[0].tokens)
+    tip = view.chips.tooltip_for(groups[0].tokens[0])
+    assert "F0" in tip and "4 tokens that make up" in tip
+    view.vocab_box.setChecked(True)
+    assert "<0xF0>" in view.chips.toPlainText()
+    assert "≈ $" in view.cost.text() and "estimate" in view.cost.text()
+
+    view.ids_view.setPlainText(" ".join(str(t.id) for t in result.infos[1:4]))
+    view.decode_button.click()
+    qtbot.waitUntil(lambda: view.decoded.text().startswith("Decoded:"), timeout=10_000)
+    assert view.decoded.text() == "Decoded: Byte pair encoding"
+    view.ids_view.setPlainText("12 abc")
+    view.decode_button.click()
+    assert "'abc' is not a token id" in view.decoded.text()
+
+
+def test_merge_replay_steps_to_llamas_tokens(
+    qtbot: QtBot, workspace: Workspace, model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    window = workspace()
+    window.resize(1400, 860)
+    view = window.tokenizer
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.result is not None, timeout=30_000)
+    view.replay_text.setPlainText("unrelated")
+    view.replay_button.click()
+    qtbot.waitUntil(lambda: view.replay is not None, timeout=30_000)
+    replay = view.replay
+    assert replay is not None and view.replay_slider.maximum() == len(replay.steps) > 0
+    view.forward_button.click()
+    view.forward_button.click()
+    assert view.replay_position == 2
+    assert f"merge 2 of {len(replay.steps)}" in view.replay_state.text()
+    view.back_button.click()
+    assert view.replay_position == 1
+    path = Path(tempfile.gettempdir()) / "llm-playground-tokenizer.png"
+    assert window.grab().save(str(path), "PNG")
+    with capsys.disabled():
+        print(f"\ntokenizer screenshot: {path}")
+    view.replay_slider.setValue(len(replay.steps))
+    with load_vocabulary(model_path) as vocab:
+        assert replay.tokens == vocab.tokenize("unrelated", add_bos=False)
+    assert f"tokens: {replay.tokens}" in view.replay_state.text()
+
+
+def test_files_binary_refused_invalid_utf8_warned(workspace: Workspace, tmp_path: Path) -> None:
+    window = workspace()
+    view = window.tokenizer
+    binary = tmp_path / "image.bin"
+    binary.write_bytes(b"\x89PNG\x00\x00\x01")
+    view.open_file(binary)
+    assert "binary file" in view.warning.text()
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("café".encode("latin-1"))
+    view.open_file(latin1)
+    assert "not valid UTF-8" in view.warning.text()
+    assert view.input.toPlainText() == "caf\ufffd"
