@@ -83,6 +83,8 @@ class Vocabulary:
         self.adds_bos = bool(self._lib.llama_vocab_get_add_bos(vocab))
         self._piece_buf = ctypes.create_string_buffer(256)
         self._pieces: dict[tuple[int, bool], bytes] = {}
+        self._texts: dict[int, str] = {}
+        self._attrs: dict[int, int] = {}
 
     def tokenize(
         self, text: str | bytes, *, add_bos: bool = True, special: bool = False
@@ -119,11 +121,19 @@ class Vocabulary:
 
     def text_of(self, token_id: int) -> str:
         """The vocabulary entry as stored in the GGUF (with ▁ / Ġ markers)."""
-        raw = self._lib.llama_vocab_get_text(self._vocab, token_id)
-        return (raw or b"").decode("utf-8", "replace")
+        text = self._texts.get(token_id)
+        if text is None:
+            raw = self._lib.llama_vocab_get_text(self._vocab, token_id)
+            text = self._texts[token_id] = (raw or b"").decode("utf-8", "replace")
+        return text
 
     def attr(self, token_id: int) -> int:
-        return int(self._lib.llama_vocab_get_attr(self._vocab, token_id))
+        value = self._attrs.get(token_id)
+        if value is None:
+            value = self._attrs[token_id] = int(
+                self._lib.llama_vocab_get_attr(self._vocab, token_id)
+            )
+        return value
 
     def is_eog(self, token_id: int) -> bool:
         return bool(self._lib.llama_vocab_is_eog(self._vocab, token_id))

@@ -1,5 +1,11 @@
 """Tokens drawn as chips: alternating backgrounds at boundaries, byte-fallback and special
-tokens styled apart, the tokens that share one character marked together."""
+tokens styled apart, the tokens that share one character marked together.
+
+The view lays the chips out itself and paints only the visible lines, so a megabyte of
+text (a quarter of a million chips) scrolls as smoothly as a sentence: laying out costs
+one width lookup per token (widths are cached per distinct text), painting costs only
+what is on screen.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,19 @@ import bisect
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QHelpEvent, QMouseEvent, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QTextEdit, QToolTip, QWidget
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QHelpEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 
 from app.core.text_tokens import SplitCharacter
 from app.core.tokens import TokenInfo
@@ -21,106 +37,203 @@ SPECIAL_COLOR = QColor("#6d28d9")  # control / user-defined tokens
 SPECIAL_BACKGROUND = QColor("#ede9fe")
 SPLIT_UNDERLINE = QColor("#dc2626")  # tokens that share one character
 SELECTED = QColor("#f97316")
-MARKS = {" ": "␣", "\n": "↵\n", "\t": "→"}
+MARKS = {" ": "␣", "\t": "→"}
+MARGIN = 6.0
+LINE_GAP = 3.0
 
 
 def shown_text(info: TokenInfo, *, vocabulary: bool, whitespace: bool) -> str:
+    """The chip's text; a newline inside it breaks the line (shown as ↵ with markers)."""
     if vocabulary or not info.piece:
-        text = info.vocab_text
-    else:
-        text = info.piece.decode("utf-8", "backslashreplace")
-    if whitespace and not vocabulary:
+        return info.vocab_text
+    text = info.piece.decode("utf-8", "backslashreplace")
+    if whitespace:
         for char, mark in MARKS.items():
             text = text.replace(char, mark)
+        text = text.replace("\n", "↵\n")
     return text
 
 
-class TokenChips(QTextEdit):
+class TokenChips(QAbstractScrollArea):
     token_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setReadOnly(True)
         font = QFont("DejaVu Sans Mono")
         font.setStyleHint(QFont.StyleHint.Monospace)
         font.setPointSize(12)
-        self.setFont(font)
+        self.viewport().setFont(font)
         self.viewport().setMouseTracking(True)
+        # Always there: a scroll bar that came and went would change the width twice.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self._laid_out_width = -1
+        self._metrics = QFontMetricsF(font)
+        self._widths: dict[str, float] = {}
         self.infos: list[TokenInfo] = []
         self.split: list[SplitCharacter] = []
-        self._starts: list[int] = []
-        self._ends: list[int] = []
+        self._in_split: set[int] = set()
+        self._texts: list[str] = []
+        # Layout: each token's segments (a token with newlines has several), by line.
+        self._line_first: list[int] = []  # first segment of each line
+        self._seg_token: list[int] = []
+        self._seg_text: list[str] = []
+        self._seg_x: list[float] = []
+        self._seg_w: list[float] = []
+        self._seg_line: list[int] = []
+        self._line_height = self._metrics.height() + LINE_GAP
         self._selected = -1
         self.vocabulary = False
         self.whitespace = False
 
+    # ---- content ------------------------------------------------------------------
     def show_tokens(self, infos: Sequence[TokenInfo], split: Sequence[SplitCharacter]) -> None:
         self.infos = list(infos)
         self.split = list(split)
+        self._in_split = {k for group in self.split for k in group.tokens}
         self._selected = -1
-        self._render()
+        self._update_texts()
 
     def set_options(self, *, vocabulary: bool, whitespace: bool) -> None:
         self.vocabulary = vocabulary
         self.whitespace = whitespace
-        self._render()
+        self._update_texts()
 
-    def _render(self) -> None:
-        self.clear()
-        self._starts, self._ends = [], []
-        in_split = {k for group in self.split for k in group.tokens}
-        cursor = QTextCursor(self.document())
-        for index, info in enumerate(self.infos):
-            fmt = QTextCharFormat()
-            fmt.setForeground(TEXT_COLOR)
-            fmt.setBackground(CHIP_COLORS[index % 2])
-            if info.kind == "byte":
-                fmt.setForeground(BYTE_COLOR)
-            elif info.kind in ("control", "user_defined", "unknown") or not info.piece:
-                fmt.setForeground(SPECIAL_COLOR)
-                fmt.setBackground(SPECIAL_BACKGROUND)
-            if index in in_split:
-                fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DashUnderline)
-                fmt.setUnderlineColor(SPLIT_UNDERLINE)
-            text = shown_text(info, vocabulary=self.vocabulary, whitespace=self.whitespace)
-            start = cursor.position()
-            cursor.insertText(text, fmt)
-            self._starts.append(start)
-            self._ends.append(cursor.position())
-        self._mark_selected()
+    def plain_text(self) -> str:
+        return "".join(self._texts)
 
     def select_token(self, index: int) -> None:
         self._selected = index
-        self._mark_selected()
+        if 0 <= index < len(self.infos):
+            segment = self._seg_token.index(index) if index in self._seg_token else -1
+            if segment >= 0:
+                y = self._seg_line[segment] * self._line_height
+                bar = self.verticalScrollBar()
+                if not bar.value() <= y <= bar.value() + self.viewport().height() - 20:
+                    bar.setValue(int(y))
+        self.viewport().update()
 
-    def _mark_selected(self) -> None:
-        if not 0 <= self._selected < len(self._starts):
-            self.setExtraSelections([])
+    # ---- layout -------------------------------------------------------------------
+    def _width(self, text: str) -> float:
+        width = self._widths.get(text)
+        if width is None:
+            width = self._widths[text] = max(self._metrics.horizontalAdvance(text), 4.0)
+        return width
+
+    def _update_texts(self) -> None:
+        vocabulary, whitespace = self.vocabulary, self.whitespace
+        self._texts = [
+            shown_text(i, vocabulary=vocabulary, whitespace=whitespace) for i in self.infos
+        ]
+        self._relayout()
+
+    def _relayout(self) -> None:
+        self._laid_out_width = self.viewport().width()
+        limit = max(80.0, self.viewport().width() - 2 * MARGIN)
+        line_first = [0]
+        seg_token: list[int] = []
+        seg_text: list[str] = []
+        seg_x: list[float] = []
+        seg_w: list[float] = []
+        seg_line: list[int] = []
+        x = 0.0
+        line = 0
+        width_of = self._width
+        for index, text in enumerate(self._texts):
+            parts = text.split("\n") if "\n" in text else (text,)
+            for k, part in enumerate(parts):
+                if k:  # a newline inside the token
+                    line += 1
+                    line_first.append(len(seg_token))
+                    x = 0.0
+                if not part and k:
+                    continue
+                w = width_of(part)
+                if x > 0 and x + w > limit:
+                    line += 1
+                    line_first.append(len(seg_token))
+                    x = 0.0
+                seg_token.append(index)
+                seg_text.append(part)
+                seg_x.append(x)
+                seg_w.append(w)
+                seg_line.append(line)
+                x += w + 1.0
+        self._line_first = line_first
+        self._seg_token, self._seg_text = seg_token, seg_text
+        self._seg_x, self._seg_w, self._seg_line = seg_x, seg_w, seg_line
+        total = (line + 1) * self._line_height + 2 * MARGIN
+        bar = self.verticalScrollBar()
+        bar.setRange(0, max(0, int(total - self.viewport().height())))
+        bar.setPageStep(self.viewport().height())
+        bar.setSingleStep(int(self._line_height))
+        self.viewport().update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.viewport().width() != self._laid_out_width:
+            self._relayout()
+
+    # ---- painting -----------------------------------------------------------------
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self.viewport())
+        top = self.verticalScrollBar().value()
+        height = self.viewport().height()
+        first_line = max(0, int((top - MARGIN) // self._line_height))
+        last_line = int((top + height) // self._line_height) + 1
+        if first_line >= len(self._line_first):
             return
-        selection = QTextEdit.ExtraSelection()
-        cursor = QTextCursor(self.document())
-        cursor.setPosition(self._starts[self._selected])
-        cursor.setPosition(self._ends[self._selected], QTextCursor.MoveMode.KeepAnchor)
-        selection.cursor = cursor
-        fmt = QTextCharFormat()
-        fmt.setFontWeight(QFont.Weight.Bold)
-        fmt.setForeground(TEXT_COLOR)
-        fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
-        fmt.setUnderlineColor(SELECTED)
-        selection.format = fmt
-        self.setExtraSelections([selection])
-
-    def token_at(self, point: QPointF) -> int:
-        offset = QPointF(self.horizontalScrollBar().value(), self.verticalScrollBar().value())
-        position = (
-            self.document().documentLayout().hitTest(point + offset, Qt.HitTestAccuracy.ExactHit)
+        start = self._line_first[first_line]
+        end = (
+            self._line_first[last_line]
+            if last_line < len(self._line_first)
+            else len(self._seg_token)
         )
-        if position < 0:
+        ascent = self._metrics.ascent()
+        for segment in range(start, end):
+            index = self._seg_token[segment]
+            info = self.infos[index]
+            rect = QRectF(
+                MARGIN + self._seg_x[segment],
+                MARGIN + self._seg_line[segment] * self._line_height - top,
+                self._seg_w[segment],
+                self._line_height - LINE_GAP,
+            )
+            background = CHIP_COLORS[index % 2]
+            color = TEXT_COLOR
+            if info.kind == "byte":
+                color = BYTE_COLOR
+            elif info.kind in ("control", "user_defined", "unknown") or not info.piece:
+                color, background = SPECIAL_COLOR, SPECIAL_BACKGROUND
+            painter.fillRect(rect, background)
+            if index in self._in_split:
+                painter.setPen(QPen(SPLIT_UNDERLINE, 1.5, Qt.PenStyle.DashLine))
+                painter.drawLine(rect.bottomLeft(), rect.bottomRight())
+            if index == self._selected:
+                painter.setPen(QPen(SELECTED, 2.0))
+                painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+            painter.setPen(color)
+            painter.drawText(QPointF(rect.left(), rect.top() + ascent), self._seg_text[segment])
+
+    # ---- pointer ------------------------------------------------------------------
+    def token_at(self, point: QPointF | QPoint) -> int:
+        y = point.y() + self.verticalScrollBar().value() - MARGIN
+        line = int(y // self._line_height)
+        if y < 0 or line >= len(self._line_first):
             return -1
-        index = bisect.bisect_right(self._starts, position) - 1
-        if 0 <= index < len(self._ends) and position < self._ends[index]:
-            return index
+        start = self._line_first[line]
+        end = self._line_first[line + 1] if line + 1 < len(self._line_first) else len(self._seg_x)
+        x = point.x() - MARGIN
+        k = bisect.bisect_right(self._seg_x, x, start, end) - 1
+        if start <= k < end and x <= self._seg_x[k] + self._seg_w[k]:
+            return self._seg_token[k]
         return -1
+
+    def token_center(self, index: int) -> QPoint:
+        """Where token `index` is drawn in the viewport (for clicks in tests and tours)."""
+        segment = self._seg_token.index(index)
+        y = MARGIN + self._seg_line[segment] * self._line_height - self.verticalScrollBar().value()
+        x = MARGIN + self._seg_x[segment] + self._seg_w[segment] / 2
+        return QPoint(int(x), int(y + self._line_height / 2))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         index = self.token_at(event.position())

@@ -45,7 +45,7 @@ def test_tokens_ids_counts_and_split_characters(
     tip = view.chips.tooltip_for(groups[0].tokens[0])
     assert "F0" in tip and "4 tokens that make up" in tip
     view.vocab_box.setChecked(True)
-    assert "<0xF0>" in view.chips.toPlainText()
+    assert "<0xF0>" in view.chips.plain_text()
     assert "≈ $" in view.cost.text() and "estimate" in view.cost.text()
 
     view.ids_view.setPlainText(" ".join(str(t.id) for t in result.infos[1:4]))
