@@ -13,7 +13,7 @@ import bisect
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -39,6 +39,7 @@ SPLIT_UNDERLINE = QColor("#dc2626")  # tokens that share one character
 SELECTED = QColor("#f97316")
 MARKS = {" ": "␣", "\t": "→"}
 MARGIN = 6.0
+LAYOUT_SLICE = 8_000  # tokens laid out per event-loop pass (~6 ms here)
 LINE_GAP = 3.0
 
 
@@ -81,6 +82,9 @@ class TokenChips(QAbstractScrollArea):
         self._seg_w: list[float] = []
         self._seg_line: list[int] = []
         self._line_height = self._metrics.height() + LINE_GAP
+        self._layout_next = 0  # the next token to lay out
+        self._layout_x = 0.0
+        self._layout_line = 0
         self._selected = -1
         self.vocabulary = False
         self.whitespace = False
@@ -120,25 +124,42 @@ class TokenChips(QAbstractScrollArea):
         return width
 
     def _update_texts(self) -> None:
-        vocabulary, whitespace = self.vocabulary, self.whitespace
-        self._texts = [
-            shown_text(i, vocabulary=vocabulary, whitespace=whitespace) for i in self.infos
-        ]
+        self._texts = []
         self._relayout()
 
     def _relayout(self) -> None:
+        """Start laying out from the first token; long texts continue in slices between
+        events (see `_continue_layout`), so the window never freezes."""
         self._laid_out_width = self.viewport().width()
-        limit = max(80.0, self.viewport().width() - 2 * MARGIN)
-        line_first = [0]
-        seg_token: list[int] = []
-        seg_text: list[str] = []
-        seg_x: list[float] = []
-        seg_w: list[float] = []
-        seg_line: list[int] = []
-        x = 0.0
-        line = 0
+        self._line_first = [0]
+        self._seg_token, self._seg_text = [], []
+        self._seg_x, self._seg_w, self._seg_line = [], [], []
+        self._layout_next = 0
+        self._layout_x = 0.0
+        self._layout_line = 0
+        self._continue_layout()
+
+    @property
+    def laid_out(self) -> bool:
+        return self._layout_next >= len(self.infos)
+
+    def _continue_layout(self) -> None:
+        end = min(len(self.infos), self._layout_next + LAYOUT_SLICE)
+        vocabulary, whitespace = self.vocabulary, self.whitespace
+        if len(self._texts) < end:
+            self._texts.extend(
+                shown_text(i, vocabulary=vocabulary, whitespace=whitespace)
+                for i in self.infos[len(self._texts) : end]
+            )
+        limit = max(80.0, self._laid_out_width - 2 * MARGIN)
+        line_first = self._line_first
+        seg_token, seg_text = self._seg_token, self._seg_text
+        seg_x, seg_w, seg_line = self._seg_x, self._seg_w, self._seg_line
+        x = self._layout_x
+        line = self._layout_line
         width_of = self._width
-        for index, text in enumerate(self._texts):
+        for index in range(self._layout_next, end):
+            text = self._texts[index]
             parts = text.split("\n") if "\n" in text else (text,)
             for k, part in enumerate(parts):
                 if k:  # a newline inside the token
@@ -158,15 +179,19 @@ class TokenChips(QAbstractScrollArea):
                 seg_w.append(w)
                 seg_line.append(line)
                 x += w + 1.0
-        self._line_first = line_first
-        self._seg_token, self._seg_text = seg_token, seg_text
-        self._seg_x, self._seg_w, self._seg_line = seg_x, seg_w, seg_line
+        self._layout_next, self._layout_x, self._layout_line = end, x, line
+        if end < len(self.infos):
+            QTimer.singleShot(0, self._continue_slice)
         total = (line + 1) * self._line_height + 2 * MARGIN
         bar = self.verticalScrollBar()
         bar.setRange(0, max(0, int(total - self.viewport().height())))
         bar.setPageStep(self.viewport().height())
         bar.setSingleStep(int(self._line_height))
         self.viewport().update()
+
+    def _continue_slice(self) -> None:
+        if not self.laid_out:
+            self._continue_layout()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

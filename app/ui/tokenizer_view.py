@@ -4,9 +4,11 @@ the ids (and ids back to text), and a step-by-step replay of the BPE merges."""
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,7 +31,6 @@ from app.core.text_tokens import (
     count,
     decode_text,
     parse_ids,
-    split_characters,
 )
 from app.ui.token_chips import TokenChips
 from app.workers.tokenizer_worker import TokenizedText, TokenizeRequest, TokenizerThread
@@ -40,6 +41,7 @@ COURSE_SENTENCE = (
 )
 DEBOUNCE_MS = 250
 REPLAY_STEP_MS = 600
+IDS_SLICE = 200_000  # characters of the IDs view filled per event-loop pass
 
 
 class TokenizerView(QWidget):
@@ -95,6 +97,8 @@ class TokenizerView(QWidget):
         self.chips.token_clicked.connect(self._on_token_clicked)
         self.counts = QLabel("")
         self.counts.setWordWrap(True)
+        # A constant height: a label that grew would resize (and re-lay out) the chips.
+        self.counts.setFixedHeight(self.counts.fontMetrics().lineSpacing() * 2 + 6)
 
         self.price_preset = QComboBox()
         for preset in PRICE_PRESETS:
@@ -110,6 +114,7 @@ class TokenizerView(QWidget):
             spin.valueChanged.connect(lambda _v: self._show_counts())
         self.cost = QLabel("")
         self.cost.setWordWrap(True)
+        self.cost.setFixedHeight(self.cost.fontMetrics().lineSpacing() * 2 + 6)
         self.cost.setMinimumWidth(120)
         prices = QHBoxLayout()
         prices.addWidget(QLabel("Price"))
@@ -232,9 +237,25 @@ class TokenizerView(QWidget):
         if request_id != self._request:
             return
         self.result = result
-        self.chips.show_tokens(result.infos, split_characters(result.text, result.infos))
-        self.ids_view.setPlainText(" ".join(str(t.id) for t in result.infos))
+        self.chips.show_tokens(result.infos, result.split)
         self._show_counts()
+        # In the next pass: one event-loop pass need not carry both.
+        QTimer.singleShot(0, lambda: self._show_ids(request_id, result.ids_text))
+
+    def _show_ids(self, request_id: int, text: str, start: int = 0) -> None:
+        """The ids in slices, one per event-loop pass (a megabyte's ids are 1.7 MB)."""
+        if request_id != self._request:
+            return
+        end = text.find("\n", start + IDS_SLICE) if len(text) > start + IDS_SLICE else -1
+        chunk = text[start:] if end < 0 else text[start:end]
+        if start == 0:
+            self.ids_view.setPlainText(chunk)
+        else:
+            cursor = QTextCursor(self.ids_view.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertText(chunk)
+        if end >= 0:
+            QTimer.singleShot(0, lambda: self._show_ids(request_id, text, end))
 
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._request:
@@ -254,7 +275,7 @@ class TokenizerView(QWidget):
         result = self.result
         if result is None:
             return
-        c = count(result.text, result.infos)
+        c = result.counts or count(result.text, result.infos)
         added = f" (+{c.added} added by the model: BOS)" if c.added else ""
         self.counts.setText(
             f"<b>{c.tokens:,} tokens</b>{added} · {c.characters:,} characters · {c.bytes:,} "
@@ -272,15 +293,11 @@ class TokenizerView(QWidget):
     def _on_token_clicked(self, index: int) -> None:
         """Select the token's id in the IDs view too."""
         text = self.ids_view.toPlainText()
-        starts = [0]
-        for k, char in enumerate(text):
-            if char == " ":
-                starts.append(k + 1)
-        if index < len(starts):
+        spans = [m.span() for m in re.finditer(r"\d+", text)]
+        if index < len(spans):
             cursor = self.ids_view.textCursor()
-            cursor.setPosition(starts[index])
-            end = text.find(" ", starts[index])
-            cursor.setPosition(end if end >= 0 else len(text), cursor.MoveMode.KeepAnchor)
+            cursor.setPosition(spans[index][0])
+            cursor.setPosition(spans[index][1], cursor.MoveMode.KeepAnchor)
             self.ids_view.setTextCursor(cursor)
         piece = self.chips.infos[index].piece.decode("utf-8", "replace").strip()
         if piece:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.errors import PlaygroundError
+from app.core.text_tokens import SplitCharacter, TextCounts, count, split_characters
 from app.core.tokens import TokenInfo
 
 PROGRESS_EVERY = 20_000  # tokens between progress reports
@@ -37,6 +38,9 @@ class TokenizedText:
     text: str
     infos: list[TokenInfo]
     seconds: float  # llama.cpp's tokenize call alone
+    split: list[SplitCharacter] = field(default_factory=list)
+    counts: TextCounts | None = None
+    ids_text: str = ""  # the ids as the IDs view shows them (built here, not in the UI)
 
 
 class TokenizerWorker(QObject):
@@ -119,6 +123,9 @@ class TokenizerWorker(QObject):
                     request.text,
                     infos,
                     seconds,
+                    split=split_characters(request.text, infos),
+                    counts=count(request.text, infos),
+                    ids_text=ids_text(ids),
                 ),
             )
         except PlaygroundError as exc:
@@ -175,6 +182,17 @@ class TokenizerThread:
         self.thread.quit()
         self.thread.wait()
         self.worker.shutdown()
+
+
+IDS_PER_LINE = 16
+
+
+def ids_text(ids: list[int]) -> str:
+    """The ids, 16 to a line: one long line would make the text view lay out a megabyte
+    at once."""
+    return "\n".join(
+        " ".join(map(str, ids[k : k + IDS_PER_LINE])) for k in range(0, len(ids), IDS_PER_LINE)
+    )
 
 
 def model_name(path: str) -> str:

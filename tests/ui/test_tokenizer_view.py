@@ -20,6 +20,13 @@ def _tokenized(qtbot: QtBot, window: MainWindow, text: str) -> None:
     view.result = None
     view.input.setPlainText(text)
     qtbot.waitUntil(lambda: view.result is not None and view.result.text == text, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: (
+            view.result is not None
+            and view.ids_view.toPlainText().split() == [str(t.id) for t in view.result.infos]
+        ),
+        timeout=10_000,
+    )
 
 
 def test_tokens_ids_counts_and_split_characters(

@@ -1,0 +1,95 @@
+"""The Tokenizer tab on long texts: tokenized and displayed, and the event loop meanwhile.
+
+Prints, for 100 KB and 1 MB of mixed text (the README, prose and code, repeated):
+  - seconds from the request to the chips being laid out (targets: 100 KB <= 0.3 s,
+    1 MB <= 3 s), and the ratio to llama.cpp's raw tokenize call on the same text;
+  - the longest event-loop stall meanwhile (a 5 ms heartbeat; target <= 50 ms).
+
+Usage: QT_QPA_PLATFORM=offscreen python bench/tokenize_view.py [--model default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import app  # noqa: F401  (loads llama.cpp's libraries first)
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.core.default_model import resolve_model
+from app.ui.tokenizer_view import TokenizerView
+
+HEARTBEAT_MS = 5
+SIZES = (100_000, 1_000_000)
+
+
+def run_until(condition: object, timeout: float = 120.0) -> None:
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(lambda: loop.quit() if condition() else None)  # type: ignore[operator]
+    poll.start(1)
+    QTimer.singleShot(int(timeout * 1000), loop.quit)
+    if not condition():  # type: ignore[operator]
+        loop.exec()
+    poll.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="default")
+    args = parser.parse_args()
+    qapp = QApplication([])
+    view = TokenizerView()
+    view.resize(1300, 800)
+    view.show()
+    view.model_path = str(resolve_model(args.model))
+    view.input.blockSignals(True)  # each size is requested once, below
+    view.input.setPlainText("warm up")
+    view.tokenize()  # loads the vocabulary
+    run_until(lambda: view.result is not None)
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    stalls: list[float] = []
+    clock = QElapsedTimer()
+    heartbeat = QTimer()
+    heartbeat.setInterval(HEARTBEAT_MS)
+
+    def tick() -> None:
+        if clock.isValid():
+            stalls.append(max(0.0, clock.nsecsElapsed() / 1e6 - HEARTBEAT_MS))
+        clock.restart()
+
+    heartbeat.timeout.connect(tick)
+    for size in SIZES:
+        text = (readme * (size // len(readme) + 1))[:size]
+        view.input.setPlainText(text)
+        qapp.processEvents()
+        view.result = None
+        stalls.clear()
+        clock.invalidate()
+        heartbeat.start()
+        start = time.perf_counter()
+        view.tokenize()
+        run_until(lambda: view.result is not None and view.chips.laid_out)
+        seconds = time.perf_counter() - start
+        heartbeat.stop()
+        result = view.result
+        assert result is not None
+        print(
+            f"{size // 1000} KB: {len(result.infos):,} tokens shown in {seconds:.2f} s "
+            f"(llama.cpp's tokenize alone {result.seconds:.2f} s, ratio "
+            f"{seconds / result.seconds:.1f}x); longest event-loop stall "
+            f"{max(stalls, default=0.0):.0f} ms (target <= 50 ms)"
+        )
+    view.close_worker()
+    qapp.processEvents()
+
+
+if __name__ == "__main__":
+    main()
