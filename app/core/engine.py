@@ -98,7 +98,13 @@ class Vocabulary:
                 self._vocab, data, len(data), out, capacity, add_bos, special
             )
             if n >= 0:
-                return list(out[:n])
+                # Converted in slices: one C-level conversion of a long text's ids would
+                # hold the GIL long enough to freeze the window (tens of ms).
+                ids = np.frombuffer(out, dtype=np.int32, count=n)
+                result: list[int] = []
+                for k in range(0, n, 32_768):
+                    result.extend(ids[k : k + 32_768].tolist())
+                return result
             capacity = -n
 
     def piece(self, token_id: int, *, special: bool = True) -> bytes:
