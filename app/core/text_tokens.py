@@ -117,3 +117,14 @@ def decode_text(data: bytes) -> tuple[str, bool]:
         return data.decode("utf-8"), False
     except UnicodeDecodeError:
         return data.decode("utf-8", "replace"), True
+
+
+def differing_tokens(infos: Sequence[TokenInfo], others: Sequence[Sequence[TokenInfo]]) -> set[int]:
+    """Positions of the tokens whose byte span is not a token of every other tokenization
+    of the same text: where the splits differ."""
+    spans = [{(t.start, t.end) for t in other if t.end > t.start} for other in others]
+    return {
+        k
+        for k, t in enumerate(infos)
+        if t.end > t.start and any((t.start, t.end) not in s for s in spans)
+    }

@@ -37,6 +37,7 @@ SPECIAL_COLOR = QColor("#6d28d9")  # control / user-defined tokens
 SPECIAL_BACKGROUND = QColor("#ede9fe")
 SPLIT_UNDERLINE = QColor("#dc2626")  # tokens that share one character
 SELECTED = QColor("#f97316")
+DIFFERENT = QColor("#be123c")  # split differently by a compared tokenizer
 MARKS = {" ": "␣", "\t": "→"}
 MARGIN = 6.0
 LAYOUT_SLICE = 8_000  # tokens laid out per event-loop pass (~6 ms here)
@@ -73,6 +74,7 @@ class TokenChips(QAbstractScrollArea):
         self.infos: list[TokenInfo] = []
         self.split: list[SplitCharacter] = []
         self._in_split: set[int] = set()
+        self.differing: set[int] = set()  # tokens split differently by another tokenizer
         self._texts: list[str] = []
         # Layout: each token's segments (a token with newlines has several), by line.
         self._line_first: list[int] = []  # first segment of each line
@@ -94,6 +96,7 @@ class TokenChips(QAbstractScrollArea):
         self.infos = list(infos)
         self.split = list(split)
         self._in_split = {k for group in self.split for k in group.tokens}
+        self.differing = set()
         self._selected = -1
         self._update_texts()
 
@@ -101,6 +104,10 @@ class TokenChips(QAbstractScrollArea):
         self.vocabulary = vocabulary
         self.whitespace = whitespace
         self._update_texts()
+
+    def set_differing(self, positions: set[int]) -> None:
+        self.differing = positions
+        self.viewport().update()
 
     def plain_text(self) -> str:
         return "".join(self._texts)
@@ -230,6 +237,9 @@ class TokenChips(QAbstractScrollArea):
             elif info.kind in ("control", "user_defined", "unknown") or not info.piece:
                 color, background = SPECIAL_COLOR, SPECIAL_BACKGROUND
             painter.fillRect(rect, background)
+            if index in self.differing:
+                painter.setPen(QPen(DIFFERENT, 1.5, Qt.PenStyle.DotLine))
+                painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
             if index in self._in_split:
                 painter.setPen(QPen(SPLIT_UNDERLINE, 1.5, Qt.PenStyle.DashLine))
                 painter.drawLine(rect.bottomLeft(), rect.bottomRight())

@@ -30,6 +30,7 @@ from app.core.text_tokens import (
     PRICE_PRESETS,
     count,
     decode_text,
+    differing_tokens,
     parse_ids,
 )
 from app.ui.token_chips import TokenChips
@@ -40,6 +41,7 @@ COURSE_SENTENCE = (
     "1994, for encoding strings of text into smaller strings. ¿Qué tal? 大语言模型 😀"
 )
 DEBOUNCE_MS = 250
+MAX_COMPARED = 3  # other tokenizers shown beside the model's own
 REPLAY_STEP_MS = 600
 IDS_SLICE = 200_000  # characters of the IDs view filled per event-loop pass
 
@@ -58,6 +60,7 @@ class TokenizerView(QWidget):
         self._request = 0
         self.model_path = "default"
         self.result: TokenizedText | None = None
+        self.compared: list[ComparedTokenizer] = []
         self.replay: Replay | None = None
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -183,6 +186,18 @@ class TokenizerView(QWidget):
         left_layout.addWidget(self.chips, 2)
         left_layout.addWidget(self.counts)
         left_layout.addLayout(prices)
+        self.compare_button = QPushButton("Compare with another tokenizer…")
+        self.compare_button.setToolTip(
+            "The same text through another GGUF's tokenizer (loaded vocabulary-only); tokens "
+            "split differently are outlined in red"
+        )
+        self.compare_button.clicked.connect(lambda: self.add_compare_dialog())
+        compare_row = QHBoxLayout()
+        compare_row.addWidget(self.compare_button)
+        compare_row.addStretch(1)
+        left_layout.addLayout(compare_row)
+        self._compare_box = QVBoxLayout()
+        left_layout.addLayout(self._compare_box)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(ids_box)
         right.addWidget(replay_box)
@@ -204,11 +219,50 @@ class TokenizerView(QWidget):
 
     def tokenize(self) -> None:
         self._request = next(self._ids)
-        self._thread.worker.tokenize(
-            TokenizeRequest(
-                self._request, self.model_path, self.input.toPlainText(), self.bos_box.isChecked()
-            )
+        text = self.input.toPlainText()
+        add_bos = self.bos_box.isChecked()
+        self._thread.worker.tokenize(TokenizeRequest(self._request, self.model_path, text, add_bos))
+        for other in self.compared:
+            other.request = next(self._ids)
+            other.result = None
+            self._thread.worker.tokenize(TokenizeRequest(other.request, other.path, text, add_bos))
+
+    # ---- comparing tokenizers -------------------------------------------------------
+    def add_compare_dialog(self) -> None:
+        path, _f = QFileDialog.getOpenFileName(
+            self, "A GGUF whose tokenizer to compare", str(Path.home()), "GGUF (*.gguf)"
         )
+        if path:
+            self.add_compared(path)
+
+    def add_compared(self, path: str) -> ComparedTokenizer | None:
+        if len(self.compared) >= MAX_COMPARED:
+            return None
+        other = ComparedTokenizer(path)
+        other.remove_button.clicked.connect(lambda: self.remove_compared(other))
+        self.compared.append(other)
+        self._compare_box.addWidget(other)
+        self.compare_button.setEnabled(len(self.compared) < MAX_COMPARED)
+        self.tokenize()
+        return other
+
+    def remove_compared(self, other: ComparedTokenizer) -> None:
+        if other in self.compared:
+            self.compared.remove(other)
+            other.setParent(None)
+            other.deleteLater()
+            self.compare_button.setEnabled(True)
+            self._mark_differences()
+
+    def _mark_differences(self) -> None:
+        results = [self.result, *(o.result for o in self.compared)]
+        if any(r is None for r in results) or not self.compared:
+            self.chips.set_differing(set())
+            return
+        infos = [r.infos for r in results if r is not None]
+        views = [self.chips, *(o.chips for o in self.compared)]
+        for k, view in enumerate(views):
+            view.set_differing(differing_tokens(infos[k], infos[:k] + infos[k + 1 :]))
 
     def open_file_dialog(self) -> None:
         path, _f = QFileDialog.getOpenFileName(self, "Open a text file", str(Path.home()))
@@ -234,11 +288,17 @@ class TokenizerView(QWidget):
             self.counts.setText(f"Tokenizing… {done:,} of {total:,} tokens")
 
     def _on_tokenized(self, request_id: int, result: TokenizedText) -> None:
+        for other in self.compared:
+            if request_id == other.request:
+                other.show_result(result)
+                self._mark_differences()
+                return
         if request_id != self._request:
             return
         self.result = result
         self.chips.show_tokens(result.infos, result.split)
         self._show_counts()
+        self._mark_differences()
         # In the next pass: one event-loop pass need not carry both.
         QTimer.singleShot(0, lambda: self._show_ids(request_id, result.ids_text))
 
@@ -403,3 +463,33 @@ class TokenizerView(QWidget):
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class ComparedTokenizer(QWidget):
+    """Another model's tokenizer on the same text: its facts and its chips."""
+
+    def __init__(self, path: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.request = -1
+        self.result: TokenizedText | None = None
+        self.label = QLabel(f"{Path(path).name}: tokenizing…")
+        self.remove_button = QPushButton("Remove")
+        header = QHBoxLayout()
+        header.addWidget(self.label, 1)
+        header.addWidget(self.remove_button)
+        self.chips = TokenChips()
+        self.chips.setFixedHeight(110)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self.chips)
+
+    def show_result(self, result: TokenizedText) -> None:
+        self.result = result
+        counts = result.counts or count(result.text, result.infos)
+        self.label.setText(
+            f"<b>{result.name}</b> ({Path(self.path).name}): {counts.tokens:,} tokens · "
+            f"vocabulary {result.vocab_size:,} · {result.tokenizer or 'unknown'} tokenizer"
+        )
+        self.chips.show_tokens(result.infos, result.split)

@@ -105,3 +105,36 @@ def test_files_binary_refused_invalid_utf8_warned(workspace: Workspace, tmp_path
     view.open_file(latin1)
     assert "not valid UTF-8" in view.warning.text()
     assert view.input.toPlainText() == "caf\ufffd"
+
+
+def test_compare_tokenizers_marks_where_the_splits_differ(
+    qtbot: QtBot, workspace: Workspace, bpe_vocab_paths: dict[str, Path]
+) -> None:
+    window = workspace()
+    view = window.tokenizer
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.result is not None, timeout=30_000)
+    other = view.add_compared(str(bpe_vocab_paths["gpt-2"]))
+    assert other is not None
+    text = "In 1994 the naïve café served 12345 croissants 😀"
+    view.input.setPlainText(text)
+    qtbot.waitUntil(
+        lambda: (
+            view.result is not None
+            and view.result.text == text
+            and other.result is not None
+            and other.result.text == text
+        ),
+        timeout=30_000,
+    )
+    assert other.result is not None
+    assert b"".join(t.piece for t in other.result.infos) == text.encode()
+    assert "gpt2 tokenizer" in other.label.text() and "50,257" in other.label.text()
+    assert view.chips.differing and other.chips.differing
+    # A token whose bytes both tokenizers cut identically is not marked.
+    theirs = {(t.start, t.end) for t in other.result.infos}
+    for k in view.chips.differing:
+        info = view.result.infos[k]
+        assert (info.start, info.end) not in theirs
+    view.remove_compared(other)
+    assert not view.compared and not view.chips.differing
