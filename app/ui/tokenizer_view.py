@@ -92,6 +92,11 @@ class TokenizerView(QWidget):
         options.addWidget(self.vocab_box)
         options.addWidget(self.whitespace_box)
         options.addStretch(1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop tokenizing this (long) text")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(lambda: self._thread.worker.stop())
+        options.addWidget(self.cancel_button)
         self.warning = QLabel("")
         self.warning.setStyleSheet("color: #b45309")
         options.addWidget(self.warning)
@@ -286,6 +291,7 @@ class TokenizerView(QWidget):
     def _on_progress(self, request_id: int, done: int, total: int) -> None:
         if request_id == self._request:
             self.counts.setText(f"Tokenizing… {done:,} of {total:,} tokens")
+            self.cancel_button.setVisible(True)
 
     def _on_tokenized(self, request_id: int, result: TokenizedText) -> None:
         for other in self.compared:
@@ -295,6 +301,7 @@ class TokenizerView(QWidget):
                 return
         if request_id != self._request:
             return
+        self.cancel_button.setVisible(False)
         self.result = result
         self.chips.show_tokens(result.infos, result.split)
         self._show_counts()
@@ -319,7 +326,12 @@ class TokenizerView(QWidget):
 
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._request:
-            self.warning.setText(message)
+            self.cancel_button.setVisible(False)
+            self.warning.setText(
+                "Tokenizing was cancelled: edit the text to start again"
+                if message == "cancelled"
+                else message
+            )
 
     def _apply_options(self) -> None:
         self.chips.set_options(

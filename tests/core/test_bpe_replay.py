@@ -96,3 +96,20 @@ def test_cli_prints_the_replay(bpe_vocab_paths: dict[str, Path]) -> None:
         assert document["tokens"] == vocab.tokenize("unrelated", add_bos=False)
     pieces = document["steps"][-1]["pieces"]
     assert "".join(pieces) == "unrelated" and len(pieces) == len(document["tokens"])
+
+
+@pytest.mark.parametrize("name", ["gemma", "llama-bpe", "gpt-2", "qwen2"])
+def test_token_bytes_and_offsets_rebuild_the_text(
+    model_path: Path, bpe_vocab_paths: dict[str, Path], name: str
+) -> None:
+    """What the Tokenizer tab shows: each token's bytes sit at its offsets, and together
+    they are the input, byte for byte."""
+    path = model_path if name == "gemma" else bpe_vocab_paths[name]
+    with load_vocabulary(path) as vocab:
+        for text in CORPUS:
+            data = text.encode("utf-8")
+            infos = vocab.token_infos(text, add_bos=False)
+            assert [t.id for t in infos] == vocab.tokenize(text, add_bos=False)
+            assert b"".join(t.piece for t in infos) == data
+            for info in infos:
+                assert data[info.start : info.end] == info.piece

@@ -138,3 +138,20 @@ def test_compare_tokenizers_marks_where_the_splits_differ(
         assert (info.start, info.end) not in theirs
     view.remove_compared(other)
     assert not view.compared and not view.chips.differing
+
+
+def test_empty_text_and_cancelling_a_long_one(qtbot: QtBot, workspace: Workspace) -> None:
+    window = workspace()
+    view = window.tokenizer
+    _tokenized(qtbot, window, "")
+    assert view.result is not None and len(view.result.infos) == 1  # BOS only
+    assert "0 tokens" in view.counts.text() and "BOS" in view.counts.text()
+    view.result = None
+    view.input.blockSignals(True)
+    view.input.setPlainText("word " * 200_000)
+    view.input.blockSignals(False)
+    view.tokenize()
+    qtbot.waitUntil(lambda: not view.cancel_button.isHidden(), timeout=30_000)
+    view.cancel_button.click()
+    qtbot.waitUntil(lambda: "cancelled" in view.warning.text(), timeout=30_000)
+    assert view.result is None and view.cancel_button.isHidden()
