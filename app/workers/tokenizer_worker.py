@@ -7,6 +7,7 @@ text itself is tokenized in one llama.cpp call, so chunking never changes the to
 
 from __future__ import annotations
 
+import gc
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -108,7 +109,14 @@ class TokenizerWorker(QObject):
                 self.sig_progress.emit(rid, done, len(ids))
                 return not self.cancel.is_set()
 
-            infos = vocab.infos_of(data, ids, progress, PROGRESS_EVERY)
+            # No collection while a quarter of a million tuples are made: a full pass
+            # holds the GIL and would freeze the window meanwhile. (They hold no cycles;
+            # the collector untracks them in its next young pass.)
+            gc.disable()
+            try:
+                infos = vocab.infos_of(data, ids, progress, PROGRESS_EVERY)
+            finally:
+                gc.enable()
             if self.cancel.is_set():
                 self.sig_failed.emit(rid, "cancelled")
                 return
