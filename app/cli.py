@@ -168,7 +168,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_tokenize(args: argparse.Namespace) -> int:
     from app.core.default_model import resolve_model
-    from app.core.engine import load_vocabulary
+    from app.core.vocabulary import load_vocabulary
 
     if args.file is not None:
         try:

@@ -84,7 +84,7 @@ class TokenizerWorker(QObject):
 
     def _vocabulary(self, spec: str) -> object:
         from app.core.default_model import resolve_model
-        from app.core.engine import VocabularyFile
+        from app.core.vocabulary import VocabularyFile
 
         loaded = self._vocabs.get(spec)
         if loaded is None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.core.bpe_replay import load_tokenizer_model, replay
-from app.core.engine import load_vocabulary
 from app.core.errors import ModelFileError, PromptError
+from app.core.vocabulary import load_vocabulary
 
 CORPUS = [
     "unrelated",

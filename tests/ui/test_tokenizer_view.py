@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.core.engine import load_vocabulary
+from app.core.vocabulary import load_vocabulary
 from app.ui.main_window import MainWindow
 
 Workspace = Callable[[], MainWindow]
