@@ -81,7 +81,12 @@ def captured_log() -> Iterator[list[str]]:
         yield lines
     finally:
         with _capture_lock:
-            _captures.remove(lines)
+            # By identity: two loads on two threads (the engine's and the tokenizer's) can
+            # hold equal lists, and list.remove would take the other one's.
+            for index, capture in enumerate(_captures):
+                if capture is lines:
+                    del _captures[index]
+                    break
 
 
 def failure_reason(lines: list[str]) -> str:

@@ -89,3 +89,16 @@ def test_unsupported_architecture(model_path: Path, tmp_path: Path) -> None:
         fh.write(data)
     with pytest.raises(ModelFileError, match="architecture 'zzzzz3' is not supported"):
         read_gguf(copy)
+
+
+def test_log_captures_on_two_threads_end_independently() -> None:
+    """The engine thread and the tokenizer thread can load at the same time: ending one
+    capture must not remove the other's (they often hold equal lines)."""
+    from app.core.llama_runtime import _on_log, captured_log
+
+    with captured_log() as outer:
+        with captured_log() as inner:
+            assert inner == outer  # equal, not the same list
+        _on_log(2, b"a message for the outer capture only\n", None)
+    assert outer == ["a message for the outer capture only\n"]
+    assert inner == []
