@@ -129,6 +129,7 @@ class ProbabilityChart(QWidget):
         layout.addWidget(self.draw_plot)
         layout.addWidget(self.beam_panel)
         layout.addWidget(self.formula)
+        layout.addStretch(0)  # with the plot hidden (no step yet) the hint stays on top
         self._redraw()
 
     # ---- inputs ------------------------------------------------------------------

@@ -64,6 +64,7 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         self._hovered = -1
         self._ranges = (0, 0)
         self.getPlotItem().disableAutoRange()
+        self._refresh()  # the empty chart already shows whole steps and bits
         self.scene().sigMouseMoved.connect(self._on_move)
         self.scene().sigMouseClicked.connect(self._on_click)
 
