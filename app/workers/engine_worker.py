@@ -14,13 +14,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
 from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
 from app.core.errors import PlaygroundError
 from app.core.file_hash import cached_sha256
 from app.core.token_step import TokenStep
+from app.workers.worker_thread import Worker, WorkerThread
 
 TOP_PIECES = 50  # the chart shows at most this many alternatives
 
@@ -110,7 +111,7 @@ def _shifted(node: BeamNode, first: int) -> BeamNode:
     return replace(node, step=first + node.step) if first else node
 
 
-class EngineWorker(QObject):
+class EngineWorker(Worker):
     sig_model_loaded = Signal(object)
     """A model finished loading (ModelLoaded)."""
     sig_model_failed = Signal(str, bool)
@@ -144,7 +145,6 @@ class EngineWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cancel = threading.Event()
         self._engine: object = None
         self._sig_load.connect(self._load)
         self._sig_generate.connect(self._generate)
@@ -161,9 +161,6 @@ class EngineWorker(QObject):
     def compare(self, request: CompareRequest) -> None:
         self.cancel.clear()
         self._sig_compare.emit(request)
-
-    def stop(self) -> None:
-        self.cancel.set()
 
     @Slot(str)
     def _load(self, spec: str) -> None:
@@ -194,14 +191,13 @@ class EngineWorker(QObject):
             daemon=True,
         ).start()
 
-    def _pieces(
-        self, step: TokenStep, count: int = TOP_PIECES, vocab: Any = None
-    ) -> dict[int, bytes]:
-        vocab = vocab or self._engine.vocab  # type: ignore[attr-defined]
+    @staticmethod
+    def _report(step: TokenStep, vocab: Any) -> StepReport:
+        """The step with what the views need from `vocab` (looked up here, not in the UI)."""
         # The head is sorted by logit, so its first ids are the top at every temperature.
-        pieces = {int(i): vocab.piece(int(i)) for i in step.distribution.head_ids[:count]}
+        pieces = {int(i): vocab.piece(int(i)) for i in step.distribution.head_ids[:TOP_PIECES]}
         pieces[step.id] = step.piece
-        return pieces
+        return StepReport(step, vocab.is_eog(step.id), pieces)
 
     @Slot(object)
     def _generate(self, request: GenerationRequest) -> None:
@@ -217,11 +213,11 @@ class EngineWorker(QObject):
             first_index = len(request.prefix_ids)
             if request.forced is not None:
                 forced = request.forced.moved(first_index)
-                is_eog = engine.vocab.is_eog(forced.id)
-                self.sig_step.emit(rid, StepReport(forced, is_eog, self._pieces(forced)))
+                report = self._report(forced, engine.vocab)
+                self.sig_step.emit(rid, report)
                 ids.append(forced.id)
                 first_index += 1
-                if is_eog:
+                if report.is_eog:
                     self.sig_finished.emit(rid, RunFinished("eog", 0.0, 0.0))
                     return
             if len(ids) >= engine.n_ctx:
@@ -249,8 +245,7 @@ class EngineWorker(QObject):
         stats = GenerationStats()
 
         def on_step(step: TokenStep) -> None:
-            moved = step.moved(first + step.index)
-            self.sig_step.emit(rid, StepReport(moved, vocab.is_eog(step.id), self._pieces(step)))
+            self.sig_step.emit(rid, self._report(step.moved(first + step.index), vocab))
 
         result = generate(
             engine,  # type: ignore[arg-type]
@@ -296,7 +291,7 @@ class EngineWorker(QObject):
         )
         for step in result.best.steps:
             moved = step.moved(first + step.index)
-            report = StepReport(moved, vocab.is_eog(step.id), self._pieces(step, vocab=vocab))
+            report = self._report(moved, vocab)
             if pane is None:
                 self.sig_step.emit(rid, report)
             else:
@@ -347,7 +342,7 @@ class EngineWorker(QObject):
                 stats = GenerationStats()
 
                 def on_step(seq: int, step: TokenStep) -> None:
-                    report = StepReport(step, vocab.is_eog(step.id), self._pieces(step))
+                    report = self._report(step, vocab)
                     self.sig_pane_step.emit(rid, lockstep[seq], report)
 
                 results = run_streams(
@@ -429,7 +424,7 @@ class EngineWorker(QObject):
             stats = GenerationStats()
 
             def on_step(step: TokenStep) -> None:
-                report = StepReport(step, vocab.is_eog(step.id), self._pieces(step, vocab=vocab))
+                report = self._report(step, vocab)
                 self.sig_pane_step.emit(rid, pane, report)
 
             result = generate(
@@ -448,18 +443,6 @@ class EngineWorker(QObject):
             self._engine = None
 
 
-class EngineThread:
-    """Owns the worker's QThread: start, and stop-quit-wait on close."""
-
+class EngineThread(WorkerThread[EngineWorker]):
     def __init__(self) -> None:
-        self.thread = QThread()
-        self.thread.setObjectName("engine")
-        self.worker = EngineWorker()
-        self.worker.moveToThread(self.thread)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.worker.stop()
-        self.thread.quit()
-        self.thread.wait()
-        self.worker.shutdown()
+        super().__init__(EngineWorker(), "engine")

@@ -8,16 +8,16 @@ text itself is tokenized in one llama.cpp call, so chunking never changes the to
 from __future__ import annotations
 
 import gc
-import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
 from app.core.errors import PlaygroundError
 from app.core.text_tokens import SplitCharacter, TextCounts, count, split_characters
 from app.core.tokens import TokenInfo
+from app.workers.worker_thread import Worker, WorkerThread
 
 PROGRESS_EVERY = 20_000  # tokens between progress reports
 
@@ -44,7 +44,7 @@ class TokenizedText:
     ids_text: str = ""  # the ids as the IDs view shows them (built here, not in the UI)
 
 
-class TokenizerWorker(QObject):
+class TokenizerWorker(Worker):
     sig_tokenized = Signal(int, object)
     """(request id, TokenizedText)."""
     sig_progress = Signal(int, int, int)
@@ -61,7 +61,6 @@ class TokenizerWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cancel = threading.Event()
         self._vocabs: dict[str, object] = {}
         self._models: dict[str, object] = {}
         self._sig_tokenize.connect(self._tokenize)
@@ -78,9 +77,6 @@ class TokenizerWorker(QObject):
 
     def replay(self, request_id: int, path: str, text: str) -> None:
         self._sig_replay.emit(request_id, path, text)
-
-    def stop(self) -> None:
-        self.cancel.set()
 
     def _vocabulary(self, spec: str) -> object:
         from app.core.default_model import resolve_model
@@ -177,19 +173,9 @@ class TokenizerWorker(QObject):
         self._models.clear()
 
 
-class TokenizerThread:
+class TokenizerThread(WorkerThread[TokenizerWorker]):
     def __init__(self) -> None:
-        self.thread = QThread()
-        self.thread.setObjectName("tokenizer")
-        self.worker = TokenizerWorker()
-        self.worker.moveToThread(self.thread)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.worker.stop()
-        self.thread.quit()
-        self.thread.wait()
-        self.worker.shutdown()
+        super().__init__(TokenizerWorker(), "tokenizer")
 
 
 IDS_PER_LINE = 16
