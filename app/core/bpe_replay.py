@@ -16,6 +16,7 @@ replay ends in exactly llama.cpp's tokens:
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -231,13 +232,11 @@ def replay(model: TokenizerModel, text: str) -> Replay:
         previous_special = False
     initial = _snapshot(words)
     steps: list[MergeStep] = []
+    priority = _bpe_priority(model.ranks) if model.kind == "bpe" else _spm_priority(model)
     for index, symbols in enumerate(words):
         if fixed[index] or len(symbols) < 2:
             continue
-        merge = (
-            _merge_bpe(symbols, model.ranks) if model.kind == "bpe" else _merge_spm(symbols, model)
-        )
-        for left, right in merge:
+        for left, right in _merge(symbols, priority):
             steps.append(MergeStep(index, left, right, _snapshot(words)))
     tokens: list[int] = []
     pieces: list[str] = []
@@ -292,72 +291,55 @@ def _snapshot(words: list[list[str]]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(w) for w in words)
 
 
-def _merge_bpe(symbols: list[str], ranks: dict[tuple[str, str], int]):  # type: ignore[no-untyped-def]
-    """Merge `symbols` in place as llama.cpp does, yielding each merged pair.
+Priority = Callable[[str, str], float | None]
 
-    A heap of (rank, left position) pairs; an entry whose symbols changed since it was
-    pushed is skipped, as llama.cpp skips outdated bigrams.
+
+def _bpe_priority(ranks: dict[tuple[str, str], int]) -> Priority:
+    """A pair's merge rank: the lowest merges first."""
+    return lambda left, right: ranks.get((left, right))
+
+
+def _spm_priority(model: TokenizerModel) -> Priority:
+    """A pair whose concatenation is a token, by that token's score: the highest first."""
+    assert model.scores is not None
+    scores, token_to_id = model.scores, model.token_to_id
+
+    def priority(left: str, right: str) -> float | None:
+        token = token_to_id.get(left + right)
+        return None if token is None else -float(scores[token])
+
+    return priority
+
+
+def _merge(symbols: list[str], priority: Priority) -> Iterator[tuple[str, str]]:
+    """Merge `symbols` in place as llama.cpp's BPE and SentencePiece sessions do, yielding
+    each merged pair.
+
+    A heap of (priority, left position) pairs, the leftmost first on a tie. An entry
+    whose symbols changed since it was pushed is skipped, as llama.cpp skips outdated
+    bigrams (SentencePiece compares the merged length, BPE the merged text: symbols only
+    grow, so both say the same).
     """
     alive = list(symbols)
     nxt = [*range(1, len(alive)), -1]
     prv = list(range(-1, len(alive) - 1))
-    heap: list[tuple[int, int, int, str]] = []
+    heap: list[tuple[float, int, int, str]] = []
 
     def push(left: int, right: int) -> None:
         if left < 0 or right < 0:
             return
-        rank = ranks.get((alive[left], alive[right]))
-        if rank is not None:
-            heapq.heappush(heap, (rank, left, right, alive[left] + alive[right]))
+        key = priority(alive[left], alive[right])
+        if key is not None:
+            heapq.heappush(heap, (key, left, right, alive[left] + alive[right]))
 
     for i in range(len(alive) - 1):
         push(i, i + 1)
     while heap:
-        _rank, left, right, merged = heapq.heappop(heap)
+        _key, left, right, merged = heapq.heappop(heap)
         if not alive[left] or not alive[right] or alive[left] + alive[right] != merged:
             continue
         pair = (alive[left], alive[right])
         alive[left] = merged
-        alive[right] = ""
-        nxt[left] = nxt[right]
-        if nxt[right] >= 0:
-            prv[nxt[right]] = left
-        symbols[:] = [s for s in alive if s]
-        yield pair
-        push(prv[left], left)
-        push(left, nxt[left])
-
-
-def _merge_spm(symbols: list[str], model: TokenizerModel):  # type: ignore[no-untyped-def]
-    """Merge `symbols` in place as llama.cpp's SentencePiece session does, yielding each
-    merged pair: the adjacent pair whose concatenation is the token with the highest
-    score first (the leftmost on a tie); the merged length tells outdated entries."""
-    assert model.scores is not None
-    scores = model.scores
-    alive = list(symbols)
-    nxt = [*range(1, len(alive)), -1]
-    prv = list(range(-1, len(alive) - 1))
-    heap: list[tuple[float, int, int, int]] = []
-
-    def push(left: int, right: int) -> None:
-        if left < 0 or right < 0:
-            return
-        merged = alive[left] + alive[right]
-        token = model.token_to_id.get(merged)
-        if token is not None:
-            size = len(merged.encode("utf-8"))
-            heapq.heappush(heap, (-float(scores[token]), left, right, size))
-
-    for i in range(len(alive) - 1):
-        push(i, i + 1)
-    while heap:
-        _score, left, right, size = heapq.heappop(heap)
-        if not alive[left] or not alive[right]:
-            continue
-        if len((alive[left] + alive[right]).encode("utf-8")) != size:
-            continue
-        pair = (alive[left], alive[right])
-        alive[left] = alive[left] + alive[right]
         alive[right] = ""
         nxt[left] = nxt[right]
         if nxt[right] >= 0:
