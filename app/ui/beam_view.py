@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -22,25 +22,18 @@ from PySide6.QtWidgets import (
 from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
 from app.ui.beam_tree_view import BeamTreeView
+from app.ui.engine_tab import EngineTab
 from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished
 
 
-class BeamView(QWidget):
-    busy_changed = Signal(bool)
-
+class BeamView(EngineTab):
     def __init__(
         self,
         worker: EngineWorker,
         next_request_id: Callable[[], int],
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._worker = worker
-        self._next_id = next_request_id
-        self._request = -1
-        self._running = False
-        self._model_ready = False
-        self._external_busy = False
+        super().__init__(worker, next_request_id, parent)
         self.finished: RunFinished | None = None
 
         self.prompt_edit = QPlainTextEdit()
@@ -101,21 +94,8 @@ class BeamView(QWidget):
         worker.sig_failed.connect(self._on_failed)
         self._update_actions()
 
-    @property
-    def running(self) -> bool:
-        return self._running
-
-    def set_model_ready(self, ready: bool) -> None:
-        self._model_ready = ready
-        self._update_actions()
-
-    def set_external_busy(self, busy: bool) -> None:
-        self._external_busy = busy
-        self._update_actions()
-
     def _update_actions(self) -> None:
-        idle = self._model_ready and not self._running and not self._external_busy
-        self.run_button.setEnabled(idle)
+        self.run_button.setEnabled(self.idle)
         self.stop_button.setEnabled(self._running)
 
     def settings(self) -> DecodingSettings:
@@ -134,18 +114,12 @@ class BeamView(QWidget):
             self.status.setText("Type a prompt first")
             return
         self._request = self._next_id()
-        self._running = True
         self.finished = None
         self.tree.clear_tree()
         self.hypotheses.setText("")
         self.status.setText("Searching…")
-        self._update_actions()
-        self.busy_changed.emit(True)
+        self._begin()
         self._worker.generate(GenerationRequest(self._request, prompt, self.settings()))
-
-    def stop(self) -> None:
-        if self._running:
-            self._worker.stop()
 
     def _on_nodes(self, request_id: int, nodes: list[BeamNode]) -> None:
         if request_id == self._request:
@@ -174,8 +148,3 @@ class BeamView(QWidget):
         if request_id == self._request:
             self.status.setText(message)
             self._end()
-
-    def _end(self) -> None:
-        self._running = False
-        self._update_actions()
-        self.busy_changed.emit(False)

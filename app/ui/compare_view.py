@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.core.compare import differing_words, first_divergence, sequence_metrics
 from app.core.decoding import DecodingSettings
 from app.core.token_step import TokenStep
+from app.ui.engine_tab import EngineTab
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.token_stream_view import TokenStreamView
 from app.workers.engine_worker import (
@@ -199,22 +200,14 @@ class ComparePane(QFrame):
         self.stream.set_emphasis(spans, divergence)
 
 
-class CompareView(QWidget):
-    busy_changed = Signal(bool)
-
+class CompareView(EngineTab):
     def __init__(
         self,
         worker: EngineWorker,
         next_request_id: Callable[[], int],
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._worker = worker
-        self._next_id = next_request_id
-        self._request = -1
-        self._running = False
-        self._model_ready = False
-        self._external_busy = False
+        super().__init__(worker, next_request_id, parent)
         self.panes: list[ComparePane] = []
         self.divergence: int | None = None
 
@@ -316,22 +309,8 @@ class CompareView(QWidget):
         self._update_actions()
 
     # ---- runs ---------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._running
-
-    def set_model_ready(self, ready: bool) -> None:
-        self._model_ready = ready
-        self._update_actions()
-
-    def set_external_busy(self, busy: bool) -> None:
-        """The workspace is generating: the engine is taken."""
-        self._external_busy = busy
-        self._update_actions()
-
     def _update_actions(self) -> None:
-        idle = self._model_ready and not self._running and not self._external_busy
-        self.run_button.setEnabled(idle and bool(self.panes))
+        self.run_button.setEnabled(self.idle and bool(self.panes))
         self.stop_button.setEnabled(self._running)
         self.add_button.setEnabled(not self._running and len(self.panes) < MAX_PANES)
         for pane in self.panes:
@@ -350,19 +329,17 @@ class CompareView(QWidget):
             for p in self.panes
         )
         self._request = self._next_id()
-        self._running = True
         self.divergence = None
         for pane in self.panes:
             pane.start(prompt)
         self.status.setText("Comparing…")
-        self._update_actions()
-        self.busy_changed.emit(True)
+        self._begin()
         self._worker.compare(CompareRequest(self._request, prompt, panes))
 
     def stop(self) -> None:
         if self._running:
             self.status.setText("Stopping…")
-            self._worker.stop()
+        super().stop()
 
     def _on_pane_step(self, request_id: int, pane: int, report: StepReport) -> None:
         if request_id == self._request and 0 <= pane < len(self.panes):
@@ -398,11 +375,6 @@ class CompareView(QWidget):
         if request_id == self._request:
             self._end()
             self.status.setText(message)
-
-    def _end(self) -> None:
-        self._running = False
-        self._update_actions()
-        self.busy_changed.emit(False)
 
     def _show_step(self, pane: ComparePane, index: int) -> None:
         if 0 <= index < len(pane.steps):

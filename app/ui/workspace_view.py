@@ -26,6 +26,7 @@ from app.core.decoding import DecodingSettings
 from app.core.run_record import Branch, RunRecord, RunStats
 from app.core.session_file import SessionView
 from app.ui.decoding_panel import DecodingPanel
+from app.ui.engine_tab import EngineTab
 from app.ui.live_label import LiveLabel
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.timeline_view import TimelineView
@@ -45,9 +46,7 @@ PLOT_EVERY = 12
 Notify = Callable[[str, int], None]
 
 
-class WorkspaceView(QWidget):
-    busy_changed = Signal(bool)
-    """A generation started (True) or ended (False)."""
+class WorkspaceView(EngineTab):
     actions_changed = Signal()
     """What can be done changed (a run exists, one is running...)."""
 
@@ -59,15 +58,9 @@ class WorkspaceView(QWidget):
         notify: Notify,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._worker = worker
-        self._next_id = next_request_id
+        super().__init__(worker, next_request_id, parent)
         self.run_label = run_label
         self._notify = notify
-        self._request = 0
-        self._running = False
-        self._model_ready = False
-        self._external_busy = False
         self.record: RunRecord | None = None
         self._eog: list[bool] = []
         self._branches: list[Branch] = []
@@ -198,21 +191,12 @@ class WorkspaceView(QWidget):
         self.stream_view.set_show_whitespace(show)
 
     # ---- state --------------------------------------------------------------------
-    def set_model_ready(self, ready: bool) -> None:
-        self._model_ready = ready
-        self._update_actions()
-
-    def set_external_busy(self, busy: bool) -> None:
-        """Another tab uses the engine."""
-        self._external_busy = busy
-        self._update_actions()
-
     @property
     def has_steps(self) -> bool:
         return self.record is not None and bool(self.record.steps)
 
     def _update_actions(self) -> None:
-        idle = self._model_ready and not self._running and not self._external_busy
+        idle = self.idle
         has_steps = self.has_steps
         can_continue = (
             idle and has_steps and self.record is not None and self.record.stop_reason != "eog"
@@ -225,31 +209,20 @@ class WorkspaceView(QWidget):
         self.actions_changed.emit()
 
     # ---- runs ---------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._running
-
     def settings(self) -> DecodingSettings:
         return self.decoding.settings()
 
     def _send(self, request: GenerationRequest) -> None:
-        self._running = True
         self._selected = -1
         self.run_label.setText("Generating…")
-        self._update_actions()
-        self.busy_changed.emit(True)
+        self._begin()
         self._worker.generate(request)
-
-    def _end_run(self) -> None:
-        self._running = False
-        self._update_actions()
-        self.busy_changed.emit(False)
 
     def start_generation(self) -> None:
         self._start(None)
 
     def _start(self, max_tokens: int | None) -> None:
-        if not self._model_ready or self._running or self._external_busy:
+        if not self.idle:
             return
         prompt = self.prompt_edit.toPlainText()
         if not prompt:
@@ -278,9 +251,7 @@ class WorkspaceView(QWidget):
 
     def _continue(self, max_tokens: int | None) -> None:
         record = self.record
-        if record is None or not record.steps or self._running or not self._model_ready:
-            return
-        if self._external_busy:
+        if record is None or not record.steps or not self.idle:
             return
         if self._holding:
             self._reveal()
@@ -323,15 +294,13 @@ class WorkspaceView(QWidget):
     def stop_generation(self) -> None:
         if self._running:
             self.run_label.setText("Stopping…")
-            self._worker.stop()
+        super().stop()
 
     def branch_with(self, token_id: int) -> None:
         """Cut the text at the chart's step, force `token_id` there, and continue."""
         record = self.record
         step = self.chart.step
-        if record is None or step is None or self._running or not self._model_ready:
-            return
-        if self._external_busy:
+        if record is None or step is None or not self.idle:
             return
         if self._holding:
             self._reveal()
@@ -438,14 +407,14 @@ class WorkspaceView(QWidget):
             self._holding = True
             self.step_button.setText("Reveal")
             self.run_label.setText("What comes next? Guess, then press Reveal")
-            self._end_run()
+            self._end()
             return
         self._flush_pending(all_views=True)
         self.stream_view.finish()
         if self._selected < 0 and record.steps:
             self._show_chart(len(record.steps) - 1)
         self._update_run_label()
-        self._end_run()
+        self._end()
 
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id != self._request:
@@ -455,7 +424,7 @@ class WorkspaceView(QWidget):
         self._flush_pending(all_views=True)
         self.run_label.setText("")
         self._notify(message, 8000)
-        self._end_run()
+        self._end()
 
     def _update_run_label(self) -> None:
         record = self.record

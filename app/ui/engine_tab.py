@@ -1,0 +1,65 @@
+"""What every tab that runs the engine shares: one engine serves them all, so a tab is
+idle only when the model is ready, it is not running, and no other tab is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+
+from app.workers.engine_worker import EngineWorker
+
+
+class EngineTab(QWidget):
+    busy_changed = Signal(bool)
+    """A run of this tab started (True) or ended (False)."""
+
+    def __init__(
+        self,
+        worker: EngineWorker,
+        next_request_id: Callable[[], int],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._worker = worker
+        self._next_id = next_request_id  # ids are unique across the tabs
+        self._request = -1
+        self._running = False
+        self._model_ready = False
+        self._external_busy = False
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def idle(self) -> bool:
+        """The engine is free for this tab."""
+        return self._model_ready and not self._running and not self._external_busy
+
+    def set_model_ready(self, ready: bool) -> None:
+        self._model_ready = ready
+        self._update_actions()
+
+    def set_external_busy(self, busy: bool) -> None:
+        """Another tab is running the engine."""
+        self._external_busy = busy
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        """Enable what can be done now (each tab its own buttons)."""
+
+    def _begin(self) -> None:
+        self._running = True
+        self._update_actions()
+        self.busy_changed.emit(True)
+
+    def _end(self) -> None:
+        self._running = False
+        self._update_actions()
+        self.busy_changed.emit(False)
+
+    def stop(self) -> None:
+        if self._running:
+            self._worker.stop()
