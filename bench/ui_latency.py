@@ -23,32 +23,13 @@ import app  # noqa: F401  (loads llama.cpp's libraries first)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+from event_loop import HEARTBEAT_MS, Heartbeat, run_until
 from PySide6.QtWidgets import QApplication
 
 from app.core.decoding import DecodingSettings
 from app.core.engine import Engine
 from app.core.generation import GenerationStats, generate
 from app.ui.main_window import SAMPLE_PROMPT, MainWindow
-
-HEARTBEAT_MS = 5
-
-
-def wait_until(qapp: QApplication, condition: object, timeout: float = 300.0) -> None:
-    """Run the event loop (as app.exec() would) until `condition` holds."""
-    loop = QEventLoop()
-    poll = QTimer()
-    poll.timeout.connect(lambda: loop.quit() if condition() else None)  # type: ignore[operator]
-    poll.start(20)
-    deadline = QTimer()
-    deadline.setSingleShot(True)
-    deadline.timeout.connect(loop.quit)
-    deadline.start(int(timeout * 1000))
-    if not condition():  # type: ignore[operator]
-        loop.exec()
-    poll.stop()
-    if not condition():  # type: ignore[operator]
-        raise SystemExit("timed out")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -74,24 +55,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    qapp = QApplication([])
+    _qapp = QApplication([])
     window = MainWindow(args.model)
     window.resize(1400, 860)
     window.show()
-    wait_until(qapp, lambda: window.workspace.generate_button.isEnabled())
+    run_until(lambda: window.workspace.generate_button.isEnabled())
     window.workspace.decoding.max_tokens.setValue(args.tokens)
 
-    stalls: list[float] = []
-    clock = QElapsedTimer()
-    heartbeat = QTimer()
-    heartbeat.setInterval(HEARTBEAT_MS)
-
-    def tick() -> None:
-        if clock.isValid():
-            stalls.append(max(0.0, clock.nsecsElapsed() / 1e6 - HEARTBEAT_MS))
-        clock.restart()
-
-    heartbeat.timeout.connect(tick)
+    heartbeat = Heartbeat()
 
     gui_speeds: list[float] = []
     cli_speeds: list[float] = []
@@ -102,13 +73,12 @@ def main() -> None:
             # CPU from decoding too), then the same generation again for the stalls.
             cli_speeds.append(headless_speed(engine, args.tokens))
             window.workspace.start_generation()
-            wait_until(qapp, lambda: not window.workspace.running)
+            run_until(lambda: not window.workspace.running)
             assert window.workspace.record is not None
             gui_speeds.append(window.workspace.record.stats.tokens_per_second)
-            clock.invalidate()
             heartbeat.start()
             window.workspace.start_generation()
-            wait_until(qapp, lambda: not window.workspace.running)
+            run_until(lambda: not window.workspace.running)
             heartbeat.stop()
 
     redraws: list[float] = []
@@ -122,6 +92,7 @@ def main() -> None:
         redraws.append((time.perf_counter() - start) * 1000)
 
     print(f"model: {window.model_label.text()}; {args.tokens} tokens x {args.rounds} rounds")
+    stalls = heartbeat.stalls
     print(
         f"1. event-loop stalls while generating ({len(stalls)} heartbeats of {HEARTBEAT_MS} ms): "
         f"p99 {percentile(stalls, 0.99):.1f} ms, max {max(stalls):.1f} ms "
