@@ -7,7 +7,7 @@ search ends, the best hypothesis's path is highlighted.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -139,6 +139,3 @@ class BeamTreeView(QGraphicsView):
 
     def is_dimmed(self, node_id: int) -> bool:
         return self.boxes[node_id].opacity() < 1.0
-
-    def fit(self) -> None:
-        self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)

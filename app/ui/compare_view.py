@@ -9,7 +9,6 @@ Each pane shows its log-probability, mean surprisal, perplexity and repetition s
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,6 +381,3 @@ class CompareView(EngineTab):
             self.chart.show_step(pane.steps[index], pane.stream.pieces, pane.settings)
             for other in self.panes:
                 other.stream.select_step(index if other is pane else -1)
-
-    def perplexities(self) -> list[float]:
-        return [sequence_metrics(p.steps).perplexity if p.steps else math.nan for p in self.panes]

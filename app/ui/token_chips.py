@@ -263,13 +263,6 @@ class TokenChips(QAbstractScrollArea):
             return self._seg_token[k]
         return -1
 
-    def token_center(self, index: int) -> QPoint:
-        """Where token `index` is drawn in the viewport (for clicks in tests and tours)."""
-        segment = self._seg_token.index(index)
-        y = MARGIN + self._seg_line[segment] * self._line_height - self.verticalScrollBar().value()
-        x = MARGIN + self._seg_x[segment] + self._seg_w[segment] / 2
-        return QPoint(int(x), int(y + self._line_height / 2))
-
     def mousePressEvent(self, event: QMouseEvent) -> None:
         index = self.token_at(event.position())
         if index >= 0 and event.button() == Qt.MouseButton.LeftButton:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
 
@@ -187,7 +186,3 @@ def ids_text(ids: list[int]) -> str:
     return "\n".join(
         " ".join(map(str, ids[k : k + IDS_PER_LINE])) for k in range(0, len(ids), IDS_PER_LINE)
     )
-
-
-def model_name(path: str) -> str:
-    return "default model" if path == "default" else Path(path).name
