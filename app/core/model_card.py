@@ -61,6 +61,8 @@ class ModelCard:
     embedding_length: int | None
     heads: int | None
     kv_heads: int | None
+    key_length: int | None
+    value_length: int | None
     context_length: int | None
     vocab_size: int
     tokenizer_model: str
@@ -104,6 +106,8 @@ def card_from_gguf(gguf: GGUFFile) -> ModelCard:
         embedding_length=arch_int("embedding_length"),
         heads=arch_int("attention.head_count"),
         kv_heads=arch_int("attention.head_count_kv"),
+        key_length=arch_int("attention.key_length"),
+        value_length=arch_int("attention.value_length"),
         context_length=arch_int("context_length"),
         vocab_size=_length(meta.get("tokenizer.ggml.tokens")),
         tokenizer_model=tokenizer_model,

@@ -1,0 +1,288 @@
+"""The Hugging Face Hub, through the official `huggingface_hub` client.
+
+Search GGUF repositories, list a repository's files with sizes and LFS sha256, read the
+Hub's license and popularity, and keep an access token where the client keeps it. Every
+failure becomes one `HubError` subclass with a sentence a user can act on: the client
+raises its own `HfHubHTTPError` family for HTTP replies and raw httpx errors for transport
+failures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+from app.core.errors import PlaygroundError
+from app.core.quant_files import HubFile
+
+# The client's Xet transfer path cannot be cancelled from a progress hook; downloads here
+# use plain HTTP with Range (see downloader.py). Must be set before huggingface_hub loads.
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+
+import httpx2
+from huggingface_hub import HfApi, constants
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    HFValidationError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+SortKey = Literal["downloads", "likes", "updated"]
+SORT_FIELDS: dict[SortKey, str] = {
+    "downloads": "downloads",
+    "likes": "likes",
+    "updated": "last_modified",
+}
+SEARCH_FIELDS = ["author", "downloads", "likes", "lastModified", "gated", "pipeline_tag", "tags"]
+
+
+class HubError(PlaygroundError):
+    """The Hub could not answer; the message says why and what to do."""
+
+
+class RepoNotFound(HubError):
+    pass
+
+
+class GatedRepo(HubError):
+    pass
+
+
+class FileNotOnHub(HubError):
+    pass
+
+
+class RateLimited(HubError):
+    pass
+
+
+class HubServerError(HubError):
+    pass
+
+
+class HubUnreachable(HubError):
+    pass
+
+
+class InvalidToken(HubError):
+    pass
+
+
+@dataclass(frozen=True)
+class HubModel:
+    """A search result, with the columns the Hub's own list shows."""
+
+    repo_id: str
+    author: str
+    downloads: int
+    likes: int
+    last_modified: datetime | None
+    gated: str | None  # None, "auto" or "manual"
+    pipeline_tag: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.repo_id.split("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class RepoDetails:
+    repo_id: str
+    commit: str
+    files: list[HubFile] = field(default_factory=list)
+    license: str | None = None
+    downloads: int = 0
+    likes: int = 0
+    last_modified: datetime | None = None
+    gated: str | None = None
+    pipeline_tag: str | None = None
+
+
+def _gated(value: Any) -> str | None:
+    if value in (None, False, "false", "False"):
+        return None
+    return str(value) if isinstance(value, str) else "auto"
+
+
+def _license(info: Any) -> str | None:
+    card = getattr(info, "card_data", None)
+    value = getattr(card, "license", None) if card is not None else None
+    if value:
+        return str(value)
+    for tag in getattr(info, "tags", None) or []:
+        if isinstance(tag, str) and tag.startswith("license:"):
+            return tag.removeprefix("license:")
+    return None
+
+
+class HubClient:
+    """One Hub endpoint (HF_ENDPOINT or huggingface.co) and the token the client finds."""
+
+    def __init__(self, endpoint: str | None = None, token: str | bool | None = None) -> None:
+        self.endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+        self._token = token
+        self._api = HfApi(endpoint=self.endpoint, token=token)
+
+    # ---- errors ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def errors(self, what: str, repo_id: str | None = None) -> Iterator[None]:
+        """Turn the client's exceptions into a HubError that says what to do."""
+        try:
+            yield
+        except GatedRepoError as exc:  # a subclass of RepositoryNotFoundError: first
+            raise GatedRepo(self.gated_message(repo_id or "this repository")) from exc
+        except RevisionNotFoundError as exc:
+            raise RepoNotFound(f"{repo_id}: that revision does not exist on the Hub") from exc
+        except RepositoryNotFoundError as exc:
+            raise RepoNotFound(
+                f"{repo_id}: no such model repository on the Hub (or it is private)"
+            ) from exc
+        except HFValidationError as exc:
+            raise RepoNotFound(f"{repo_id}: not a valid repository id (owner/name)") from exc
+        except EntryNotFoundError as exc:
+            raise FileNotOnHub(f"{what}: the file is not in {repo_id}") from exc
+        except HfHubHTTPError as exc:
+            raise self.status_error(what, exc.response) from exc
+        except httpx2.HTTPError as exc:
+            raise self.unreachable(what, exc) from exc
+
+    def gated_message(self, repo_id: str) -> str:
+        return (
+            f"{repo_id} is gated: accept its conditions at {self.endpoint}/{repo_id} while "
+            "logged in, then give the app an access token (Models → Hub token)"
+        )
+
+    def status_error(self, what: str, response: Any) -> HubError:
+        status = int(getattr(response, "status_code", 0) or 0)
+        if status == 429:
+            retry = (getattr(response, "headers", None) or {}).get("Retry-After")
+            wait = f"; retry after {retry} s" if retry else "; wait a minute and retry"
+            return RateLimited(f"{what}: the Hub is rate-limiting requests{wait}")
+        if status == 401:
+            return InvalidToken(f"{what}: the Hub refused the access token (401)")
+        if status >= 500:
+            return HubServerError(f"{what}: the Hub had a server error ({status}); retry later")
+        return HubError(f"{what}: the Hub answered {status}")
+
+    def unreachable(self, what: str, exc: BaseException) -> HubUnreachable:
+        reason = type(exc).__name__
+        return HubUnreachable(
+            f"{what}: the Hub at {self.endpoint} is unreachable ({reason}); "
+            "the library and downloaded models still work offline"
+        )
+
+    # ---- queries ----------------------------------------------------------------------
+    def search(
+        self, text: str = "", sort: SortKey = "downloads", limit: int = 50
+    ) -> list[HubModel]:
+        """GGUF repositories matching `text`, most downloaded (or liked, or recent) first."""
+        with self.errors("search"):
+            found = self._api.list_models(
+                filter="gguf",
+                search=text.strip() or None,
+                sort=SORT_FIELDS[sort],  # type: ignore[arg-type]
+                limit=limit,
+                expand=SEARCH_FIELDS,  # type: ignore[arg-type]
+            )
+            return [
+                HubModel(
+                    repo_id=m.id,
+                    author=m.author or m.id.split("/", 1)[0],
+                    downloads=int(m.downloads or 0),
+                    likes=int(m.likes or 0),
+                    last_modified=m.last_modified,
+                    gated=_gated(m.gated),
+                    pipeline_tag=m.pipeline_tag,
+                )
+                for m in found
+            ]
+
+    def repo(self, repo_id: str, revision: str | None = None) -> RepoDetails:
+        """A repository's files (size, LFS sha256) and the Hub's facts about it."""
+        with self.errors(repo_id, repo_id):
+            info = self._api.model_info(repo_id, revision=revision, files_metadata=True)
+        files = [
+            HubFile(
+                path=s.rfilename,
+                size=int(s.lfs.size if s.lfs is not None else s.size or 0),
+                sha256=s.lfs.sha256 if s.lfs is not None else None,
+            )
+            for s in info.siblings or []
+        ]
+        return RepoDetails(
+            repo_id=info.id,
+            commit=info.sha or (revision or "main"),
+            files=files,
+            license=_license(info),
+            downloads=int(info.downloads or 0),
+            likes=int(info.likes or 0),
+            last_modified=info.last_modified,
+            gated=_gated(info.gated),
+            pipeline_tag=info.pipeline_tag,
+        )
+
+    def resolve_url(self, repo_id: str, filename: str, revision: str) -> str:
+        return (
+            f"{self.endpoint}/{repo_id}/resolve/{quote(revision, safe='')}/"
+            f"{quote(filename, safe='/')}"
+        )
+
+    def headers(self) -> dict[str, str]:
+        """Authorization (when a token is known) and the client's user agent."""
+        from huggingface_hub.utils._headers import build_hf_headers
+
+        return dict(build_hf_headers(token=self._token, library_name="llm-playground"))
+
+    # ---- token ------------------------------------------------------------------------
+    def save_token(self, token: str) -> str:
+        """Check the token with the Hub, then keep it where huggingface_hub keeps tokens.
+
+        Returns the user name. The token never goes into the app's own files.
+        """
+        token = token.strip()
+        if not token:
+            raise InvalidToken("the access token is empty")
+        with self.errors("token check"):
+            try:
+                info = self._api.whoami(token=token)
+            except HfHubHTTPError as exc:
+                if getattr(exc.response, "status_code", 0) in (401, 403):
+                    raise InvalidToken("the Hub does not accept this access token") from exc
+                raise
+        name = str(info.get("name") or "user")
+        auth = (info.get("auth") or {}).get("accessToken") or {}
+        _store_token(token, str(auth.get("displayName") or f"llm-playground-{name}"))
+        self._token = token
+        self._api = HfApi(endpoint=self.endpoint, token=token)
+        return name
+
+
+def _store_token(token: str, token_name: str) -> None:
+    """The client's own token store (stored_tokens + the active `token` file)."""
+    try:
+        from huggingface_hub._login import _set_active_token
+        from huggingface_hub.utils._auth import _save_token
+
+        _save_token(token=token, token_name=token_name)
+        _set_active_token(token_name=token_name, add_to_git_credential=False)
+    except ImportError:  # pragma: no cover - a client version without these helpers
+        path = constants.HF_TOKEN_PATH
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token)
+
+
+def known_token() -> bool:
+    """Whether the client has a token (HF_TOKEN or a stored login); never returns it."""
+    from huggingface_hub import get_token
+
+    return bool(get_token())
