@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from app.core import paths
 
-SUBCOMMANDS = {"generate", "tokenize", "bpe", "info"}
+SUBCOMMANDS = {"generate", "tokenize", "bpe", "info", "models"}
 
 
 def configure_logging() -> None:

@@ -63,6 +63,29 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="a GGUF model's card")
     info.add_argument("--model", required=True)
     info.add_argument("--json", action="store_true")
+
+    models = sub.add_parser("models", help="search the Hub, download models, list the library")
+    models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
+    search = models_sub.add_parser("search", help="GGUF repositories on the Hub")
+    search.add_argument("text", nargs="?", default="")
+    search.add_argument("--sort", choices=("downloads", "likes", "updated"), default="downloads")
+    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--json", action="store_true")
+    files = models_sub.add_parser("files", help="a repository's GGUF files by quantization")
+    files.add_argument("repo")
+    files.add_argument("--revision", default=None)
+    files.add_argument("--json", action="store_true")
+    download = models_sub.add_parser(
+        "download", help="download (or resume) a model into the library, sha256-verified"
+    )
+    download.add_argument("repo")
+    which = download.add_mutually_exclusive_group()
+    which.add_argument("--file", help="a file in the repository (default: the recommended one)")
+    which.add_argument("--quant", help="a quantization, such as Q4_K_M or Q8_0")
+    download.add_argument("--revision", default=None)
+    download.add_argument("--json", action="store_true")
+    listing = models_sub.add_parser("list", help="the models on this machine")
+    listing.add_argument("--json", action="store_true")
     return parser
 
 
@@ -108,7 +131,8 @@ def _step_json(step: Any, top: int, vocab: Any) -> dict[str, Any]:
 def cmd_generate(args: argparse.Namespace) -> int:
     from app.core.beam_search import beam_search
     from app.core.decoding import DecodingSettings
-    from app.core.engine import Engine, EngineConfig
+    from app.core.engine import Engine
+    from app.core.engine_config import EngineConfig
     from app.core.generation import GenerationStats, generate
 
     if not args.prompt:
@@ -229,11 +253,27 @@ def cmd_bpe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from app import models_cli
+
+    command = {
+        "search": models_cli.search,
+        "files": models_cli.files,
+        "download": models_cli.download,
+        "list": models_cli.listing,
+    }[args.models_command]
+    document = command(args)
+    if args.json:
+        _print_json(document)
+    return 0
+
+
 COMMANDS = {
     "generate": cmd_generate,
     "tokenize": cmd_tokenize,
     "bpe": cmd_bpe,
     "info": cmd_info,
+    "models": cmd_models,
 }
 
 

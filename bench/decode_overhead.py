@@ -15,7 +15,8 @@ import argparse
 import statistics
 import time
 
-from app.core.engine import Engine, EngineConfig  # imports llama_cpp first
+from app.core.engine import Engine  # imports llama_cpp first
+from app.core.engine_config import EngineConfig
 from app.core.llama_runtime import llama
 
 import numpy as np  # isort: skip

@@ -19,7 +19,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="llm-playground-test-config-")
 
 from app.core.default_model import default_model_path
-from app.core.engine import Engine, EngineConfig
+from app.core.engine import Engine
+from app.core.engine_config import EngineConfig
 
 PROMPT = "The meaning of life is"
 

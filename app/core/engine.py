@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from app.core.chat_template import template_of
 from app.core.default_model import resolve_model
+from app.core.engine_config import EngineConfig
 from app.core.errors import ModelFileError, PromptError
 from app.core.gguf_file import read_gguf
 from app.core.model_card import ModelCard, card_from_gguf
@@ -38,18 +39,6 @@ from app.core.vocabulary import Vocabulary
 
 MAX_SEQUENCES = 16
 MAX_CACHED_VIEWS = 4 * MAX_SEQUENCES
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    n_ctx: int = 4096
-    n_gpu_layers: int | None = None  # None: every layer when the build can offload
-    n_threads: int | None = None  # None: physical cores
-    n_batch: int = 512
-    flash_attn: bool = True  # also makes batched sequences bit-identical to a lone one
-    # Analyse a greedy step while the next one decodes (None: when layers run on a GPU,
-    # where a decode leaves the CPU idle; on a CPU both would compete for the cores).
-    overlap_analysis: bool | None = None
 
 
 @dataclass(frozen=True)

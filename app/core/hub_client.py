@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from app.core.errors import PlaygroundError
 from app.core.quant_files import HubFile
@@ -179,11 +180,25 @@ class HubClient:
             "the library and downloaded models still work offline"
         )
 
+    def probe(self, what: str, timeout: float = 3.0) -> None:
+        """Fail fast when the Hub's host cannot be reached at all.
+
+        The client retries network errors with backoff for about 20 s; offline, a user
+        should hear it at once.
+        """
+        parts = urlsplit(self.endpoint)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+        except OSError as exc:
+            raise self.unreachable(what, exc) from exc
+
     # ---- queries ----------------------------------------------------------------------
     def search(
         self, text: str = "", sort: SortKey = "downloads", limit: int = 50
     ) -> list[HubModel]:
         """GGUF repositories matching `text`, most downloaded (or liked, or recent) first."""
+        self.probe("search")
         with self.errors("search"):
             found = self._api.list_models(
                 filter="gguf",
@@ -207,6 +222,7 @@ class HubClient:
 
     def repo(self, repo_id: str, revision: str | None = None) -> RepoDetails:
         """A repository's files (size, LFS sha256) and the Hub's facts about it."""
+        self.probe(repo_id)
         with self.errors(repo_id, repo_id):
             info = self._api.model_info(repo_id, revision=revision, files_metadata=True)
         files = [

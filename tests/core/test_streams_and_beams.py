@@ -10,7 +10,8 @@ import pytest
 from app.core.beam_search import beam_search
 from app.core.decoding import DecodingSettings
 from app.core.distribution import full_softmax
-from app.core.engine import Engine, EngineConfig
+from app.core.engine import Engine
+from app.core.engine_config import EngineConfig
 from app.core.errors import PromptError, SettingsError
 from app.core.generation import generate, run_streams
 from app.core.token_step import TokenStep

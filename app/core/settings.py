@@ -1,0 +1,107 @@
+"""The app's settings: a typed JSON file in the platform's config directory.
+
+Only runtime choices live here (GPU layers, flash attention, threads, context size), never
+a Hub token (huggingface_hub keeps that). A corrupt or newer-version file is kept aside as
+`settings.json.bad` and the defaults are used, with a message for the user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_config_dir
+
+from app.core.engine_config import EngineConfig
+
+SETTINGS_VERSION = 1
+MIN_CTX = 256
+MAX_CTX = 1 << 20
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    gpu_layers: int | None = None  # None: every layer when the build can offload
+    flash_attn: bool = True
+    threads: int | None = None  # None: physical cores
+    n_ctx: int = 4096
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            n_ctx=self.n_ctx,
+            n_gpu_layers=self.gpu_layers,
+            n_threads=self.threads,
+            flash_attn=self.flash_attn,
+        )
+
+    def validated(self) -> RuntimeSettings:
+        n_ctx = min(MAX_CTX, max(MIN_CTX, int(self.n_ctx)))
+        threads = None if not self.threads or self.threads < 1 else int(self.threads)
+        layers = None if self.gpu_layers is None or self.gpu_layers < 0 else int(self.gpu_layers)
+        return replace(self, n_ctx=n_ctx, threads=threads, gpu_layers=layers)
+
+
+def settings_path() -> Path:
+    override = os.environ.get("LLM_PLAYGROUND_CONFIG_DIR")
+    folder = Path(override) if override else Path(user_config_dir("llm-playground", False))
+    return folder / "settings.json"
+
+
+@dataclass
+class SettingsStore:
+    path: Path
+    settings: RuntimeSettings
+    problem: str | None = None  # why the file on disk was not used
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> SettingsStore:
+        path = path or settings_path()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls(path, RuntimeSettings())
+        except OSError as exc:
+            return cls(path, RuntimeSettings(), f"{path}: cannot read ({exc.strerror})")
+        try:
+            return cls(path, _parse(json.loads(text)))
+        except (ValueError, TypeError) as exc:
+            backup = path.with_name(path.name + ".bad")
+            os.replace(path, backup)
+            return cls(
+                path,
+                RuntimeSettings(),
+                f"the settings file was unusable ({exc}); it was kept as {backup.name} and the "
+                "defaults are used",
+            )
+
+    def save(self, settings: RuntimeSettings) -> None:
+        self.settings = settings.validated()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".part")
+        document = {"version": SETTINGS_VERSION, "runtime": asdict(self.settings)}
+        partial.write_text(json.dumps(document, indent=2), encoding="utf-8")
+        os.replace(partial, self.path)
+
+
+def _parse(document: Any) -> RuntimeSettings:
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
+    version = document.get("version")
+    if version != SETTINGS_VERSION:
+        raise ValueError(f"version {version!r}, this app reads {SETTINGS_VERSION}")
+    runtime = document.get("runtime", {})
+    if not isinstance(runtime, dict):
+        raise ValueError("'runtime' is not an object")
+    known = {f.name for f in fields(RuntimeSettings)}
+    values = {k: v for k, v in runtime.items() if k in known}
+    for key in ("gpu_layers", "threads"):
+        if values.get(key) is not None and not isinstance(values[key], int):
+            raise TypeError(f"{key} must be a whole number or null")
+    if "n_ctx" in values and not isinstance(values["n_ctx"], int):
+        raise TypeError("n_ctx must be a whole number")
+    if "flash_attn" in values and not isinstance(values["flash_attn"], bool):
+        raise TypeError("flash_attn must be true or false")
+    return RuntimeSettings(**values).validated()

@@ -1,0 +1,168 @@
+"""`llm-playground models search|files|download|list`: the Models tab, headless."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from typing import Any
+
+from app.core.errors import PlaygroundError
+from app.core.quant_files import QuantGroup, group_files
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _client() -> Any:
+    from app.core.hub_client import HubClient
+
+    return HubClient()
+
+
+def search(args: argparse.Namespace) -> dict[str, Any]:
+    if args.limit < 1:
+        raise PlaygroundError(f"--limit must be at least 1, got {args.limit}")
+    found = _client().search(args.text, args.sort, args.limit)
+    rows = [
+        {
+            "repo_id": m.repo_id,
+            "author": m.author,
+            "downloads": m.downloads,
+            "likes": m.likes,
+            "last_modified": m.last_modified.isoformat() if m.last_modified else None,
+            "gated": m.gated,
+        }
+        for m in found
+    ]
+    if not args.json:
+        for m in found:
+            updated = m.last_modified.date().isoformat() if m.last_modified else "?"
+            gated = "  (gated)" if m.gated else ""
+            sys.stdout.write(
+                f"{m.repo_id:<56} {m.downloads:>10,} ↓ {m.likes:>6,} ♥  {updated}{gated}\n"
+            )
+    return {"models": rows}
+
+
+def _group_json(group: QuantGroup, recommended: bool) -> dict[str, Any]:
+    return {
+        "quant": group.quant,
+        "label": group.label,
+        "size": group.size,
+        "files": [f.path for f in group.files],
+        "complete": group.complete,
+        "recommended": recommended,
+    }
+
+
+def files(args: argparse.Namespace) -> dict[str, Any]:
+    details = _client().repo(args.repo, args.revision)
+    groups = group_files(details.files)
+    if not args.json:
+        if not groups:
+            sys.stdout.write(f"{details.repo_id} has no GGUF files\n")
+        for index, group in enumerate(groups):
+            mark = "★" if index == 0 else " "
+            sys.stdout.write(f"{mark} {group.quant:<10} {_human(group.size):>10}  {group.label}\n")
+    return {
+        "repo_id": details.repo_id,
+        "commit": details.commit,
+        "license": details.license,
+        "gated": details.gated,
+        "groups": [_group_json(g, i == 0) for i, g in enumerate(groups)],
+    }
+
+
+def _pick(groups: list[QuantGroup], args: argparse.Namespace, repo: str) -> QuantGroup:
+    if not groups:
+        raise PlaygroundError(f"{repo} has no GGUF files")
+    if args.file:
+        for group in groups:
+            if any(f.path == args.file for f in group.files):
+                return group
+        raise PlaygroundError(f"{repo} has no GGUF file {args.file!r}")
+    if args.quant:
+        wanted = args.quant.upper()
+        for group in groups:
+            if group.quant == wanted:
+                return group
+        have = ", ".join(sorted({g.quant for g in groups}))
+        raise PlaygroundError(f"{repo} has no {wanted} file (it has {have})")
+    return groups[0]
+
+
+def download(args: argparse.Namespace) -> dict[str, Any]:
+    from app.core import paths
+    from app.core.downloader import DownloadCancelled, Downloader, DownloadProgress
+
+    client = _client()
+    details = client.repo(args.repo, args.revision)
+    group = _pick(group_files(details.files), args, details.repo_id)
+    cancel = threading.Event()
+    tty = sys.stderr.isatty()
+    last = [-1]
+
+    def progress(p: DownloadProgress) -> None:
+        percent = int(100 * p.done / p.total) if p.total else 0
+        if not tty and percent // 10 == last[0] // 10:
+            return
+        last[0] = percent
+        eta = f", {p.eta:.0f} s left" if p.eta is not None else ""
+        line = f"{p.file}: {percent}% of {_human(p.total)} at {_human(p.speed)}/s{eta}"
+        sys.stderr.write(("\r" + line + "\x1b[K") if tty else line + "\n")
+
+    downloader = Downloader(client, paths.models_dir())
+    try:
+        paths_done = downloader.download_group(
+            details.repo_id, group, details.commit, progress, cancel
+        )
+    except KeyboardInterrupt:
+        cancel.set()
+        raise DownloadCancelled(
+            "download interrupted; run the same command again to resume it"
+        ) from None
+    finally:
+        if tty:
+            sys.stderr.write("\n")
+    if not args.json:
+        sys.stdout.write(f"{paths_done[0]}\n")
+    return {
+        "repo_id": details.repo_id,
+        "quant": group.quant,
+        "path": str(paths_done[0]),
+        "files": [str(p) for p in paths_done],
+        "size": group.size,
+    }
+
+
+def listing(args: argparse.Namespace) -> dict[str, Any]:
+    from app.core.library import SOURCE_LABELS, Library
+
+    entries = Library().entries()
+    if not args.json:
+        for e in entries:
+            sys.stdout.write(
+                f"{e.name:<36} {e.quantization:<8} {e.architecture:<10} {_human(e.size):>10}  "
+                f"{SOURCE_LABELS[e.source]:<18} {e.path}\n"
+            )
+    return {
+        "models": [
+            {
+                "path": str(e.path),
+                "name": e.name,
+                "source": e.source,
+                "repo_id": e.repo_id,
+                "size": e.size,
+                "quantization": e.quantization,
+                "architecture": e.architecture,
+                "error": e.error,
+            }
+            for e in entries
+        ]
+    }
