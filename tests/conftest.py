@@ -18,6 +18,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Window geometry and recent models (QSettings) go to a fresh directory for each run.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="llm-playground-test-config-")
 
+from fakehub.gguf_files import tiny_gguf
+from fakehub.server import FakeFile, FakeHub, FakeRepo
+from gguf import LlamaFileType
+
 from app.core.default_model import default_model_path
 from app.core.engine import Engine
 from app.core.engine_config import EngineConfig
@@ -126,3 +130,60 @@ def bpe_vocab_paths() -> dict[str, Path]:
                 (target / name).write_bytes(source.read())
     archive.unlink()
     return paths
+
+
+@pytest.fixture
+def fake_hub() -> Iterator[FakeHub]:
+    """A Hub on 127.0.0.1 with two small real GGUF repositories and one gated."""
+    with FakeHub() as hub:
+        hub.add_repo(
+            FakeRepo(
+                "acme/Tiny-GGUF",
+                {
+                    "tiny-Q4_K_M.gguf": FakeFile(tiny_gguf("Tiny", pad_to=3_000_000)),
+                    "tiny-Q8_0.gguf": FakeFile(
+                        tiny_gguf("Tiny", LlamaFileType.MOSTLY_Q8_0, seed=1, pad_to=6_000_000)
+                    ),
+                    "split/tiny-F16-00001-of-00002.gguf": FakeFile(tiny_gguf(seed=2)),
+                    "split/tiny-F16-00002-of-00002.gguf": FakeFile(tiny_gguf(seed=3)),
+                    "README.md": FakeFile(b"# Tiny\n", lfs=False),
+                },
+                downloads=1200,
+                likes=7,
+                last_modified="2026-03-01T10:00:00.000Z",
+            )
+        )
+        hub.add_repo(
+            FakeRepo(
+                "acme/Popular-GGUF",
+                {"popular-Q4_0.gguf": FakeFile(tiny_gguf("Popular", LlamaFileType.MOSTLY_Q4_0))},
+                downloads=90000,
+                likes=3,
+                last_modified="2025-06-01T10:00:00.000Z",
+            )
+        )
+        hub.add_repo(
+            FakeRepo(
+                "acme/Gated-GGUF",
+                {"gated-Q4_K_M.gguf": FakeFile(tiny_gguf("Gated", seed=4))},
+                gated=True,
+                license="other",
+                downloads=10,
+                likes=99,
+                last_modified="2026-05-01T10:00:00.000Z",
+            )
+        )
+        yield hub
+
+
+@pytest.fixture
+def hf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """huggingface_hub's token store in a temporary folder (never the user's own)."""
+    from huggingface_hub import constants
+
+    home = tmp_path / "hf-home"
+    home.mkdir()
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(home / "token"))
+    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(home / "stored_tokens"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return home

@@ -271,7 +271,6 @@ class Downloader:
                         return digest.hexdigest()
                     with part.open("r+b" if offset else "wb") as out:
                         out.seek(offset)
-                        out.truncate()
                         for block in response.iter_bytes():
                             if cancel is not None and cancel.is_set():
                                 raise DownloadCancelled(
@@ -325,8 +324,10 @@ class Downloader:
             part.unlink()
             return 0
         with part.open("rb") as fh:
-            while block := fh.read(CHUNK * 8):
+            remaining = have
+            while remaining > 0 and (block := fh.read(min(remaining, CHUNK * 8))):
                 digest.update(block)
+                remaining -= len(block)
         return have
 
     def _check_response(

@@ -1,0 +1,68 @@
+"""`llm-playground models ...` against the fake Hub (HF_ENDPOINT points the client at it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fakehub.server import FakeHub
+
+
+def _run(hub: FakeHub, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": hub.endpoint,
+        "HF_HOME": str(data_dir / "hf-home"),
+        "LLM_PLAYGROUND_DATA_DIR": str(data_dir),
+    }
+    env.pop("HF_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "app", "models", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_search_files_download_list(fake_hub: FakeHub, tmp_path: Path) -> None:
+    found = _run(fake_hub, tmp_path, "search", "gguf", "--sort", "likes", "--json")
+    assert found.returncode == 0, found.stderr
+    repos = [m["repo_id"] for m in json.loads(found.stdout)["models"]]
+    assert repos == ["acme/Gated-GGUF", "acme/Tiny-GGUF", "acme/Popular-GGUF"]
+
+    files = json.loads(_run(fake_hub, tmp_path, "files", "acme/Tiny-GGUF", "--json").stdout)
+    assert files["groups"][0]["quant"] == "Q4_K_M" and files["groups"][0]["recommended"]
+
+    got = _run(fake_hub, tmp_path, "download", "acme/Tiny-GGUF", "--quant", "q8_0", "--json")
+    assert got.returncode == 0, got.stderr
+    result = json.loads(got.stdout)
+    path = Path(result["path"])
+    assert path.read_bytes() == fake_hub.repos["acme/Tiny-GGUF"].files["tiny-Q8_0.gguf"].data
+    assert path.is_relative_to(tmp_path / "models")
+    assert "tiny-Q8_0.gguf: 100%" in got.stderr
+
+    listed = json.loads(_run(fake_hub, tmp_path, "list", "--json").stdout)["models"]
+    assert {m["path"] for m in listed} >= {str(path)}
+    mine = next(m for m in listed if m["path"] == str(path))
+    assert (mine["quantization"], mine["architecture"], mine["source"]) == (
+        "Q8_0",
+        "llama",
+        "downloaded",
+    )
+
+
+def test_errors_are_one_line_exit_2(fake_hub: FakeHub, tmp_path: Path) -> None:
+    for args, message in [
+        (("files", "acme/Nope-GGUF"), "no such model repository"),
+        (("download", "acme/Gated-GGUF"), "is gated"),
+        (("download", "acme/Tiny-GGUF", "--quant", "Q3_K_S"), "has no Q3_K_S file"),
+        (("search", "--limit", "0"), "--limit must be at least 1"),
+    ]:
+        result = _run(fake_hub, tmp_path, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, result.stderr)
