@@ -9,14 +9,7 @@ from typing import Any
 
 from app.core.errors import PlaygroundError
 from app.core.quant_files import QuantGroup, group_files
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+from app.core.units import format_bytes
 
 
 def _client() -> Any:
@@ -69,7 +62,8 @@ def files(args: argparse.Namespace) -> dict[str, Any]:
             sys.stdout.write(f"{details.repo_id} has no GGUF files\n")
         for index, group in enumerate(groups):
             mark = "★" if index == 0 else " "
-            sys.stdout.write(f"{mark} {group.quant:<10} {_human(group.size):>10}  {group.label}\n")
+            size = format_bytes(group.size)
+            sys.stdout.write(f"{mark} {group.quant:<10} {size:>10}  {group.label}\n")
     return {
         "repo_id": details.repo_id,
         "commit": details.commit,
@@ -114,7 +108,7 @@ def download(args: argparse.Namespace) -> dict[str, Any]:
             return
         last[0] = percent
         eta = f", {p.eta:.0f} s left" if p.eta is not None else ""
-        line = f"{p.file}: {percent}% of {_human(p.total)} at {_human(p.speed)}/s{eta}"
+        line = f"{p.file}: {percent}% of {format_bytes(p.total)} at {format_bytes(p.speed)}/s{eta}"
         sys.stderr.write(("\r" + line + "\x1b[K") if tty else line + "\n")
 
     downloader = Downloader(client, paths.models_dir())
@@ -147,8 +141,9 @@ def listing(args: argparse.Namespace) -> dict[str, Any]:
     entries = Library().entries()
     if not args.json:
         for e in entries:
+            size = format_bytes(e.size)
             sys.stdout.write(
-                f"{e.name:<36} {e.quantization:<8} {e.architecture:<10} {_human(e.size):>10}  "
+                f"{e.name:<36} {e.quantization:<8} {e.architecture:<10} {size:>10}  "
                 f"{SOURCE_LABELS[e.source]:<18} {e.path}\n"
             )
     return {

@@ -18,8 +18,10 @@ from PySide6.QtCore import Signal, Slot
 
 from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
+from app.core.engine_config import EngineConfig
 from app.core.errors import PlaygroundError
 from app.core.file_hash import cached_sha256
+from app.core.llama_runtime import BackendInfo
 from app.core.token_step import TokenStep
 from app.workers.worker_thread import Worker, WorkerThread
 
@@ -104,6 +106,9 @@ class ModelLoaded:
     path: Path
     device: str
     n_ctx: int
+    layers: int = 0
+    gpu_layers: int = 0
+    backend: BackendInfo | None = None
 
 
 def _shifted(node: BeamNode, first: int) -> BeamNode:
@@ -139,7 +144,7 @@ class EngineWorker(Worker):
     sig_pane_note = Signal(int, int, str)
     """(request id, pane, text): how a pane ran, or why it could not."""
 
-    _sig_load = Signal(str)
+    _sig_load = Signal(str, object, bool)
     _sig_generate = Signal(object)
     _sig_compare = Signal(object)
 
@@ -151,8 +156,10 @@ class EngineWorker(Worker):
         self._sig_compare.connect(self._compare)
 
     # Called from the UI thread: queued into the worker thread.
-    def load(self, spec: str) -> None:
-        self._sig_load.emit(spec)
+    def load(self, spec: str, config: EngineConfig | None = None, free_first: bool = False) -> None:
+        """Load `spec`; the current model stays loaded (and usable if this fails) unless
+        `free_first`, for reloading the same model with settings that need the memory."""
+        self._sig_load.emit(spec, config, free_first)
 
     def generate(self, request: GenerationRequest) -> None:
         self.cancel.clear()
@@ -162,13 +169,17 @@ class EngineWorker(Worker):
         self.cancel.clear()
         self._sig_compare.emit(request)
 
-    @Slot(str)
-    def _load(self, spec: str) -> None:
+    @Slot(str, object, bool)
+    def _load(self, spec: str, config: EngineConfig | None, free_first: bool) -> None:
         from app.core.engine import Engine
 
         had_model = self._engine is not None
+        if had_model and free_first:
+            self._engine.close()  # type: ignore[attr-defined]
+            self._engine = None
+            had_model = False
         try:
-            engine = Engine(spec)
+            engine = Engine(spec, config)
         except PlaygroundError as exc:
             self.sig_model_failed.emit(str(exc), had_model)
             return
@@ -181,7 +192,13 @@ class EngineWorker(Worker):
         self._engine = engine
         self.sig_model_loaded.emit(
             ModelLoaded(
-                engine.info.card.name, engine.path, engine.info.describe_device(), engine.n_ctx
+                engine.info.card.name,
+                engine.path,
+                engine.info.describe_device(),
+                engine.n_ctx,
+                engine.info.card.layers or 0,
+                engine.info.n_gpu_layers,
+                engine.info.backend,
             )
         )
         path = engine.path

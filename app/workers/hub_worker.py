@@ -1,0 +1,151 @@
+"""The Models tab's threads: Hub queries and the library on one, downloads on another.
+
+Hub calls and GGUF header reads block for network round trips and disk; downloads run for
+minutes. Neither may touch the UI thread. Downloads queue on their own thread (one at a
+time, in the order asked) and each can be cancelled, queued or running.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+
+from app.core.downloader import DiskFull, DownloadCancelled, Downloader, DownloadProgress
+from app.core.errors import PlaygroundError
+from app.core.hub_client import HubClient
+from app.core.quant_files import QuantGroup
+from app.workers.worker_thread import Worker, WorkerThread
+
+
+class HubWorker(Worker):
+    """Runs one query at a time: `run(request_id, call)` answers with its result or error."""
+
+    sig_done = Signal(int, object)
+    """(request id, the call's result)."""
+    sig_failed = Signal(int, str, str)
+    """(request id, error kind such as "HubUnreachable", message)."""
+
+    _sig_run = Signal(int, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sig_run.connect(self._run)
+
+    def run(self, request_id: int, call: Callable[[], Any]) -> None:
+        self._sig_run.emit(request_id, call)
+
+    @Slot(int, object)
+    def _run(self, request_id: int, call: Callable[[], Any]) -> None:
+        try:
+            result = call()
+        except PlaygroundError as exc:
+            self.sig_failed.emit(request_id, type(exc).__name__, str(exc))
+            return
+        except Exception as exc:  # a bad reply must not end the thread
+            traceback.print_exc()
+            self.sig_failed.emit(request_id, "unexpected", f"unexpected error: {exc}")
+            return
+        self.sig_done.emit(request_id, result)
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    job_id: int
+    repo_id: str
+    group: QuantGroup
+    revision: str
+    endpoint: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.repo_id} · {self.group.quant}"
+
+
+class DownloadWorker(Worker):
+    sig_started = Signal(int)
+    sig_progress = Signal(int, object)
+    """(job id, DownloadProgress)."""
+    sig_finished = Signal(int, object)
+    """(job id, list of the downloaded files' paths, first shard first)."""
+    sig_failed = Signal(int, str, bool)
+    """(job id, message, whether the partial file was kept for resuming)."""
+    sig_cancelled = Signal(int)
+
+    _sig_download = Signal(object)
+
+    def __init__(self, downloader_for: Callable[[str], Downloader]) -> None:
+        super().__init__()
+        self._downloader_for = downloader_for
+        self._cancels: dict[int, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._sig_download.connect(self._download)
+
+    def enqueue(self, job: DownloadJob) -> None:
+        with self._lock:
+            self._cancels[job.job_id] = threading.Event()
+        self._sig_download.emit(job)
+
+    def cancel_job(self, job_id: int) -> None:
+        """Called from the UI thread; a queued job is dropped when its turn comes."""
+        with self._lock:
+            event = self._cancels.get(job_id)
+        if event is not None:
+            event.set()
+
+    def stop(self) -> None:
+        super().stop()
+        with self._lock:
+            for event in self._cancels.values():
+                event.set()
+
+    @Slot(object)
+    def _download(self, job: DownloadJob) -> None:
+        with self._lock:
+            cancel = self._cancels.setdefault(job.job_id, threading.Event())
+        try:
+            if cancel.is_set():
+                self.sig_cancelled.emit(job.job_id)
+                return
+            self.sig_started.emit(job.job_id)
+
+            def progress(p: DownloadProgress) -> None:
+                self.sig_progress.emit(job.job_id, p)
+
+            paths = self._downloader_for(job.endpoint).download_group(
+                job.repo_id, job.group, job.revision, progress, cancel
+            )
+        except DownloadCancelled:
+            self.sig_cancelled.emit(job.job_id)
+        except DiskFull as exc:
+            self.sig_failed.emit(job.job_id, str(exc), True)
+        except PlaygroundError as exc:
+            self.sig_failed.emit(job.job_id, str(exc), False)
+        except Exception as exc:
+            traceback.print_exc()
+            self.sig_failed.emit(job.job_id, f"unexpected error: {exc}", True)
+        else:
+            self.sig_finished.emit(job.job_id, [str(p) for p in paths])
+        finally:
+            with self._lock:
+                self._cancels.pop(job.job_id, None)
+
+
+def hub_threads(
+    downloader_for: Callable[[str], Downloader],
+) -> tuple[WorkerThread[HubWorker], WorkerThread[DownloadWorker]]:
+    return (
+        WorkerThread(HubWorker(), "hub"),
+        WorkerThread(DownloadWorker(downloader_for), "downloads"),
+    )
+
+
+def default_downloader(models_dir: Any) -> Callable[[str], Downloader]:
+    def make(endpoint: str) -> Downloader:
+        return Downloader(HubClient(endpoint or None), models_dir)
+
+    return make
