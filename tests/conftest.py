@@ -17,6 +17,9 @@ os.environ.setdefault(
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Window geometry and recent models (QSettings) go to a fresh directory for each run.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="llm-playground-test-config-")
+# The Hub client's cache and token store: never the user's own.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="llm-playground-test-hf-")
+os.environ.pop("HF_TOKEN", None)
 
 from fakehub.gguf_files import tiny_gguf
 from fakehub.server import FakeFile, FakeHub, FakeRepo

@@ -165,16 +165,20 @@ class Library:
             return []
         return [str(v) for v in value] if isinstance(value, list) else []
 
-    def add_import(self, path: Path) -> None:
-        """Remember a GGUF the user opened, unless it already lives in the library."""
+    def add_import(self, path: Path) -> bool:
+        """Remember a GGUF the user opened, unless the library already lists it.
+
+        Returns whether the library changed."""
         path = path.resolve()
         if path.is_relative_to(self.models_dir.resolve()) or (
-            self.hf_cache.is_dir() and str(path).startswith(str(self.hf_cache.resolve()))
+            self.hf_cache.is_dir() and path.is_relative_to(self.hf_cache.resolve())
         ):
-            return
+            return False
         known = self.imported_paths()
-        if str(path) not in known:
-            self._save_imports([str(path), *known])
+        if str(path) in known:
+            return False
+        self._save_imports([str(path), *known])
+        return True
 
     def _save_imports(self, values: list[str]) -> None:
         self.imports_file.parent.mkdir(parents=True, exist_ok=True)

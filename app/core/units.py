@@ -33,7 +33,7 @@ def format_duration(seconds: float | None) -> str:
 
 
 def format_age(when: datetime | None, now: datetime | None = None) -> str:
-    """"3 days ago", as the Hub lists models."""
+    """ "3 days ago", as the Hub lists models."""
     if when is None:
         return "–"
     now = now or datetime.now(timezone.utc)

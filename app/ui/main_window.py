@@ -1,5 +1,5 @@
-"""The main window: the model, the tabs (Workspace, Compare, Beam search, Tokenizer),
-files, status.
+"""The main window: the model, the tabs (Workspace, Compare, Beam search, Tokenizer,
+Models), files, settings, status.
 
 The engine lives on its own thread (app.workers.engine_worker); the window only sends
 requests and shows what comes back. One engine serves every tab, so while one tab runs
@@ -35,11 +35,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import PlaygroundError
+from app.core.library import Library
+from app.core.llama_runtime import physical_cores
 from app.core.session_file import load_session, save_session
+from app.core.settings import RuntimeSettings, SettingsStore
 from app.core.step_export import export_steps_csv
 from app.ui.beam_view import BeamView
 from app.ui.compare_view import CompareView
 from app.ui.live_label import LiveLabel
+from app.ui.models_view import ModelsView
+from app.ui.settings_dialog import SettingsDialog
 from app.ui.tokenizer_view import TokenizerView
 from app.ui.workspace_view import SAMPLE_PROMPT, WorkspaceView
 from app.workers.engine_worker import EngineThread, ModelLoaded
@@ -50,8 +55,14 @@ RECENT_MODELS = 8
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, model_spec: str = "default") -> None:
+    def __init__(
+        self,
+        model_spec: str = "default",
+        hub_endpoint: str | None = None,
+        library: Library | None = None,
+    ) -> None:
         super().__init__()
+        self.settings_store = SettingsStore.load()
         self.setWindowTitle("LLM Playground")
         self.setAcceptDrops(True)
         self._settings_store = QSettings()
@@ -67,12 +78,14 @@ class MainWindow(QMainWindow):
         worker.sig_model_loaded.connect(self._on_model_loaded)
         worker.sig_model_failed.connect(self._on_model_failed)
         worker.sig_model_hash.connect(self._on_model_hash)
-        self._build()
+        self._build(hub_endpoint, library)
         self._restore_geometry()
         self.load_model(model_spec)
+        if self.settings_store.problem:
+            self._show_error("Settings", self.settings_store.problem)
 
     # ---- layout -------------------------------------------------------------------
-    def _build(self) -> None:
+    def _build(self, hub_endpoint: str | None, library: Library | None) -> None:
         self.model_picker = QComboBox()
         self.model_picker.setMinimumWidth(260)
         self.model_picker.setToolTip("The model every tab uses (drop a .gguf file here too)")
@@ -114,6 +127,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.beam_view, "Beam search")
         self.tokenizer = TokenizerView()
         self.tabs.addTab(self.tokenizer, "Tokenizer")
+        self.models = ModelsView(lambda: self.settings_store.settings, hub_endpoint, library)
+        self.models.sig_load_model.connect(self._load_from_library)
+        self.models.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.tabs.addTab(self.models, "Models")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -140,6 +157,8 @@ class MainWindow(QMainWindow):
         self.png_action = self._add_action(
             file_menu, "Export chart as PNG…", self.export_chart_dialog
         )
+        file_menu.addSeparator()
+        self._add_action(file_menu, "Settings…", self.settings_dialog, "Ctrl+,")
         file_menu.addSeparator()
         self._add_action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
         run_menu = self.menuBar().addMenu("&Run")
@@ -229,7 +248,41 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"Loading {name}…")
         self.progress.setVisible(True)
         self._update_actions()
-        self._engine.worker.load(spec)
+        self._engine.worker.load(spec, self.settings_store.settings.engine_config())
+
+    def _load_from_library(self, path: str) -> None:
+        if self.busy:
+            self.statusBar().showMessage("Stop the running generation first", 5000)
+            return
+        self.load_model(path)
+        self.tabs.setCurrentWidget(self.workspace)
+
+    def settings_dialog(self) -> None:
+        loaded = self._model
+        dialog = SettingsDialog(
+            self.settings_store.settings,
+            loaded.backend if loaded else None,
+            loaded.layers if loaded else 0,
+            physical_cores(),
+            self,
+        )
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            self.apply_settings(dialog.settings())
+
+    def apply_settings(self, settings: RuntimeSettings) -> None:
+        """Save, then reload the current model with them (freeing it first: both copies
+        may not fit)."""
+        if settings == self.settings_store.settings and self._model is not None:
+            return
+        self.settings_store.save(settings)
+        spec = self._current_spec() or "default"
+        if self.busy:
+            self.stop()
+        self._loading_spec = spec
+        self.model_label.setText("Reloading the model with the new settings…")
+        self.progress.setVisible(True)
+        self._update_actions()
+        self._engine.worker.load(spec, settings.engine_config(), free_first=True)
 
     def open_model_dialog(self) -> None:
         path, _filter = QFileDialog.getOpenFileName(
@@ -253,6 +306,9 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(False)
         self.model_label.setText(f"{loaded.name} · {loaded.device} · context {loaded.n_ctx:,}")
         self.tokenizer.set_model(str(loaded.path))
+        self.models.set_backend(loaded.backend)
+        if spec != "default" and self.models.library.add_import(Path(spec)):
+            self.models.refresh_library()
         self._update_actions()
 
     def _on_model_failed(self, message: str, previous_kept: bool) -> None:
@@ -398,5 +454,6 @@ class MainWindow(QMainWindow):
         self._settings_store.setValue("window/splitter", self.workspace.splitter.saveState())
         self.workspace.stop_timers()
         self.tokenizer.close_worker()
+        self.models.close_threads()
         self._engine.close()
         super().closeEvent(event)
