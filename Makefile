@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint pytest bench bench-ui clean
+.PHONY: run test lint pytest bench bench-ui bench-download clean
 
 $(STAMP): pyproject.toml setup.py app/core/_logit_histogram.c
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(STAMP)
 
 bench-ui: $(STAMP)
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python bench/ui_latency.py
+
+bench-download: $(STAMP)
+	$(BIN)/python bench/download.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -89,7 +89,8 @@ class LibraryPanel(QWidget):
             if selected is not None and entry.path == selected.path:
                 self.table.selectRow(row)
         total = sum(e.size for e in entries)
-        self.summary.setText(f"{len(entries)} models · {format_bytes(total)} on disk")
+        noun = "model" if len(entries) == 1 else "models"
+        self.summary.setText(f"{len(entries)} {noun} · {format_bytes(total)} on disk")
         self._on_selection()
 
     def selected(self) -> LibraryEntry | None:
