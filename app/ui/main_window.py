@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import PlaygroundError
-from app.core.library import Library
+from app.core.library import Library, LibraryEntry
 from app.core.llama_runtime import physical_cores
 from app.core.session_file import load_session, save_session
 from app.core.settings import RuntimeSettings, SettingsStore
@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.settings_store = SettingsStore.load()
+        self._library_entries: list[LibraryEntry] = []
         self.setWindowTitle("LLM Playground")
         self.setAcceptDrops(True)
         self._settings_store = QSettings()
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.tokenizer, "Tokenizer")
         self.models = ModelsView(lambda: self.settings_store.settings, hub_endpoint, library)
         self.models.sig_load_model.connect(self._load_from_library)
+        self.models.sig_library_listed.connect(self._on_library_listed)
         self.models.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.tabs.addTab(self.models, "Models")
 
@@ -215,14 +217,31 @@ class MainWindow(QMainWindow):
         return [str(v) for v in values if Path(str(v)).is_file()]
 
     def _fill_model_picker(self) -> None:
+        """The bundled model, the library's models, recent files, then Open…."""
         picker = self.model_picker
+        current = picker.currentData()
         picker.blockSignals(True)
         picker.clear()
         picker.addItem(DEFAULT_MODEL_LABEL, "default")
+        listed = set()
+        for entry in self._library_entries:
+            if entry.source == "bundled" or entry.error:
+                continue
+            listed.add(str(entry.path))
+            picker.addItem(f"{entry.name} · {entry.quantization}", str(entry.path))
+            picker.setItemData(picker.count() - 1, str(entry.path), Qt.ItemDataRole.ToolTipRole)
         for path in self._recent_models():
-            picker.addItem(Path(path).name, path)
+            if path not in listed:
+                picker.addItem(Path(path).name, path)
         picker.addItem(OPEN_FILE_LABEL, "")
+        if current:
+            self._select_in_picker(str(current))
         picker.blockSignals(False)
+
+    def _on_library_listed(self, entries: list[LibraryEntry]) -> None:
+        self._library_entries = entries
+        self._fill_model_picker()
+        self._select_in_picker(self._current_spec() or self._loading_spec)
 
     def _select_in_picker(self, spec: str) -> None:
         index = self.model_picker.findData(spec)

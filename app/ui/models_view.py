@@ -85,6 +85,8 @@ def _number(value: int, text: str) -> QTableWidgetItem:
 class ModelsView(QWidget):
     sig_load_model = Signal(str)
     """(path) the user wants this model loaded for every tab."""
+    sig_library_listed = Signal(object)
+    """(list of LibraryEntry) after every scan of the library."""
     sig_status = Signal(str)
     """A one-line outcome for the status bar (downloaded, deleted, logged in)."""
 
@@ -139,7 +141,9 @@ class ModelsView(QWidget):
         search_row.addWidget(self.search_edit, 1)
         search_row.addWidget(self.sort_box)
         search_row.addWidget(search_button)
-        self.results_table = _table(["Model", "Downloads", "Likes", "Updated", "Access"], 0)
+        self.results_table = _table(
+            ["Model", "Author", "Downloads", "Likes", "Updated", "Access"], 0
+        )
         self.results_table.itemSelectionChanged.connect(self._on_result_selected)
         self.search_status = QLabel("Search the Hub, or start from the course picks.")
         self.search_status.setWordWrap(True)
@@ -253,12 +257,13 @@ class ModelsView(QWidget):
         table = self.results_table
         table.setRowCount(len(found))
         for row, model in enumerate(found):
-            name = QTableWidgetItem(model.repo_id)
-            name.setToolTip(f"{model.repo_id}\nby {model.author}")
+            name = QTableWidgetItem(model.name)
+            name.setToolTip(model.repo_id)
             access = QTableWidgetItem("🔒 gated" if model.gated else "open")
             stamp = int(model.last_modified.timestamp()) if model.last_modified else 0
             cells = (
                 name,
+                QTableWidgetItem(model.author),
                 _number(model.downloads, format_count(model.downloads)),
                 _number(model.likes, format_count(model.likes)),
                 _number(stamp, format_age(model.last_modified)),
@@ -390,6 +395,7 @@ class ModelsView(QWidget):
 
         def listed(entries: list[LibraryEntry]) -> None:
             self.library_panel.show_entries(entries)
+            self.sig_library_listed.emit(entries)
             if select:
                 self.library_panel.select_path(select)
 

@@ -52,8 +52,9 @@ def test_download_from_the_hub_then_generate(
     models.search_edit.setText("gemma")
     models.search()
     qtbot.waitUntil(lambda: models.results_table.rowCount() == 1, timeout=10_000)
-    assert models.results_table.item(0, 0).text() == REPO
-    assert models.results_table.item(0, 1).text() == "1M"
+    assert models.results_table.item(0, 0).text() == "Gemma-3-270M-GGUF"
+    assert models.results_table.item(0, 1).text() == "course"
+    assert models.results_table.item(0, 2).text() == "1M"
 
     models.results_table.selectRow(0)
     panel = models.files_panel
@@ -141,3 +142,32 @@ def test_library_card_and_delete(
     qtbot.waitUntil(lambda: "freed" in models.status_message, timeout=10_000)
     assert f"{entry.size / 1e6:.1f} MB freed" in models.status_message
     assert not entry.path.exists()
+
+
+def test_settings_reload_the_model(
+    qtbot: QtBot, fake_hub: FakeHub, model_path: Path, tmp_path: Path
+) -> None:
+    from app.core.settings import RuntimeSettings, SettingsStore
+    from app.ui.settings_dialog import SettingsDialog
+
+    window = _window(qtbot, fake_hub, tmp_path, str(model_path))
+    _ready(qtbot, window)
+    loaded = window._model
+    assert loaded is not None and loaded.backend is not None
+    dialog = SettingsDialog(window.settings_store.settings, loaded.backend, loaded.layers, 2)
+    assert "CPU" in dialog.backend_label.text()
+    dialog.context.setCurrentIndex(dialog.context.findData(2048))
+    dialog.flash.setChecked(False)
+    chosen = dialog.settings()
+    assert (chosen.n_ctx, chosen.flash_attn) == (2048, False)
+    window.apply_settings(chosen)
+    qtbot.waitUntil(
+        lambda: window._model is not None and window._model.n_ctx == 2048,
+        timeout=LOAD_TIMEOUT_MS,
+    )
+    assert "context 2,048" in window.model_label.text()
+    assert SettingsStore.load().settings == RuntimeSettings(flash_attn=False, n_ctx=2048)
+    # Back to the defaults for the windows of later tests.
+    window.apply_settings(RuntimeSettings())
+    qtbot.waitUntil(lambda: not window._loading_spec, timeout=LOAD_TIMEOUT_MS)
+    assert window._model is not None and window._model.n_ctx == 4096
