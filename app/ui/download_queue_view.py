@@ -113,6 +113,14 @@ class DownloadQueueView(QWidget):
         row.resume.setVisible(True)
         row.resume.setText("Resume" if resumable else "Retry")
 
+    def paused(self, job_id: int, have: int, total: int) -> None:
+        """A download an earlier run left unfinished."""
+        row = self.rows[job_id]
+        fraction = have / total if total else 0.0
+        row.bar.setValue(int(1000 * fraction))
+        row.bar.setFormat(f"{100 * fraction:.0f}% of {format_bytes(total)}")
+        self.stopped(job_id, f"paused · {format_bytes(have)} on disk", True)
+
     def requeued(self, job_id: int) -> None:
         row = self.rows[job_id]
         row.status.setText("queued")

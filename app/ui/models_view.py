@@ -40,6 +40,7 @@ from app.core.hub_client import HubClient, HubModel, RepoDetails, SortKey
 from app.core.library import Library, LibraryEntry
 from app.core.llama_runtime import BackendInfo
 from app.core.memory_fit import estimate, fit_for, system_memory
+from app.core.pending_downloads import pending
 from app.core.quant_files import QuantGroup
 from app.core.settings import RuntimeSettings
 from app.core.units import format_age, format_bytes, format_count
@@ -123,6 +124,7 @@ class ModelsView(QWidget):
         self._build()
         self._fill_catalog()
         self.refresh_library()
+        self._show_pending()
 
     # ---- layout -------------------------------------------------------------------
     def _build(self) -> None:
@@ -346,6 +348,18 @@ class ModelsView(QWidget):
         self.queue.add(job.job_id, f"{job.label} · {group.label}", group.size)
         self._downloads.worker.enqueue(job)
         return job.job_id
+
+    def _show_pending(self) -> None:
+        """Downloads an earlier run left unfinished, ready to resume."""
+        models_dir = self.library.models_dir
+        for item in pending(models_dir):
+            job = DownloadJob(
+                next(self._ids), item.repo_id, item.group, item.revision, self.endpoint
+            )
+            self._jobs[job.job_id] = job
+            self.queue.add(job.job_id, f"{job.label} · {item.group.label}", item.group.size)
+            have = item.bytes_on_disk(models_dir)
+            self.queue.paused(job.job_id, have, item.group.size)
 
     def _resume(self, job_id: int) -> None:
         job = self._jobs[job_id]

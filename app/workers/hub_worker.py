@@ -15,9 +15,17 @@ from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 
-from app.core.downloader import DiskFull, DownloadCancelled, Downloader, DownloadProgress
+from app.core.downloader import (
+    ChecksumMismatch,
+    DiskFull,
+    DownloadCancelled,
+    Downloader,
+    DownloadProgress,
+    UnsafePath,
+)
 from app.core.errors import PlaygroundError
 from app.core.hub_client import HubClient
+from app.core.pending_downloads import forget, remember
 from app.core.quant_files import QuantGroup
 from app.workers.worker_thread import Worker, WorkerThread
 
@@ -116,15 +124,20 @@ class DownloadWorker(Worker):
             def progress(p: DownloadProgress) -> None:
                 self.sig_progress.emit(job.job_id, p)
 
-            paths = self._downloader_for(job.endpoint).download_group(
+            downloader = self._downloader_for(job.endpoint)
+            models_dir = downloader.models_dir
+            remember(models_dir, job.repo_id, job.revision, job.group)
+            paths = downloader.download_group(
                 job.repo_id, job.group, job.revision, progress, cancel
             )
+            forget(models_dir, job.repo_id, job.group)
         except DownloadCancelled:
             self.sig_cancelled.emit(job.job_id)
         except DiskFull as exc:
             self.sig_failed.emit(job.job_id, str(exc), True)
         except PlaygroundError as exc:
-            self.sig_failed.emit(job.job_id, str(exc), False)
+            resumable = not isinstance(exc, (ChecksumMismatch, UnsafePath))
+            self.sig_failed.emit(job.job_id, str(exc), resumable)
         except Exception as exc:
             traceback.print_exc()
             self.sig_failed.emit(job.job_id, f"unexpected error: {exc}", True)

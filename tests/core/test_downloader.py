@@ -156,3 +156,34 @@ def test_full_disk_keeps_the_partial_file(fake_hub: FakeHub, tmp_path: Path) -> 
         downloader.download(REPO, file, commit)
     assert part.is_symlink()
     assert not part.with_name(NAME).exists()
+
+
+def test_pending_records_survive_restarts_and_refuse_bad_names(tmp_path: Path) -> None:
+    import json
+
+    from app.core.pending_downloads import forget, pending, remember
+    from app.core.quant_files import QuantGroup
+
+    group = QuantGroup("Q4_K_M", [HubFile(NAME, 1000, "a" * 64)])
+    record = remember(tmp_path, REPO, "abc123", group)
+    part = tmp_path / "acme" / "Tiny-GGUF" / (NAME + ".part")
+    part.write_bytes(b"x" * 300)
+    (item,) = pending(tmp_path)
+    assert (item.repo_id, item.revision, item.group.files) == (REPO, "abc123", group.files)
+    assert item.bytes_on_disk(tmp_path) == 300
+    forget(tmp_path, REPO, group)
+    assert pending(tmp_path) == [] and not record.exists()
+    # A record naming a file outside the models folder is dropped, never followed.
+    record.write_text(
+        json.dumps(
+            {
+                "repo_id": REPO,
+                "revision": "x",
+                "quant": "Q4_K_M",
+                "shards_expected": 1,
+                "files": [{"path": "../../evil.gguf", "size": 1, "sha256": None}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert pending(tmp_path) == [] and not record.exists()

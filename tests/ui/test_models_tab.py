@@ -171,3 +171,49 @@ def test_settings_reload_the_model(
     window.apply_settings(RuntimeSettings())
     qtbot.waitUntil(lambda: not window._loading_spec, timeout=LOAD_TIMEOUT_MS)
     assert window._model is not None and window._model.n_ctx == 4096
+
+
+def test_unfinished_download_resumes_after_restart(
+    qtbot: QtBot, fake_hub: FakeHub, model_path: Path, tmp_path: Path
+) -> None:
+    """A download cut short (app killed) is listed as paused at the next start and
+    resumes from the bytes on disk."""
+    import threading
+
+    import pytest
+    from fakehub.server import Fault
+
+    from app.core.downloader import DownloadCancelled, Downloader
+    from app.core.hub_client import HubClient
+    from app.core.pending_downloads import pending, remember
+    from app.core.quant_files import group_files
+
+    repo, name = "acme/Tiny-GGUF", "tiny-Q8_0.gguf"
+    client = HubClient(fake_hub.endpoint, token=False)
+    details = client.repo(repo)
+    group = next(g for g in group_files(details.files) if g.quant == "Q8_0")
+    models_dir = tmp_path / "models"
+    remember(models_dir, repo, details.commit, group)
+    fake_hub.arm(f"{repo}/{name}", Fault("trickle", delay=0.01))
+    cancel = threading.Event()
+    with pytest.raises(DownloadCancelled):
+        Downloader(client, models_dir).download(
+            repo,
+            group.files[0],
+            details.commit,
+            lambda p: cancel.set() if p.done > 1_000_000 else None,
+            cancel,
+        )
+    kept = (models_dir / "acme" / "Tiny-GGUF" / (name + ".part")).stat().st_size
+
+    window = _window(qtbot, fake_hub, tmp_path, str(model_path))
+    queue = window.models.queue
+    (job_id,) = queue.rows
+    row = queue.rows[job_id]
+    assert "paused" in row.status.text() and not row.resume.isHidden()
+    row.resume.click()
+    qtbot.waitUntil(lambda: not row.load.isHidden(), timeout=60_000)
+    assert fake_hub.gets_of(name)[-1].headers["Range"] == f"bytes={kept}-"
+    served = fake_hub.repos[repo].files[name].data
+    assert Path(row.path).read_bytes() == served
+    assert pending(models_dir) == []
