@@ -3,16 +3,72 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
-APP_ID = "io.github.llm_playground.LLMPlayground"
+from app.desktop_entry import APP_ID
+
+log = logging.getLogger("qt")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llm-playground",
+        description="See how a language model writes. Subcommands (generate, tokenize, bpe, "
+        "info, models) run headless; see `llm-playground generate --help`.",
+    )
+    parser.add_argument("model_file", nargs="?", help="a .gguf file to open")
+    parser.add_argument("--model", default=None, help="a GGUF path or 'default'")
+    parser.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add the app to the desktop menu (Linux: .desktop entry, icons, .gguf type)",
+    )
+    parser.add_argument(
+        "--uninstall-desktop", action="store_true", help="remove what --install-desktop wrote"
+    )
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="open the window offscreen, generate 8 tokens with the default model, exit",
+    )
+    return parser
+
+
+def _route_qt_messages() -> None:
+    """Qt's warnings go to the log file, not the terminal (a windowed app has none)."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
+
+    def handler(kind: QtMsgType, _context: object, message: str) -> None:
+        log.log(levels.get(kind, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handler)
 
 
 def run_gui(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="llm-playground")
-    parser.add_argument("--model", default="default", help="a GGUF path or 'default'")
-    args, qt_args = parser.parse_known_args(list(argv))
+    args, qt_args = _parser().parse_known_args(list(argv))
+    if args.install_desktop or args.uninstall_desktop:
+        from app import desktop_entry
+
+        if args.uninstall_desktop:
+            removed = desktop_entry.uninstall()
+            print(f"removed {len(removed)} files" if removed else "nothing was installed")
+        else:
+            written = desktop_entry.install()
+            print(f"installed the desktop entry: {written[0]}")
+        return 0
+    if args.smoke_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -20,11 +76,17 @@ def run_gui(argv: Sequence[str]) -> int:
     from app.ui.main_window import MainWindow
     from app.ui.resources import app_icon
 
+    _route_qt_messages()
     app = QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("LLM Playground")
     app.setOrganizationName("LLMPlayground")
     QGuiApplication.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
-    window = MainWindow(args.model)
+    spec = "default" if args.smoke_test else args.model or args.model_file or "default"
+    window = MainWindow(spec)
     window.show()
+    if args.smoke_test:
+        from app.ui.smoke_test import run_smoke_test
+
+        return run_smoke_test(app, window)
     return app.exec()

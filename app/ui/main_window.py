@@ -186,6 +186,10 @@ class MainWindow(QMainWindow):
         return action
 
     @property
+    def loaded_model(self) -> ModelLoaded | None:
+        return self._model
+
+    @property
     def busy(self) -> bool:
         return self.workspace.running or self.compare.running or self.beam_view.running
 
