@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint pytest bench bench-ui bench-download clean
+.PHONY: run test lint pytest bench bench-ui bench-download bundle bundle-check tarball clean
 
 $(STAMP): pyproject.toml setup.py app/core/_logit_histogram.c
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,8 @@ run: $(STAMP)
 	$(BIN)/llm-playground
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench packaging
+	$(BIN)/ruff format --check app tests bench packaging
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -36,6 +36,24 @@ bench-ui: $(STAMP)
 
 bench-download: $(STAMP)
 	$(BIN)/python bench/download.py
+
+# The frozen app (PyInstaller onedir) in build/dist/llm-playground/, then its smoke test.
+BUNDLE_STAMP := $(VENV)/.bundle-tools-stamp
+$(BUNDLE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[model,test,bundle]"
+	touch $(BUNDLE_STAMP)
+
+bundle: $(BUNDLE_STAMP)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath build/dist --workpath build/pyinstaller packaging/llm-playground.spec
+	@du -sh build/dist/llm-playground
+
+bundle-check: bundle
+	$(BIN)/python packaging/smoke_test.py
+
+# Linux: the bundle and its desktop entry in one tarball.
+tarball: bundle-check
+	sh packaging/make_tarball.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -137,8 +137,8 @@ def _write_stamp(target: Path, sha256: str | None, repo_id: str, revision: str, 
 class _Speed:
     """Bytes per second over the last few seconds."""
 
-    def __init__(self) -> None:
-        self.samples: list[tuple[float, int]] = []
+    def __init__(self, start: int) -> None:
+        self.samples: list[tuple[float, int]] = [(time.monotonic(), start)]
 
     def add(self, now: float, done: int) -> float:
         self.samples.append((now, done))
@@ -243,7 +243,7 @@ class Downloader:
     ) -> str:
         digest = hashlib.sha256()
         offset = self._resume_offset(part, file.size, digest)
-        speed = _Speed()
+        speed = _Speed(offset)
         failures = 0
         last_report = 0.0
         while True:
