@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import platform
 import sys
 from collections.abc import Sequence
 
@@ -23,6 +24,31 @@ def configure_logging() -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("llama.cpp").setLevel(logging.WARNING)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per request otherwise
+    log = logging.getLogger("app")
+    log.info(
+        "LLM Playground %s · Python %s · %s · data in %s",
+        _version(),
+        platform.python_version(),
+        platform.platform(),
+        paths.data_dir(),
+    )
+    previous = sys.excepthook
+
+    def log_uncaught(kind: type[BaseException], value: BaseException, tb: object) -> None:
+        log.critical("uncaught exception", exc_info=(kind, value, tb))  # type: ignore[arg-type]
+        previous(kind, value, tb)  # type: ignore[arg-type]
+
+    sys.excepthook = log_uncaught
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("llm-playground")
+    except Exception:
+        return "unknown version"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,8 +8,8 @@ Loading a model that fails keeps the previous one loaded and usable.
 
 from __future__ import annotations
 
+import logging
 import threading
-import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,9 @@ from app.core.token_step import TokenStep
 from app.workers.worker_thread import Worker, WorkerThread
 
 TOP_PIECES = 50  # the chart shows at most this many alternatives
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -181,15 +184,24 @@ class EngineWorker(Worker):
         try:
             engine = Engine(spec, config)
         except PlaygroundError as exc:
+            log.warning("could not load %s: %s", spec, exc)
             self.sig_model_failed.emit(str(exc), had_model)
             return
         except Exception as exc:  # a model must never take the window down
-            traceback.print_exc()
+            log.exception("unexpected error in a worker")
             self.sig_model_failed.emit(f"unexpected error while loading: {exc}", had_model)
             return
         if self._engine is not None:
             self._engine.close()  # type: ignore[attr-defined]
         self._engine = engine
+        log.info(
+            "loaded %s (%s) on %s, context %d; %s",
+            engine.info.card.name,
+            engine.path,
+            engine.info.describe_device(),
+            engine.n_ctx,
+            engine.info.backend.system_info,
+        )
         self.sig_model_loaded.emit(
             ModelLoaded(
                 engine.info.card.name,
@@ -248,7 +260,7 @@ class EngineWorker(Worker):
             self.sig_failed.emit(rid, str(exc))
             return
         except Exception as exc:  # report it; the worker and the model stay usable
-            traceback.print_exc()
+            log.exception("unexpected error in a worker")
             self.sig_failed.emit(rid, f"generation failed: {exc}")
             return
         self.sig_finished.emit(rid, finished)
@@ -386,7 +398,7 @@ class EngineWorker(Worker):
             self.sig_failed.emit(rid, str(exc))
             return
         except Exception as exc:  # report it; the worker and the model stay usable
-            traceback.print_exc()
+            log.exception("unexpected error in a worker")
             self.sig_failed.emit(rid, f"comparison failed: {exc}")
             return
         for pane, spec in enumerate(request.panes):
@@ -401,7 +413,7 @@ class EngineWorker(Worker):
                 self.sig_pane_note.emit(rid, pane, str(exc))
                 finished = RunFinished("error", 0.0, 0.0)
             except Exception as exc:  # one pane failing leaves the others standing
-                traceback.print_exc()
+                log.exception("unexpected error in a worker")
                 self.sig_pane_note.emit(rid, pane, f"this pane failed: {exc}")
                 finished = RunFinished("error", 0.0, 0.0)
             self.sig_pane_finished.emit(rid, pane, finished)

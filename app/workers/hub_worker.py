@@ -7,8 +7,8 @@ time, in the order asked) and each can be cancelled, queued or running.
 
 from __future__ import annotations
 
+import logging
 import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +28,8 @@ from app.core.hub_client import HubClient
 from app.core.pending_downloads import forget, remember
 from app.core.quant_files import QuantGroup
 from app.workers.worker_thread import Worker, WorkerThread
+
+log = logging.getLogger(__name__)
 
 
 class HubWorker(Worker):
@@ -55,7 +57,7 @@ class HubWorker(Worker):
             self.sig_failed.emit(request_id, type(exc).__name__, str(exc))
             return
         except Exception as exc:  # a bad reply must not end the thread
-            traceback.print_exc()
+            log.exception("unexpected error in a worker")
             self.sig_failed.emit(request_id, "unexpected", f"unexpected error: {exc}")
             return
         self.sig_done.emit(request_id, result)
@@ -139,7 +141,7 @@ class DownloadWorker(Worker):
             resumable = not isinstance(exc, (ChecksumMismatch, UnsafePath))
             self.sig_failed.emit(job.job_id, str(exc), resumable)
         except Exception as exc:
-            traceback.print_exc()
+            log.exception("unexpected error in a worker")
             self.sig_failed.emit(job.job_id, f"unexpected error: {exc}", True)
         else:
             self.sig_finished.emit(job.job_id, [str(p) for p in paths])

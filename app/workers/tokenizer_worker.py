@@ -8,7 +8,7 @@ text itself is tokenized in one llama.cpp call, so chunking never changes the to
 from __future__ import annotations
 
 import gc
-import traceback
+import logging
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import Signal, Slot
@@ -19,6 +19,9 @@ from app.core.tokens import TokenInfo
 from app.workers.worker_thread import Worker, WorkerThread
 
 PROGRESS_EVERY = 20_000  # tokens between progress reports
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ class TokenizerWorker(Worker):
         except PlaygroundError as exc:
             self.sig_failed.emit(rid, str(exc))
         except Exception as exc:  # the tab stays usable
-            traceback.print_exc()
+            log.exception("unexpected error in a worker")
             self.sig_failed.emit(rid, f"tokenizing failed: {exc}")
 
     @Slot(int, str, object)
@@ -162,7 +165,7 @@ class TokenizerWorker(Worker):
         except PlaygroundError as exc:
             self.sig_failed.emit(request_id, str(exc))
         except Exception as exc:
-            traceback.print_exc()
+            log.exception("unexpected error in a worker")
             self.sig_failed.emit(request_id, f"the replay failed: {exc}")
 
     def shutdown(self) -> None:
