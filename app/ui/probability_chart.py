@@ -39,6 +39,9 @@ OTHERS_COLOR = QColor("#9ca3af")
 LABEL_CHARS = 18
 
 
+INSIDE_LABEL_P = 0.6  # bars longer than this hold their label inside
+
+
 @dataclass(frozen=True)
 class Bar:
     token_id: int  # -1 for "all other tokens"
@@ -76,6 +79,7 @@ class ProbabilityChart(QWidget):
         header.addWidget(self.k_spin)
 
         self.plot = pg.PlotWidget()
+        self.plot.setMinimumHeight(200)  # below this the bar labels of a top 10 overlap
         make_static(self.plot)
         item = self.plot.getPlotItem()
         item.invertY(True)
@@ -310,6 +314,10 @@ class ProbabilityChart(QWidget):
                     " ◀ argmax" if i == 0 and self._mode == "greedy" and bar.token_id >= 0 else ""
                 )
                 label.setText(f"{_percent(bar.p)}{marks}")
+                # A long bar carries its label inside its end, so it never runs off the plot.
+                inside = bar.p > INSIDE_LABEL_P
+                label.setAnchor((1, 0.5) if inside else (0, 0.5))
+                label.setColor(QColor("white") if inside else self._text_color())
                 label.setPos(bar.p, float(i))
                 label.setVisible(True)
             else:
@@ -320,8 +328,7 @@ class ProbabilityChart(QWidget):
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:  # light / dark theme switched
-            for label in self._value_labels:
-                label.setColor(self._text_color())
+            self._place_value_labels()
         super().changeEvent(event)
 
     def _show_draw(self, visible: bool) -> None:
