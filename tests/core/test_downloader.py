@@ -103,8 +103,11 @@ def test_wrong_bytes_are_rejected_and_removed(fake_hub: FakeHub, tmp_path: Path)
     assert downloader.download(REPO, file, commit).read_bytes() == data
 
 
-def test_server_errors_are_retried(fake_hub: FakeHub, tmp_path: Path) -> None:
-    fake_hub.arm(f"{REPO}/{NAME}", Fault("status", status=500, times=2))
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_server_errors_and_rate_limits_are_retried(
+    fake_hub: FakeHub, tmp_path: Path, status: int
+) -> None:
+    fake_hub.arm(f"{REPO}/{NAME}", Fault("status", status=status, times=2))
     downloader, file, commit = _setup(fake_hub, tmp_path)
     assert downloader.download(REPO, file, commit).read_bytes() == _served(fake_hub)
     assert len(fake_hub.gets_of(NAME)) == 3
@@ -122,6 +125,19 @@ def test_split_model_downloads_every_shard(fake_hub: FakeHub, tmp_path: Path) ->
     ]
     assert seen[-1].done == seen[-1].total == split.size
     assert {p.file_index for p in seen} == {1, 2}
+
+
+def test_persistent_server_errors_give_up_with_a_clear_message(
+    fake_hub: FakeHub, tmp_path: Path
+) -> None:
+    from app.core.hub_client import HubServerError
+
+    fake_hub.arm(f"{REPO}/{NAME}", Fault("status", status=502, times=100))
+    downloader, file, commit = _setup(fake_hub, tmp_path)
+    downloader.retries = 2
+    with pytest.raises(HubServerError, match=r"kept failing \(502\); retry later"):
+        downloader.download(REPO, file, commit)
+    assert len(fake_hub.gets_of(NAME)) == 3
 
 
 def test_missing_file_and_repo(fake_hub: FakeHub, tmp_path: Path) -> None:
