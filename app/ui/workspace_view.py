@@ -7,6 +7,7 @@ model never floods the event loop; the plots follow a running generation more sl
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -37,11 +38,13 @@ SAMPLE_PROMPT = (
     "Detective Jameson sat in his cramped office, surrounded by stacks of dusty files "
     "and yellowed newspapers."
 )
-REFRESH_MS = 33  # the text follows the stream at most ~30 times a second
-# The plots repaint in software and cost ~10 ms each: while generating they follow
-# every twelfth refresh (each ~2.5 times a second), taking turns, so no event-loop pass
-# holds both (and the GIL) at once.
-PLOT_EVERY = 12
+REFRESH_MS = 50  # the text follows the stream at most 20 times a second
+# The plots repaint in software (~7–10 ms each) on a core llama.cpp's threads need: on a
+# fast stream each follows once a second, half a second apart, so no event-loop pass
+# holds both (and the GIL) at once; a slow stream (a token every 125 ms or more) leaves
+# the CPU idle between tokens, and the plots follow every token.
+PLOT_INTERVAL_S = 1.0
+SLOW_STREAM_S = 0.125
 
 Notify = Callable[[str, int], None]
 
@@ -69,7 +72,10 @@ class WorkspaceView(EngineTab):
         self._hold_next = False  # the running step is to be guessed before it is shown
         self._holding = False  # a generated token waits for Reveal
         self._plot_pending: list[StepReport] = []
-        self._flushes = 0
+        self._last_arrival = 0.0
+        self._slow_stream = True
+        self._timeline_due = 0.0  # time.monotonic() when each plot may repaint again
+        self._chart_due = 0.0
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_MS)
@@ -239,6 +245,7 @@ class WorkspaceView(EngineTab):
         self._branches = []
         self._pending = []
         self._plot_pending = []
+        self._last_arrival = self._timeline_due = self._chart_due = 0.0
         self._refresh_timer.stop()
         self.stream_view.pieces = self.record.pieces
         self.stream_view.start(prompt)
@@ -353,6 +360,9 @@ class WorkspaceView(EngineTab):
             record.eog_ids = record.eog_ids | {report.step.id}
         self._eog.append(report.is_eog)
         self._pending.append(report)
+        now = time.monotonic()
+        self._slow_stream = now - self._last_arrival >= SLOW_STREAM_S
+        self._last_arrival = now
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
@@ -363,12 +373,17 @@ class WorkspaceView(EngineTab):
         for report in reports:
             self.stream_view.append_step(report.step, report.is_eog)
         self._plot_pending.extend(reports)
-        self._flushes += 1
-        turn = self._flushes % PLOT_EVERY
-        if (all_views or turn == 1) and self._plot_pending:
+        now = time.monotonic()
+        every = all_views or self._slow_stream
+        timeline_turn = every or now >= self._timeline_due
+        chart_turn = every or (now >= self._chart_due and not timeline_turn)
+        if timeline_turn and self._plot_pending:
             self.timeline.append_steps([r.step for r in self._plot_pending])
             self._plot_pending = []
-        if (all_views or turn == PLOT_EVERY // 2) and self._selected < 0 and self.record:
+            self._timeline_due = now + PLOT_INTERVAL_S
+            self._chart_due = max(self._chart_due, now + PLOT_INTERVAL_S / 2)
+        if chart_turn and self._selected < 0 and self.record:
+            self._chart_due = now + PLOT_INTERVAL_S
             # Following the latest step: the chart only (no selection marks to move).
             record = self.record
             latest = len(self.stream_view.steps) - 1
@@ -381,7 +396,7 @@ class WorkspaceView(EngineTab):
                     record.beam_path,
                     live=self._running,
                 )
-        if all_views or turn == 0:  # the status line re-lays out the status bar: ~2.5 Hz
+        if all_views or timeline_turn:  # the status line re-lays out the status bar
             self._update_run_label()
         if self._running and (reports or self._plot_pending):
             self._refresh_timer.start()  # the plots still owe a turn
