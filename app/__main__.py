@@ -54,7 +54,7 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     configure_logging()
-    if args and (args[0] in SUBCOMMANDS or args[0] in {"-h", "--help"}):
+    if args and args[0] in SUBCOMMANDS:
         from app.cli import run
 
         return run(args)
