@@ -5,6 +5,8 @@ Prints ratios measured side by side in one run on the same model and tokens:
      (llama_decode + argmax, nothing else); target >= 0.97 on a 2-core CPU
   2. aggregate tokens/s of 2 lockstep streams / 1 stream
   3. per-step time of beam width 4 / greedy
+  (2 and 3 also print what llama_decode alone costs for a batch of 2 and 4 sequences
+  against 1, with no analysis: the floor the engine cannot go under on this machine)
 
 Usage: python bench/decode_overhead.py [--model default] [--tokens 128] [--rounds 5]
 """
@@ -48,6 +50,21 @@ def bare_loop(engine: Engine, prompt_ids: list[int], n: int) -> tuple[float, lis
         token = int(np.argmax(row))
         ids.append(token)
     return (n - 1) / (time.perf_counter() - start), ids
+
+
+def bare_batch_step(engine: Engine, prompt_ids: list[int], width: int, steps: int) -> float:
+    """Seconds per llama_decode of `width` sequences, one token each (no analysis): the
+    floor under lockstep streams and beams of that width on this machine."""
+    engine.clear()
+    engine.prefill(prompt_ids)
+    for seq in range(1, width):
+        engine.copy_sequence(0, seq)
+    pos = len(prompt_ids)
+    token = prompt_ids[-1]
+    start = time.perf_counter()
+    for step in range(steps):
+        engine.decode([(token, pos + step, seq, True) for seq in range(width)])
+    return (time.perf_counter() - start) / steps
 
 
 def engine_loop(
@@ -108,8 +125,17 @@ def main() -> None:
             stream_ratios.append(
                 (sum(len(r.steps) for r in two) / t_two) / (len(one.steps) / t_one)
             )
+        floors = {w: [] for w in (1, 2, 4)}
+        for _ in range(args.rounds):
+            for width in floors:
+                floors[width].append(bare_batch_step(engine, prompt_ids, width, 48))
+        one_step = statistics.median(floors[1])
+        batch2 = statistics.median(floors[2]) / one_step
+        batch4 = statistics.median(floors[4]) / one_step
         print(
             f"2. lockstep: 2 streams aggregate / 1 stream = {statistics.median(stream_ratios):.2f}x"
+            f" (bare llama_decode: a batch of 2 costs {batch2:.2f}x one, so at most "
+            f"{2 / batch2:.2f}x)"
         )
 
         beam_steps = min(n, 48)
@@ -126,7 +152,10 @@ def main() -> None:
             )
             steps = max(len(h.ids) for h in result.hypotheses)
             beam_ratios.append(((time.perf_counter() - start) / steps) / t_greedy)
-        print(f"3. beam width 4 step / greedy step = {statistics.median(beam_ratios):.2f}x")
+        print(
+            f"3. beam width 4 step / greedy step = {statistics.median(beam_ratios):.2f}x"
+            f" (bare llama_decode: a batch of 4 costs {batch4:.2f}x one)"
+        )
 
 
 if __name__ == "__main__":
