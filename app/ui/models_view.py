@@ -168,8 +168,10 @@ class ModelsView(QWidget):
 
         self.sources = QTabWidget()
         self.sources.addTab(self.picks_table, "Course picks")
+        self.search_page = search_page
         self.sources.addTab(search_page, "Search the Hub")
         self.sources.addTab(self.library_panel, "On this computer")
+        self.sources.currentChanged.connect(self._on_source_changed)
 
         self.files_panel = RepoFilesPanel()
         self.files_panel.sig_download.connect(self.download)
@@ -241,6 +243,11 @@ class ModelsView(QWidget):
         return HubClient(self.endpoint)
 
     # ---- search -------------------------------------------------------------------
+    def _on_source_changed(self, _index: int) -> None:
+        """The first visit to the search page lists the most downloaded GGUF models."""
+        if self.sources.currentWidget() is self.search_page and "search" not in self._latest:
+            self.search()
+
     def search(self) -> None:
         text = self.search_edit.text()
         sort: SortKey = self.sort_box.currentData()

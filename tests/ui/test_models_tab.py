@@ -47,7 +47,9 @@ def test_download_from_the_hub_then_generate(
     _ready(qtbot, window)
     models = window.models
     window.tabs.setCurrentWidget(models)
-    models.sources.setCurrentIndex(1)
+    models.sources.setCurrentIndex(1)  # the first visit lists the most downloaded
+    qtbot.waitUntil(lambda: models.results_table.rowCount() == 4, timeout=10_000)
+    assert models.results_table.item(0, 0).text() == "Gemma-3-270M-GGUF"  # 1M downloads
 
     models.search_edit.setText("gemma")
     models.search()
