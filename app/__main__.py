@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from app.core import paths
 
-SUBCOMMANDS = {"generate", "tokenize", "bpe", "info", "models"}
+SUBCOMMANDS = {"generate", "tokenize", "bpe", "info", "models", "_probe"}
 
 
 def configure_logging() -> None:

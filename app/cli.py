@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--model", required=True)
     info.add_argument("--json", action="store_true")
 
+    probe = sub.add_parser("_probe", help=argparse.SUPPRESS)
+    probe.add_argument("path", type=Path)
+
     models = sub.add_parser("models", help="search the Hub, download models, list the library")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     search = models_sub.add_parser("search", help="GGUF repositories on the Hub")
@@ -268,7 +271,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    from app.core.load_probe import probe_child
+
+    return probe_child(args.path)
+
+
 COMMANDS = {
+    "_probe": cmd_probe,
     "generate": cmd_generate,
     "tokenize": cmd_tokenize,
     "bpe": cmd_bpe,

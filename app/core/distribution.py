@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.core.errors import ModelOutputError
+
 BINS_PER_LOGIT = 256
 HEAD_MARGIN = 8.0  # logits below the maximum that are always kept exactly
 HEAD_MIN = 64  # at least this many tokens kept exactly (the chart shows up to 50)
@@ -214,7 +216,10 @@ def analyze_logits(
         scratch = LogitsScratch(vocab_size)
     max_logit = float(logits.max())
     if not math.isfinite(max_logit):
-        raise ValueError("the model produced non-finite logits")
+        raise ModelOutputError(
+            "the model produced non-finite logits (NaN or infinity): its weights are "
+            "damaged or this llama.cpp build computes it wrongly"
+        )
     hint = scratch.span_hint
     span = max(hint + SPAN_HEADROOM, MIN_SPAN) if hint is not None else _span(logits, max_logit)
     counts, candidate_bin, n_candidates, used_bins = _histogram_pass(

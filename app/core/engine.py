@@ -34,6 +34,7 @@ from app.core.default_model import resolve_model
 from app.core.engine_config import EngineConfig
 from app.core.errors import ModelFileError, PromptError
 from app.core.gguf_file import read_gguf
+from app.core.load_probe import ensure_loadable
 from app.core.model_card import ModelCard, card_from_gguf
 from app.core.vocabulary import Vocabulary
 
@@ -62,7 +63,9 @@ class LoadedInfo:
 class Engine:
     """A loaded model with one context; not thread-safe: one worker thread owns it."""
 
-    def __init__(self, model_spec: str | Path, config: EngineConfig | None = None) -> None:
+    def __init__(
+        self, model_spec: str | Path, config: EngineConfig | None = None, *, probe: bool = True
+    ) -> None:
         self.config = config or EngineConfig()
         self._lib = llama()
         self._lock = threading.Lock()
@@ -86,6 +89,8 @@ class Engine:
             gpu_layers = 0
         mparams = lib.llama_model_default_params()
         mparams.n_gpu_layers = gpu_layers if gpu_layers >= 0 else 0x7FFFFFFF
+        if probe:  # a file that crashes llama.cpp must crash a child process, not this one
+            ensure_loadable(self.path)
         with captured_log() as lines:
             model = lib.llama_model_load_from_file(str(self.path).encode("utf-8"), mparams)
         if not model:

@@ -15,3 +15,7 @@ class SettingsError(PlaygroundError):
 
 class PromptError(PlaygroundError):
     """The prompt is empty, or longer than the context."""
+
+
+class ModelOutputError(PlaygroundError):
+    """The model computed something unusable (NaN or infinite logits): damaged weights."""

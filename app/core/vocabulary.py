@@ -19,6 +19,7 @@ import numpy as np
 
 from app.core.errors import ModelFileError, PromptError
 from app.core.gguf_file import read_gguf
+from app.core.load_probe import ensure_loadable
 from app.core.model_card import ModelCard, card_from_gguf
 from app.core.tokens import TokenInfo, token_kind
 
@@ -160,8 +161,10 @@ class Vocabulary:
 class VocabularyFile:
     """Only a GGUF's tokenizer, loaded (fast; works on vocabulary-only files too)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, probe: bool = True) -> None:
         gguf = read_gguf(path, require_tensors=False)
+        if probe:
+            ensure_loadable(path)
         self.path = path
         self._lib = llama()
         params = self._lib.llama_model_default_params()
@@ -186,9 +189,10 @@ class VocabularyFile:
 
 
 @contextlib.contextmanager
-def load_vocabulary(path: Path) -> Iterator[Vocabulary]:
-    """Load only a GGUF's tokenizer for the duration of a `with` block."""
-    loaded = VocabularyFile(path)
+def load_vocabulary(path: Path, *, probe: bool = True) -> Iterator[Vocabulary]:
+    """Load only a GGUF's tokenizer for the duration of a `with` block (`probe`: first
+    in a child process, see load_probe.py)."""
+    loaded = VocabularyFile(path, probe=probe)
     try:
         yield loaded.vocab
     finally:
