@@ -32,6 +32,8 @@ from gguf.constants import (
 from app.core.errors import ModelFileError
 
 SUPPORTED_VERSIONS = (2, 3)
+GGML_MAX_NAME = 64  # bytes, with the terminating zero: llama.cpp's limit for tensor names
+MAX_KEY_LENGTH = 256  # metadata keys are dotted identifiers ("llama.block_count")
 MAX_DIMS = 4
 # Arrays small enough to keep their values (for the model card); others keep a length.
 KEEP_ARRAY_MAX = 64
@@ -226,8 +228,12 @@ def _parse(
             f"entries cannot fit in {file_size} bytes"
         )
     gguf = GGUFFile(path=path, version=version, file_size=file_size)
-    for _ in range(n_kv):
+    for index in range(n_kv):
         key = cur.string("metadata key")
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise ModelFileError(
+                f"{path.name}: corrupt GGUF: metadata entry {index} has no valid key"
+            )
         vtype = _value_type(cur.u32(f"type of '{key}'"), key, path)
         gguf.metadata[key] = _read_value(cur, vtype, key, keep_arrays)
 
@@ -238,6 +244,8 @@ def _parse(
     raw_tensors: list[tuple[str, tuple[int, ...], GGMLQuantizationType, int]] = []
     for index in range(n_tensors):
         name = cur.string(f"name of tensor {index}")
+        if not name or len(name.encode("utf-8")) >= GGML_MAX_NAME or not name.isprintable():
+            raise ModelFileError(f"{path.name}: corrupt GGUF: tensor {index} has no valid name")
         n_dims = cur.u32(f"dimensions of tensor '{name}'")
         if not 1 <= n_dims <= MAX_DIMS:
             raise ModelFileError(f"{path.name}: tensor '{name}' has {n_dims} dimensions")

@@ -116,7 +116,10 @@ class FakeRepo:
 class Fault:
     """What the next GET of a file does instead of behaving."""
 
-    kind: str  # "drop" (close after `after` bytes), "status", "wrong", "trickle", "stall"
+    # "drop" (close after `after` bytes), "status", "wrong" (other bytes), "trickle",
+    # "stall" (pause `delay` s after `after` bytes), "short" (half the bytes, and a
+    # Content-Length that says so)
+    kind: str
     after: int = 0
     status: int = 500
     data: bytes = b""
@@ -337,6 +340,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        if fault is not None and fault.kind == "short":  # a Content-Length that lies low
+            end = start + (end - start) // 2
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         for key, value in headers.items():
