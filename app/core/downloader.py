@@ -134,6 +134,16 @@ def _write_stamp(target: Path, sha256: str | None, repo_id: str, revision: str, 
     )
 
 
+def insecure_redirect(requested: str, final: str) -> None:
+    """Refuse an https download that was redirected to plain http (a token or the file
+    could be read or changed on the way)."""
+    if requested.startswith("https://") and not final.startswith("https://"):
+        raise DownloadError(
+            f"refused a redirect from {requested.split('/')[2]} to an insecure address "
+            f"({final.split('?')[0]})"
+        )
+
+
 class _Speed:
     """Bytes per second over the last few seconds."""
 
@@ -263,6 +273,7 @@ class Downloader:
                     timeout=httpx2.Timeout(self.timeout, connect=min(self.timeout, 15.0)),
                     follow_redirects=True,
                 ) as response:
+                    insecure_redirect(url, str(response.url))
                     restart = self._check_response(response, offset, repo_id, file)
                     if restart:
                         offset = 0
