@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from app.core import paths
+from app.core.atomic_file import temporary_beside, write_atomic
 from app.core.errors import ModelFileError
 from app.core.file_hash import sha256_of
 
@@ -54,7 +55,7 @@ def default_model_path() -> Path:
     if target.exists() and sha256_of(target) == expected:
         _write_stamp(target, stamp, expected)
         return target
-    partial = target.with_name(target.name + ".part")
+    partial = temporary_beside(target)  # two instances may assemble it at once
     try:
         package.verify_chunks()  # type: ignore[attr-defined]
         with partial.open("wb") as out:
@@ -79,9 +80,8 @@ def default_model_path() -> Path:
 
 def _write_stamp(target: Path, stamp: Path, expected: str) -> None:
     st = target.stat()
-    stamp.write_text(
-        json.dumps({"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns}),
-        encoding="utf-8",
+    write_atomic(
+        stamp, json.dumps({"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from app.core.atomic_file import write_atomic
 from app.core.errors import PlaygroundError
 from app.core.hub_client import (
     FileNotOnHub,
@@ -119,19 +120,15 @@ def read_stamp(target: Path) -> dict[str, object] | None:
 def _write_stamp(target: Path, sha256: str | None, repo_id: str, revision: str, path: str) -> None:
     st = target.stat()
     stamp = target.with_name(target.name + STAMP_SUFFIX)
-    stamp.write_text(
-        json.dumps(
-            {
-                "sha256": sha256,
-                "size": st.st_size,
-                "mtime_ns": st.st_mtime_ns,
-                "repo_id": repo_id,
-                "revision": revision,
-                "path": path,
-            }
-        ),
-        encoding="utf-8",
-    )
+    document = {
+        "sha256": sha256,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "repo_id": repo_id,
+        "revision": revision,
+        "path": path,
+    }
+    write_atomic(stamp, json.dumps(document))
 
 
 def insecure_redirect(requested: str, final: str) -> None:

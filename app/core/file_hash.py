@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from pathlib import Path
 
 from app.core import paths
+from app.core.atomic_file import write_atomic
 
 _LOCK = threading.Lock()
 
@@ -47,7 +47,5 @@ def cached_sha256(path: Path) -> str:
     digest = sha256_of(path)
     with _LOCK:
         cache[key] = {"stamp": stamp, "sha256": digest}
-        partial = _cache_file().with_suffix(".part")
-        partial.write_text(json.dumps(cache), encoding="utf-8")
-        os.replace(partial, _cache_file())
+        write_atomic(_cache_file(), json.dumps(cache))
     return digest

@@ -10,7 +10,6 @@ models appear once, as their first shard.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +17,8 @@ from pathlib import Path
 from typing import Literal
 
 from app.core import paths
-from app.core.downloader import PART_SUFFIX, STAMP_SUFFIX, read_stamp
+from app.core.atomic_file import write_atomic
+from app.core.downloader import STAMP_SUFFIX, read_stamp
 from app.core.errors import PlaygroundError
 from app.core.model_card import ModelCard, read_model_card
 from app.core.quant_files import is_projector, quant_of, shard_info
@@ -181,10 +181,7 @@ class Library:
         return True
 
     def _save_imports(self, values: list[str]) -> None:
-        self.imports_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.imports_file.with_name(self.imports_file.name + PART_SUFFIX)
-        partial.write_text(json.dumps(values, indent=1), encoding="utf-8")
-        os.replace(partial, self.imports_file)
+        write_atomic(self.imports_file, json.dumps(values, indent=1))
 
     # ---- removal ----------------------------------------------------------------------
     def remove(self, entry: LibraryEntry) -> int:

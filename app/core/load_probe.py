@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 
 from app.core import paths
+from app.core.atomic_file import write_atomic
 from app.core.errors import ModelFileError
 
 PROBE_COMMAND = "_probe"  # a hidden subcommand of the app (app/cli.py)
@@ -55,9 +56,7 @@ def _remember(key: str) -> None:
     with _LOCK:
         cache = _load_cache()
         cache[key] = True
-        partial = _cache_file().with_name(f"{_cache_file().name}.{os.getpid()}.part")
-        partial.write_text(json.dumps(cache), encoding="utf-8")
-        os.replace(partial, _cache_file())
+        write_atomic(_cache_file(), json.dumps(cache))
 
 
 def probe_command(path: Path) -> list[str]:

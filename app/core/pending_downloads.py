@@ -9,10 +9,10 @@ paused downloads that resume from the bytes already on disk.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.atomic_file import write_atomic
 from app.core.downloader import PART_SUFFIX, UnsafePath, safe_target
 from app.core.quant_files import HubFile, QuantGroup
 
@@ -52,9 +52,7 @@ def remember(models_dir: Path, repo_id: str, revision: str, group: QuantGroup) -
         "shards_expected": group.shards_expected,
         "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in group.files],
     }
-    partial = record.with_name(record.name + ".tmp")
-    partial.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    os.replace(partial, record)
+    write_atomic(record, json.dumps(document, indent=1))
     return record
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.core.atomic_file import write_atomic
 from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
 from app.core.distribution import StepDistribution
@@ -189,9 +190,8 @@ def save_session(
     path: Path, record: RunRecord, model_name: str, model_sha256: str, view: SessionView
 ) -> None:
     document = session_to_json(record, model_name, model_sha256, view)
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    partial.replace(path)  # a crash mid-write never leaves half a session behind
+    # A crash mid-write never leaves half a session behind.
+    write_atomic(path, json.dumps(document, ensure_ascii=False))
 
 
 def _settings_from_json(doc: Any) -> DecodingSettings:

@@ -15,6 +15,7 @@ from typing import Any
 
 from platformdirs import user_config_dir
 
+from app.core.atomic_file import write_atomic
 from app.core.engine_config import EngineConfig
 
 SETTINGS_VERSION = 1
@@ -79,11 +80,8 @@ class SettingsStore:
 
     def save(self, settings: RuntimeSettings) -> None:
         self.settings = settings.validated()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".part")
         document = {"version": SETTINGS_VERSION, "runtime": asdict(self.settings)}
-        partial.write_text(json.dumps(document, indent=2), encoding="utf-8")
-        os.replace(partial, self.path)
+        write_atomic(self.path, json.dumps(document, indent=2))
 
 
 def _parse(document: Any) -> RuntimeSettings:
