@@ -48,11 +48,13 @@ def main() -> None:
             DecodingSettings(mode="sample", temperature=0.9, seed=1, max_tokens=args.run_tokens),
         ]
         prompts = [engine.tokenize_prompt(p) for p in PROMPTS]
-        for ids in prompts:  # warm-up: every buffer a run uses exists after this
-            generate(engine, ids, settings[0].with_(max_tokens=16))
+        # Warm-up: one full run of each kind, so every buffer a run uses exists.
+        for index, ids in enumerate(prompts):
+            generate(engine, ids, settings[index % 2])
         start_rss = rss()
         start = time.monotonic()
         speeds: list[tuple[float, float]] = []  # (seconds since start, tokens/s)
+        samples: list[int] = []  # RSS after every 10th generation
         total = runs = 0
         deadline = start + args.minutes * 60
         while (total < args.tokens) if args.tokens else (time.monotonic() < deadline):
@@ -62,6 +64,8 @@ def main() -> None:
             total += len(result.steps)
             runs += 1
             speeds.append((time.monotonic() - start, stats.tokens_per_second))
+            if runs % 10 == 0:
+                samples.append(rss())
         elapsed = time.monotonic() - start
         end_rss = rss()
     tenth = max(1, len(speeds) // 10)
@@ -73,6 +77,8 @@ def main() -> None:
         f"  RSS {start_rss / 1e6:.1f} MB -> {end_rss / 1e6:.1f} MB, "
         f"growth {100 * growth:+.2f}% (target <= 5%)"
     )
+    shown = samples[:: max(1, len(samples) // 8)]
+    print("  RSS every 10 generations (MB): " + ", ".join(f"{v / 1e6:.0f}" for v in shown))
     print(
         f"  tokens/s first tenth {first:.1f}, last tenth {last:.1f}, "
         f"drift {100 * (last / first - 1):+.1f}%"
