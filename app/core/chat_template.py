@@ -7,13 +7,21 @@ and options follow Hugging Face Transformers' chat templates (and llama-cpp-pyth
 formatter): `messages`, `bos_token`, `eos_token`, `add_generation_prompt`,
 `raise_exception`, `strftime_now`, trimmed blocks, the loop controls and the
 `{% generation %}` tag.
+
+A hostile template can also try to exhaust time or memory. Rendering runs under a trace
+hook that stops it after `RENDER_SECONDS` or once any value it builds exceeds
+`MAX_VALUE` characters or items, and `*` / `**` cannot build anything larger either.
 """
 
 from __future__ import annotations
 
 import json
+import operator
+import sys
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -27,6 +35,8 @@ if TYPE_CHECKING:
     from app.core.engine import Engine
 
 TEMPLATE_KEY = "tokenizer.chat_template"
+RENDER_SECONDS = 2.0
+MAX_VALUE = 1 << 20  # characters of a string, or items of a list, a template may build
 
 
 class ChatTemplateError(PlaygroundError):
@@ -56,8 +66,43 @@ def _tojson(
     )
 
 
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with `*` and `**` unable to build huge values."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
+        if operator_name == "**":
+            if isinstance(right, int) and abs(right) > 1000:
+                raise ChatTemplateError("the chat template computed a huge power; stopped")
+            return operator.pow(left, right)
+        for seq, count in ((left, right), (right, left)):
+            sized = isinstance(seq, str | list | tuple) and isinstance(count, int)
+            if sized and len(seq) * count > MAX_VALUE:
+                raise ChatTemplateError("the chat template built a huge value; stopped")
+        return operator.mul(left, right)
+
+
+class _Budget:
+    """A trace hook that ends a render running too long or building too much."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + RENDER_SECONDS
+
+    def __call__(self, frame: FrameType, event: str, _arg: Any) -> Any:
+        if event == "line":
+            if time.monotonic() > self.deadline:
+                raise ChatTemplateError(
+                    f"the chat template ran for more than {RENDER_SECONDS:.0f} s; stopped"
+                )
+            for value in frame.f_locals.values():
+                if isinstance(value, str | list | dict) and len(value) > MAX_VALUE:
+                    raise ChatTemplateError("the chat template built a huge value; stopped")
+        return self
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _BoundedSandbox(
         loader=jinja2.BaseLoader(),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -84,8 +129,10 @@ def render_chat(
         compiled = _environment().from_string(template)
     except TemplateError as exc:
         raise ChatTemplateError(f"the chat template is not valid Jinja: {exc}") from exc
+    previous = sys.gettrace()
+    sys.settrace(_Budget())
     try:
-        return compiled.render(
+        text = compiled.render(
             messages=[dict(m) for m in messages],
             bos_token=bos_token,
             eos_token=eos_token,
@@ -101,6 +148,13 @@ def render_chat(
         raise
     except (TemplateError, TypeError, ValueError, KeyError, IndexError) as exc:
         raise ChatTemplateError(f"the chat template failed: {exc}") from exc
+    except (OverflowError, MemoryError, RecursionError, ArithmeticError) as exc:
+        raise ChatTemplateError(f"the chat template was stopped: {exc}") from exc
+    finally:
+        sys.settrace(previous)
+    if len(text) > MAX_VALUE:
+        raise ChatTemplateError("the chat template produced a huge prompt; stopped")
+    return text
 
 
 def template_of(metadata: Mapping[str, Any]) -> str | None:

@@ -87,6 +87,31 @@ def test_templates_reaching_python_internals_are_refused(template: str) -> None:
         render_chat(template, MESSAGES, bos_token="<bos>", eos_token="<eos>")
 
 
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{% for i in range(10**9) %}x{% endfor %}", "Range too big"),
+        ("{{ 'x' * 10**9 }}", "huge value"),
+        ("{{ 2 ** 100000 }}", "huge power"),
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "more than 2 s",
+        ),
+        (
+            "{% set ns = namespace(s='x') %}{% for i in range(64) %}"
+            "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+            "huge value",
+        ),
+        ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "recursion"),
+    ],
+)
+def test_templates_exhausting_time_or_memory_are_stopped(template: str, message: str) -> None:
+    with pytest.raises(ChatTemplateError, match=message):
+        render_chat(template, MESSAGES, bos_token="<bos>", eos_token="<eos>")
+    # A normal template still renders afterwards (the trace hook is gone).
+    assert render_chat("{{ messages[0]['content'] * 2 }}", MESSAGES, bos_token="", eos_token="")
+
+
 def test_broken_and_raising_templates_give_clear_errors() -> None:
     with pytest.raises(ChatTemplateError, match="not valid Jinja"):
         render_chat("{% for m in messages %}", MESSAGES, bos_token="", eos_token="")
