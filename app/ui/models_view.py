@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -268,7 +269,10 @@ class ModelsView(QWidget):
         for row, model in enumerate(found):
             name = QTableWidgetItem(model.name)
             name.setToolTip(model.repo_id)
-            access = QTableWidgetItem("🔒 gated" if model.gated else "open")
+            access = QTableWidgetItem("gated" if model.gated else "open")
+            if model.gated:
+                access.setForeground(QBrush(QColor("#a86400")))
+                access.setToolTip("Needs an accepted licence and an access token to download")
             stamp = int(model.last_modified.timestamp()) if model.last_modified else 0
             cells = (
                 name,

@@ -119,7 +119,9 @@ class SettingsDialog(QDialog):
         form.addRow(buttons)
 
     def _show_layers(self, value: int) -> None:
-        if value >= self._layers:
+        if not self._offload:
+            self.gpu_value.setText("CPU only")
+        elif value >= self._layers:
             self.gpu_value.setText(f"all {self._layers}")
         else:
             self.gpu_value.setText(f"{value} of {self._layers}")
