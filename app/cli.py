@@ -25,7 +25,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="llm-playground", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        parser_class=_Parser,
+        metavar="{generate,tokenize,bpe,info,models}",
+    )
 
     gen = sub.add_parser("generate", help="continue a prompt and show each token's distribution")
     gen.add_argument("--model", required=True, help="a GGUF path or 'default'")
