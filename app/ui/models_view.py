@@ -14,74 +14,37 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
     QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.catalog import CatalogEntry, load_catalog
 from app.core.errors import PlaygroundError
-from app.core.hub_client import HubClient, HubModel, RepoDetails, SortKey
+from app.core.hub_client import HubClient, RepoDetails, SortKey
 from app.core.library import Library, LibraryEntry
 from app.core.llama_runtime import BackendInfo
 from app.core.memory_fit import estimate, fit_for, system_memory
 from app.core.pending_downloads import pending
 from app.core.quant_files import QuantGroup
 from app.core.settings import RuntimeSettings
-from app.core.units import format_age, format_bytes, format_count
+from app.core.units import format_bytes
+from app.ui.course_picks_view import CoursePicksView
 from app.ui.download_queue_view import DownloadQueueView
+from app.ui.hub_search_panel import HubSearchPanel
 from app.ui.library_panel import LibraryPanel
 from app.ui.model_card_view import CardFacts, ModelCardView
 from app.ui.repo_files_panel import RepoFilesPanel
 from app.workers.hub_worker import DownloadJob, default_downloader, hub_threads
 
-SORTS: list[tuple[str, SortKey]] = [
-    ("Most downloaded", "downloads"),
-    ("Most liked", "likes"),
-    ("Recently updated", "updated"),
-]
 SEARCH_LIMIT = 50
-
-
-def _table(columns: list[str], stretch: int) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(columns)
-    table.verticalHeader().setVisible(False)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    header = table.horizontalHeader()
-    for column in range(len(columns)):
-        mode = (
-            QHeaderView.ResizeMode.Stretch
-            if column == stretch
-            else QHeaderView.ResizeMode.ResizeToContents
-        )
-        header.setSectionResizeMode(column, mode)
-    return table
-
-
-def _number(value: int, text: str) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setData(Qt.ItemDataRole.UserRole, value)
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
 
 
 class ModelsView(QWidget):
@@ -107,8 +70,6 @@ class ModelsView(QWidget):
         self._handlers: dict[int, tuple[Callable[[Any], None], Callable[[str, str], None]]] = {}
         self._latest: dict[str, int] = {}
         self._jobs: dict[int, DownloadJob] = {}
-        self.results: list[HubModel] = []
-        self.catalog: list[CatalogEntry] = []
         self.status_message = ""
         self.error_dialog: QMessageBox | None = None
         self._hub, self._downloads = hub_threads(default_downloader(self.library.models_dir))
@@ -123,42 +84,16 @@ class ModelsView(QWidget):
             lambda job: self.queue.stopped(job, "cancelled · the partial file is kept", True)
         )
         self._build()
-        self._fill_catalog()
         self.refresh_library()
         self._show_pending()
 
     # ---- layout -------------------------------------------------------------------
     def _build(self) -> None:
-        self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText(
-            "Search GGUF models on the Hugging Face Hub (e.g. qwen 0.5b)"
-        )
-        self.search_edit.returnPressed.connect(self.search)
-        self.sort_box = QComboBox()
-        for label, key in SORTS:
-            self.sort_box.addItem(label, key)
-        self.sort_box.activated.connect(lambda _i: self.search())
-        search_button = QPushButton("Search")
-        search_button.clicked.connect(self.search)
-        search_row = QHBoxLayout()
-        search_row.addWidget(self.search_edit, 1)
-        search_row.addWidget(self.sort_box)
-        search_row.addWidget(search_button)
-        self.results_table = _table(
-            ["Model", "Author", "Downloads", "Likes", "Updated", "Access"], 0
-        )
-        self.results_table.itemSelectionChanged.connect(self._on_result_selected)
-        self.search_status = QLabel("Search the Hub, or start from the course picks.")
-        self.search_status.setWordWrap(True)
-        search_page = QWidget()
-        search_layout = QVBoxLayout(search_page)
-        search_layout.addLayout(search_row)
-        search_layout.addWidget(self.results_table, 1)
-        search_layout.addWidget(self.search_status)
-
-        self.picks_table = _table(["Model", "Kind", "License", "Why it is here"], 3)
-        self.picks_table.setWordWrap(True)
-        self.picks_table.itemSelectionChanged.connect(self._on_pick_selected)
+        self.search_panel = HubSearchPanel()
+        self.search_panel.sig_search.connect(self._search)
+        self.search_panel.sig_selected.connect(lambda repo: self.show_repo(repo))
+        self.picks = CoursePicksView()
+        self.picks.sig_selected.connect(self.show_repo)
 
         self.library_panel = LibraryPanel()
         self.library_panel.sig_selected.connect(self._on_library_selected)
@@ -168,9 +103,8 @@ class ModelsView(QWidget):
         self.library_panel.sig_refresh.connect(self.refresh_library)
 
         self.sources = QTabWidget()
-        self.sources.addTab(self.picks_table, "Course picks")
-        self.search_page = search_page
-        self.sources.addTab(search_page, "Search the Hub")
+        self.sources.addTab(self.picks, "Course picks")
+        self.sources.addTab(self.search_panel, "Search the Hub")
         self.sources.addTab(self.library_panel, "On this computer")
         self.sources.currentChanged.connect(self._on_source_changed)
 
@@ -246,82 +180,22 @@ class ModelsView(QWidget):
     # ---- search -------------------------------------------------------------------
     def _on_source_changed(self, _index: int) -> None:
         """The first visit to the search page lists the most downloaded GGUF models."""
-        if self.sources.currentWidget() is self.search_page and "search" not in self._latest:
+        if self.sources.currentWidget() is self.search_panel and "search" not in self._latest:
             self.search()
 
     def search(self) -> None:
-        text = self.search_edit.text()
-        sort: SortKey = self.sort_box.currentData()
+        """Search with what the search panel holds."""
+        self.search_panel.request()
+
+    def _search(self, text: str, sort: SortKey) -> None:
         client = self._client()
-        self.search_status.setText("Searching the Hub…")
-        self.search_status.setStyleSheet("")
+        self.search_panel.show_searching()
         self._request(
             "search",
             lambda: client.search(text, sort, SEARCH_LIMIT),
-            self._show_results,
-            self._search_failed,
+            self.search_panel.show_results,
+            lambda _kind, message: self.search_panel.show_error(message),
         )
-
-    def _show_results(self, found: list[HubModel]) -> None:
-        self.results = found
-        table = self.results_table
-        table.setRowCount(len(found))
-        for row, model in enumerate(found):
-            name = QTableWidgetItem(model.name)
-            name.setToolTip(model.repo_id)
-            access = QTableWidgetItem("gated" if model.gated else "open")
-            if model.gated:
-                access.setForeground(QBrush(QColor("#a86400")))
-                access.setToolTip("Needs an accepted licence and an access token to download")
-            stamp = int(model.last_modified.timestamp()) if model.last_modified else 0
-            cells = (
-                name,
-                QTableWidgetItem(model.author),
-                _number(model.downloads, format_count(model.downloads)),
-                _number(model.likes, format_count(model.likes)),
-                _number(stamp, format_age(model.last_modified)),
-                access,
-            )
-            for column, item in enumerate(cells):
-                table.setItem(row, column, item)
-        self.search_status.setText(
-            f"{len(found)} GGUF repositories" if found else "No GGUF repositories match."
-        )
-
-    def _search_failed(self, kind: str, message: str) -> None:
-        self.search_status.setText(message)
-        self.search_status.setStyleSheet("color: #b3261e;")
-
-    def _on_result_selected(self) -> None:
-        rows = self.results_table.selectionModel().selectedRows()
-        if rows and rows[0].row() < len(self.results):
-            self.show_repo(self.results[rows[0].row()].repo_id)
-
-    # ---- course picks -------------------------------------------------------------
-    def _fill_catalog(self) -> None:
-        try:
-            self.catalog = load_catalog()
-        except PlaygroundError as exc:
-            self.catalog = []
-            self.picks_table.setRowCount(1)
-            self.picks_table.setItem(0, 0, QTableWidgetItem(str(exc)))
-            return
-        self.picks_table.setRowCount(len(self.catalog))
-        for row, entry in enumerate(self.catalog):
-            name = QTableWidgetItem(entry.repo)
-            name.setToolTip(f"{entry.repo}\nrecommended file: {entry.file}")
-            why = QTableWidgetItem(entry.why)
-            why.setToolTip(entry.why + (f"\nPairs with: {entry.pair}" if entry.pair else ""))
-            cells = (name, QTableWidgetItem(entry.kind), QTableWidgetItem(entry.license), why)
-            for column, item in enumerate(cells):
-                self.picks_table.setItem(row, column, item)
-        self.picks_table.resizeRowsToContents()
-
-    def _on_pick_selected(self) -> None:
-        rows = self.picks_table.selectionModel().selectedRows()
-        if rows and rows[0].row() < len(self.catalog):
-            entry = self.catalog[rows[0].row()]
-            self.show_repo(entry.repo, entry.file)
 
     # ---- a repository -------------------------------------------------------------
     def show_repo(self, repo_id: str, preferred: str = "") -> None:

@@ -48,17 +48,17 @@ def test_download_from_the_hub_then_generate(
     models = window.models
     window.tabs.setCurrentWidget(models)
     models.sources.setCurrentIndex(1)  # the first visit lists the most downloaded
-    qtbot.waitUntil(lambda: models.results_table.rowCount() == 4, timeout=10_000)
-    assert models.results_table.item(0, 0).text() == "Gemma-3-270M-GGUF"  # 1M downloads
+    qtbot.waitUntil(lambda: models.search_panel.table.rowCount() == 4, timeout=10_000)
+    assert models.search_panel.table.item(0, 0).text() == "Gemma-3-270M-GGUF"  # 1M downloads
 
-    models.search_edit.setText("gemma")
+    models.search_panel.search_edit.setText("gemma")
     models.search()
-    qtbot.waitUntil(lambda: models.results_table.rowCount() == 1, timeout=10_000)
-    assert models.results_table.item(0, 0).text() == "Gemma-3-270M-GGUF"
-    assert models.results_table.item(0, 1).text() == "course"
-    assert models.results_table.item(0, 2).text() == "1M"
+    qtbot.waitUntil(lambda: models.search_panel.table.rowCount() == 1, timeout=10_000)
+    assert models.search_panel.table.item(0, 0).text() == "Gemma-3-270M-GGUF"
+    assert models.search_panel.table.item(0, 1).text() == "course"
+    assert models.search_panel.table.item(0, 2).text() == "1M"
 
-    models.results_table.selectRow(0)
+    models.search_panel.table.selectRow(0)
     panel = models.files_panel
     qtbot.waitUntil(lambda: bool(panel.groups), timeout=10_000)
     assert panel.table.item(0, 0).text() == "★ Q4_K_M"
@@ -110,8 +110,8 @@ def test_gated_repo_offers_a_token_and_offline_search_says_so(
 
     models.endpoint = "http://127.0.0.1:9"  # nothing listens there
     models.search()
-    qtbot.waitUntil(lambda: "unreachable" in models.search_status.text(), timeout=10_000)
-    assert "work offline" in models.search_status.text()
+    qtbot.waitUntil(lambda: "unreachable" in models.search_panel.status.text(), timeout=10_000)
+    assert "work offline" in models.search_panel.status.text()
     # The library still lists what is on disk.
     models.refresh_library()
     qtbot.waitUntil(lambda: models.library_panel.summary.text() != "", timeout=10_000)
