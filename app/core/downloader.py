@@ -217,6 +217,7 @@ class Downloader:
         stamp = read_stamp(target)
         if stamp is not None and (file.sha256 is None or stamp.get("sha256") == file.sha256):
             return target
+        self.client.check_online(f"download of {file.path}")
         target.parent.mkdir(parents=True, exist_ok=True)
         part = target.with_name(target.name + PART_SUFFIX)
         url = self.client.resolve_url(repo_id, file.path, revision)

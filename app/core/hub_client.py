@@ -32,6 +32,7 @@ from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
     HFValidationError,
+    OfflineModeIsEnabled,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -146,6 +147,11 @@ class HubClient:
             raise RepoNotFound(
                 f"{repo_id}: no such model repository on the Hub (or it is private)"
             ) from exc
+        except OfflineModeIsEnabled as exc:
+            raise HubUnreachable(
+                f"{what}: HF_HUB_OFFLINE is set, so the Hub is not asked; the library and "
+                "downloaded models work offline (unset HF_HUB_OFFLINE to search and download)"
+            ) from exc
         except HFValidationError as exc:
             raise RepoNotFound(f"{repo_id}: not a valid repository id (owner/name)") from exc
         except EntryNotFoundError as exc:
@@ -180,6 +186,12 @@ class HubClient:
             "the library and downloaded models still work offline"
         )
 
+    def check_online(self, what: str) -> None:
+        """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) set: say so instead of asking."""
+        if constants.is_offline_mode():
+            with self.errors(what):
+                raise OfflineModeIsEnabled("HF_HUB_OFFLINE is set")
+
     def probe(self, what: str, timeout: float = 3.0) -> None:
         """Fail fast when the Hub's host cannot be reached at all.
 
@@ -198,6 +210,7 @@ class HubClient:
         self, text: str = "", sort: SortKey = "downloads", limit: int = 50
     ) -> list[HubModel]:
         """GGUF repositories matching `text`, most downloaded (or liked, or recent) first."""
+        self.check_online("search")
         self.probe("search")
         with self.errors("search"):
             found = self._api.list_models(
@@ -222,6 +235,7 @@ class HubClient:
 
     def repo(self, repo_id: str, revision: str | None = None) -> RepoDetails:
         """A repository's files (size, LFS sha256) and the Hub's facts about it."""
+        self.check_online(repo_id)
         self.probe(repo_id)
         with self.errors(repo_id, repo_id):
             info = self._api.model_info(repo_id, revision=revision, files_metadata=True)

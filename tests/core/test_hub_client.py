@@ -101,3 +101,20 @@ def test_gated_file_without_token_explains(fake_hub: FakeHub, tmp_path: Path) ->
     with pytest.raises(GatedRepo, match=r"accept its conditions.*access token"):
         Downloader(client, tmp_path).download("acme/Gated-GGUF", details.files[0], details.commit)
     assert not list(tmp_path.rglob("*.gguf"))
+
+
+def test_offline_mode_is_said_not_waited_for(
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import constants
+
+    from app.core.downloader import Downloader
+
+    client = HubClient(fake_hub.endpoint, token=False)
+    details = client.repo("acme/Tiny-GGUF")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(HubUnreachable, match="HF_HUB_OFFLINE is set"):
+        client.search("tiny")
+    with pytest.raises(HubUnreachable, match="HF_HUB_OFFLINE is set"):
+        Downloader(client, tmp_path).download("acme/Tiny-GGUF", details.files[1], details.commit)
+    assert not list(tmp_path.rglob("*.gguf*"))
