@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app.core import paths
+
 APP_ID = "io.github.llm_playground.LLMPlayground"
 ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
 MANIFEST = "desktop-install.json"
@@ -29,13 +31,6 @@ MIME_XML = """<?xml version="1.0" encoding="UTF-8"?>
   </mime-type>
 </mime-info>
 """
-
-
-def resources_dir() -> Path:
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle is not None:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[1] / "resources"
 
 
 def data_home() -> Path:
@@ -67,7 +62,7 @@ def _exec_line(command: list[str]) -> str:
 
 
 def desktop_entry_text(command: list[str]) -> str:
-    template = (resources_dir() / "llm-playground.desktop.in").read_text(encoding="utf-8")
+    template = (paths.resources_dir() / "llm-playground.desktop.in").read_text(encoding="utf-8")
     return template.replace("@EXEC@", _exec_line(command)).replace("@APP_ID@", APP_ID)
 
 
@@ -78,7 +73,7 @@ def _manifest_path(root: Path) -> Path:
 def install(root: Path | None = None, command: list[str] | None = None) -> list[Path]:
     """Write the entry, icons and MIME type; returns the files written."""
     root = root or data_home()
-    icons = resources_dir() / "icons"
+    icons = paths.resources_dir() / "icons"
     plan: list[tuple[Path, bytes]] = [
         (
             root / "applications" / f"{APP_ID}.desktop",

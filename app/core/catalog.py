@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core import paths
 from app.core.errors import PlaygroundError
 
 if sys.version_info >= (3, 11):
@@ -28,9 +29,7 @@ class CatalogEntry:
 
 def catalog_path() -> Path:
     """models/catalog.toml beside the package, or inside a frozen bundle."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    root = Path(bundle) if bundle is not None else Path(__file__).resolve().parents[2]
-    return root / "models" / "catalog.toml"
+    return paths.install_root() / "models" / "catalog.toml"
 
 
 def load_catalog(path: Path | None = None) -> list[CatalogEntry]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from platformdirs import PlatformDirs
@@ -35,3 +36,13 @@ def log_dir() -> Path:
     path = Path(override) / "logs" if override else Path(_DIRS.user_log_dir)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def install_root() -> Path:
+    """Where resources/ and models/ are: inside a PyInstaller bundle, or the checkout."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    return Path(bundle) if bundle is not None else Path(__file__).resolve().parents[2]
+
+
+def resources_dir() -> Path:
+    return install_root() / "resources"

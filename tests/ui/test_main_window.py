@@ -35,7 +35,8 @@ def test_bad_model_file_is_reported(
 
 
 def test_app_icon_has_every_size() -> None:
-    from app.ui.resources import ICON_SIZES, app_icon
+    from app.desktop_entry import ICON_SIZES
+    from app.ui.resources import app_icon
 
     icon = app_icon()
     assert not icon.isNull()
