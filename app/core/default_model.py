@@ -7,14 +7,14 @@ the verified size and modification time so later starts skip re-hashing 253 MB.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from app.core import paths
-from app.core.atomic_file import temporary_beside, write_atomic
+from app.core.atomic_file import temporary_beside
 from app.core.errors import ModelFileError
 from app.core.file_hash import sha256_of
+from app.core.verified_stamp import read_stamp, write_stamp
 
 DEFAULT_MODEL_ALIAS = "default"
 
@@ -30,30 +30,17 @@ def _package() -> object:
     return package
 
 
-def _stamp_matches(path: Path, stamp: Path, expected: str) -> bool:
-    try:
-        data = json.loads(stamp.read_text(encoding="utf-8"))
-        st = path.stat()
-    except (OSError, ValueError):
-        return False
-    return bool(
-        data.get("sha256") == expected
-        and data.get("size") == st.st_size
-        and data.get("mtime_ns") == st.st_mtime_ns
-    )
-
-
 def default_model_path() -> Path:
     """Assemble (once) and return the verified default model file."""
     package = _package()
     name: str = package.MODEL_NAME  # type: ignore[attr-defined]
     expected: str = package.EXPECTED_SHA256  # type: ignore[attr-defined]
     target = paths.models_dir() / name
-    stamp = target.with_name(target.name + ".verified.json")
-    if target.exists() and _stamp_matches(target, stamp, expected):
+    stamp = read_stamp(target) if target.exists() else None
+    if stamp is not None and stamp.get("sha256") == expected:
         return target
     if target.exists() and sha256_of(target) == expected:
-        _write_stamp(target, stamp, expected)
+        write_stamp(target, expected)
         return target
     partial = temporary_beside(target)  # two instances may assemble it at once
     try:
@@ -74,15 +61,8 @@ def default_model_path() -> Path:
         raise ModelFileError(f"the default model package is incomplete: {exc}") from exc
     finally:
         partial.unlink(missing_ok=True)
-    _write_stamp(target, stamp, expected)
+    write_stamp(target, expected)
     return target
-
-
-def _write_stamp(target: Path, stamp: Path, expected: str) -> None:
-    st = target.stat()
-    write_atomic(
-        stamp, json.dumps({"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    )
 
 
 def resolve_model(spec: str) -> Path:

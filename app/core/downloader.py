@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import threading
 import time
@@ -21,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from app.core.atomic_file import write_atomic
 from app.core.errors import PlaygroundError
 from app.core.hub_client import (
     FileNotOnHub,
@@ -33,11 +31,11 @@ from app.core.hub_client import (
     RepoNotFound,
 )
 from app.core.quant_files import HubFile, QuantGroup
+from app.core.verified_stamp import read_stamp, write_stamp
 
 import httpx2  # isort: skip  (after hub_client, which configures the client first)
 
 CHUNK = 1 << 20
-STAMP_SUFFIX = ".verified.json"
 PART_SUFFIX = ".part"
 
 
@@ -100,35 +98,6 @@ def safe_target(models_dir: Path, repo_id: str, filename: str) -> Path:
     if not target.resolve().is_relative_to(root):
         raise UnsafePath(f"refused file name {filename!r}: it leaves the models folder")
     return target
-
-
-def read_stamp(target: Path) -> dict[str, object] | None:
-    """What was verified about a downloaded file, if it is still that file."""
-    stamp = target.with_name(target.name + STAMP_SUFFIX)
-    try:
-        data = json.loads(stamp.read_text(encoding="utf-8"))
-        st = target.stat()
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    if data.get("size") != st.st_size or data.get("mtime_ns") != st.st_mtime_ns:
-        return None
-    return data
-
-
-def _write_stamp(target: Path, sha256: str | None, repo_id: str, revision: str, path: str) -> None:
-    st = target.stat()
-    stamp = target.with_name(target.name + STAMP_SUFFIX)
-    document = {
-        "sha256": sha256,
-        "size": st.st_size,
-        "mtime_ns": st.st_mtime_ns,
-        "repo_id": repo_id,
-        "revision": revision,
-        "path": path,
-    }
-    write_atomic(stamp, json.dumps(document))
 
 
 def insecure_redirect(requested: str, final: str) -> None:
@@ -236,7 +205,7 @@ class Downloader:
                 f"{file.sha256[:12]}…; the file was rejected and removed"
             )
         os.replace(part, target)
-        _write_stamp(target, digest, repo_id, revision, file.path)
+        write_stamp(target, digest, repo_id=repo_id, revision=revision, path=file.path)
         return target
 
     # ---- transfer ---------------------------------------------------------------------
@@ -410,6 +379,5 @@ __all__ = [
     "Downloader",
     "HubError",
     "UnsafePath",
-    "read_stamp",
     "safe_target",
 ]

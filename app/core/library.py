@@ -18,10 +18,10 @@ from typing import Literal
 
 from app.core import paths
 from app.core.atomic_file import write_atomic
-from app.core.downloader import STAMP_SUFFIX, read_stamp
 from app.core.errors import PlaygroundError
 from app.core.model_card import ModelCard, read_model_card
 from app.core.quant_files import is_projector, quant_of, shard_info
+from app.core.verified_stamp import read_stamp, stamp_path
 
 Source = Literal["downloaded", "bundled", "hf-cache", "imported"]
 SOURCE_LABELS: dict[Source, str] = {
@@ -201,7 +201,7 @@ class Library:
             else:
                 freed += _size(file)
                 file.unlink(missing_ok=True)
-                file.with_name(file.name + STAMP_SUFFIX).unlink(missing_ok=True)
+                stamp_path(file).unlink(missing_ok=True)
         if entry.source == "downloaded":
             _prune_empty(entry.path.parent, self.models_dir)
         return freed

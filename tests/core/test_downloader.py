@@ -17,11 +17,11 @@ from app.core.downloader import (
     Downloader,
     DownloadProgress,
     UnsafePath,
-    read_stamp,
     safe_target,
 )
 from app.core.hub_client import FileNotOnHub, HubClient, RepoNotFound
 from app.core.quant_files import HubFile, group_files
+from app.core.verified_stamp import read_stamp
 
 REPO = "acme/Tiny-GGUF"
 NAME = "tiny-Q4_K_M.gguf"

@@ -1,0 +1,40 @@
+"""What was verified about a model file, kept beside it as `<file>.verified.json`.
+
+Hashing a multi-gigabyte GGUF takes seconds, so a file whose sha256 was checked (the
+assembled default model, a finished download) gets a stamp with the sha256 and the size
+and modification time it had; while those still match, the check need not be repeated.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.core.atomic_file import write_atomic
+
+STAMP_SUFFIX = ".verified.json"
+
+
+def stamp_path(target: Path) -> Path:
+    return target.with_name(target.name + STAMP_SUFFIX)
+
+
+def read_stamp(target: Path) -> dict[str, object] | None:
+    """The stamp of `target`, if it is still that file (same size and mtime)."""
+    try:
+        data = json.loads(stamp_path(target).read_text(encoding="utf-8"))
+        st = target.stat()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("size") != st.st_size or data.get("mtime_ns") != st.st_mtime_ns:
+        return None
+    return data
+
+
+def write_stamp(target: Path, sha256: str | None, **source: str) -> None:
+    """Record `target`'s verified sha256 (and where it came from: repo_id, revision...)."""
+    st = target.stat()
+    document = {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns, **source}
+    write_atomic(stamp_path(target), json.dumps(document))
