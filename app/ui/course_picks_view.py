@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.core.catalog import CatalogEntry, load_catalog
 from app.core.errors import PlaygroundError
-from app.ui.hub_search_panel import item_table
+from app.ui.item_table import item_table
 
 
 class CoursePicksView(QWidget):

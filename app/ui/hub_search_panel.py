@@ -3,17 +3,14 @@ columns the Hub's own list shows (name, author, downloads, likes, updated, acces
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -21,38 +18,13 @@ from PySide6.QtWidgets import (
 
 from app.core.hub_client import HubModel, SortKey
 from app.core.units import format_age, format_count
+from app.ui.item_table import item_table, number_item
 
 SORTS: list[tuple[str, SortKey]] = [
     ("Most downloaded", "downloads"),
     ("Most liked", "likes"),
     ("Recently updated", "updated"),
 ]
-
-
-def item_table(columns: list[str], stretch: int) -> QTableWidget:
-    """A read-only table selecting whole rows, one column stretched."""
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(columns)
-    table.verticalHeader().setVisible(False)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    header = table.horizontalHeader()
-    for column in range(len(columns)):
-        mode = (
-            QHeaderView.ResizeMode.Stretch
-            if column == stretch
-            else QHeaderView.ResizeMode.ResizeToContents
-        )
-        header.setSectionResizeMode(column, mode)
-    return table
-
-
-def _number(value: int, text: str) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setData(Qt.ItemDataRole.UserRole, value)
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
 
 
 class HubSearchPanel(QWidget):
@@ -113,9 +85,9 @@ class HubSearchPanel(QWidget):
             cells = (
                 name,
                 QTableWidgetItem(model.author),
-                _number(model.downloads, format_count(model.downloads)),
-                _number(model.likes, format_count(model.likes)),
-                _number(stamp, format_age(model.last_modified)),
+                number_item(format_count(model.downloads), model.downloads),
+                number_item(format_count(model.likes), model.likes),
+                number_item(format_age(model.last_modified), stamp),
                 access,
             )
             for column, item in enumerate(cells):

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -17,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from app.core.library import SOURCE_LABELS, LibraryEntry
 from app.core.units import format_bytes
+from app.ui.item_table import item_table, number_item
 
 COLUMNS = ["Model", "Quantization", "Architecture", "Size", "Source"]
 
@@ -32,16 +30,7 @@ class LibraryPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.entries: list[LibraryEntry] = []
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table = item_table(COLUMNS, 0)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _index: self._emit(self.sig_load))
         self.summary = QLabel("")
@@ -75,8 +64,7 @@ class LibraryPanel(QWidget):
             )
             if entry.error:
                 name.setForeground(Qt.GlobalColor.darkRed)
-            size = QTableWidgetItem(format_bytes(entry.size))
-            size.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            size = number_item(format_bytes(entry.size), entry.size)
             cells = (
                 name,
                 QTableWidgetItem(entry.quantization),

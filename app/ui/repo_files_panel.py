@@ -6,12 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -21,6 +18,7 @@ from app.core.hub_client import RepoDetails
 from app.core.memory_fit import MemoryNeed, SystemMemory, Verdict, estimate, fit_for
 from app.core.quant_files import QuantGroup, group_files
 from app.core.units import format_age, format_bytes, format_count
+from app.ui.item_table import item_table, number_item
 
 FIT_COLORS: dict[Verdict, str] = {"fits": "#1b7f3b", "tight": "#a86400", "won't fit": "#b3261e"}
 
@@ -52,16 +50,7 @@ class RepoFilesPanel(QWidget):
         )
         self.token_button.clicked.connect(self.sig_token.emit)
 
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Quantization", "File", "Size", "This machine"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for column in (0, 2, 3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table = item_table(["Quantization", "File", "Size", "This machine"], 1)
         self.table.itemSelectionChanged.connect(self._update_button)
         self.table.doubleClicked.connect(lambda _index: self._download())
 
@@ -130,8 +119,7 @@ class RepoFilesPanel(QWidget):
                 quant.setToolTip("Recommended: Q4_K_M when there is one, as llama.cpp picks")
             name = QTableWidgetItem(group.label)
             name.setToolTip("\n".join(f.path for f in group.files))
-            size = QTableWidgetItem(format_bytes(group.size))
-            size.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            size = number_item(format_bytes(group.size), group.size)
             need = estimate(group.size)
             on_gpu = int(need.ram * gpu_share)
             need = MemoryNeed(need.ram - on_gpu, on_gpu, need.kv_cache)
