@@ -58,14 +58,19 @@ def estimate(
     card: ModelCard | None = None,
     n_ctx: int = 4096,
     gpu_layers: int = 0,
+    gpu_share: float | None = None,
 ) -> MemoryNeed:
     """Memory to load `file_size` bytes of weights with `gpu_layers` offloaded.
 
-    Without a card (a Hub file not downloaded yet) the KV cache is unknown and left out.
+    Without a card (a Hub file not downloaded yet) the KV cache is unknown and left out,
+    and so is the layer count: `gpu_share` then says which fraction goes to the GPU.
     """
     kv = kv_cache_bytes(card, n_ctx) if card is not None else 0
     layers = (card.layers if card is not None else None) or 0
-    share = min(1.0, gpu_layers / (layers + 1)) if layers and gpu_layers > 0 else 0.0
+    if gpu_share is not None:
+        share = min(1.0, max(0.0, gpu_share))
+    else:
+        share = min(1.0, gpu_layers / (layers + 1)) if layers and gpu_layers > 0 else 0.0
     on_gpu = int((file_size + kv) * share)
     return MemoryNeed(
         ram=file_size + kv - on_gpu + COMPUTE_OVERHEAD,

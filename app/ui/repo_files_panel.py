@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.hub_client import RepoDetails
-from app.core.memory_fit import MemoryNeed, SystemMemory, Verdict, estimate, fit_for
+from app.core.memory_fit import SystemMemory, Verdict, estimate, fit_for
 from app.core.quant_files import QuantGroup, group_files
 from app.core.units import format_age, format_bytes, format_count
 from app.ui.item_table import item_table, number_item
@@ -120,9 +120,7 @@ class RepoFilesPanel(QWidget):
             name = QTableWidgetItem(group.label)
             name.setToolTip("\n".join(f.path for f in group.files))
             size = number_item(format_bytes(group.size), group.size)
-            need = estimate(group.size)
-            on_gpu = int(need.ram * gpu_share)
-            need = MemoryNeed(need.ram - on_gpu, on_gpu, need.kv_cache)
+            need = estimate(group.size, gpu_share=gpu_share)
             verdict = fit_for(need, memory, *vram) if group.complete else "won't fit"
             fit = QTableWidgetItem(verdict if group.complete else "incomplete")
             fit.setForeground(QBrush(QColor(FIT_COLORS[verdict])))
