@@ -14,8 +14,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
-    QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -76,18 +74,7 @@ class BeamView(EngineTab):
         self.hypotheses.setWordWrap(True)
         self.hypotheses.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.hypotheses.setMinimumWidth(300)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.tree)
-        splitter.addWidget(self.hypotheses)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([950, 350])
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Prompt"))
-        layout.addWidget(self.prompt_edit)
-        layout.addLayout(bar)
-        layout.addWidget(splitter, 1)
+        self._lay_out(self.prompt_edit, bar, self.tree, self.hypotheses, (950, 350))
 
         worker.sig_beam_nodes.connect(self._on_nodes)
         worker.sig_finished.connect(self._on_finished)

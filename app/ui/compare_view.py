@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
-    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -249,18 +248,7 @@ class CompareView(EngineTab):
         self.chart.setMaximumWidth(520)
         self.chart.empty_hint = "Click a token in any pane to see the distribution it came from"
         self.chart.title.setText(self.chart.empty_hint)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(self.chart)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([900, 420])
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Prompt"))
-        layout.addWidget(self.prompt_edit)
-        layout.addLayout(bar)
-        layout.addWidget(splitter, 1)
+        self._lay_out(self.prompt_edit, bar, scroll, self.chart, (900, 420))
 
         worker.sig_pane_step.connect(self._on_pane_step)
         worker.sig_pane_finished.connect(self._on_pane_finished)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from app.workers.engine_worker import EngineWorker
 
@@ -46,6 +46,27 @@ class EngineTab(QWidget):
         """Another tab is running the engine."""
         self._external_busy = busy
         self._update_actions()
+
+    def _lay_out(
+        self,
+        prompt: QWidget,
+        bar: QHBoxLayout,
+        main: QWidget,
+        side: QWidget,
+        sizes: tuple[int, int],
+    ) -> None:
+        """The prompt, the tab's controls, then its main view beside a side panel (3:1)."""
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(main)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes(list(sizes))
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Prompt"))
+        layout.addWidget(prompt)
+        layout.addLayout(bar)
+        layout.addWidget(splitter, 1)
 
     def _update_actions(self) -> None:
         """Enable what can be done now (each tab its own buttons)."""
