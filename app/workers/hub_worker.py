@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
@@ -159,7 +160,7 @@ def hub_threads(
     )
 
 
-def default_downloader(models_dir: Any) -> Callable[[str], Downloader]:
+def default_downloader(models_dir: Path) -> Callable[[str], Downloader]:
     def make(endpoint: str) -> Downloader:
         return Downloader(HubClient(endpoint or None), models_dir)
 
