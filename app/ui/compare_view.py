@@ -153,11 +153,12 @@ class ComparePane(QFrame):
         self.prompt = "".join(t.text for t in tokens)
         self.stream.start_tokens([(t.text, t.special) for t in tokens])
 
-    def append(self, report: StepReport) -> None:
-        self.steps.append(report.step)
-        self.eog.append(report.is_eog)
-        self.stream.pieces.update(report.pieces)
-        self.stream.append_step(report.step, report.is_eog)
+    def append(self, reports: list[StepReport]) -> None:
+        for report in reports:
+            self.steps.append(report.step)
+            self.eog.append(report.is_eog)
+            self.stream.pieces.update(report.pieces)
+        self.stream.append_steps([(r.step, r.is_eog) for r in reports])
 
     def finish(self, finished: RunFinished) -> None:
         self.stop_reason = finished.reason
@@ -250,7 +251,7 @@ class CompareView(EngineTab):
         self.chart.title.setText(self.chart.empty_hint)
         self._lay_out(self.prompt_edit, bar, scroll, self.chart, (900, 420))
 
-        worker.sig_pane_step.connect(self._on_pane_step)
+        worker.sig_pane_steps.connect(self._on_pane_steps)
         worker.sig_pane_finished.connect(self._on_pane_finished)
         worker.sig_compare_finished.connect(self._on_finished)
         worker.sig_pane_prompt.connect(self._on_pane_prompt)
@@ -328,9 +329,9 @@ class CompareView(EngineTab):
             self.status.setText("Stopping…")
         super().stop()
 
-    def _on_pane_step(self, request_id: int, pane: int, report: StepReport) -> None:
+    def _on_pane_steps(self, request_id: int, pane: int, reports: list[StepReport]) -> None:
         if request_id == self._request and 0 <= pane < len(self.panes):
-            self.panes[pane].append(report)
+            self.panes[pane].append(reports)
 
     def _on_pane_prompt(self, request_id: int, pane: int, tokens: list[PromptToken]) -> None:
         if request_id == self._request and 0 <= pane < len(self.panes):

@@ -475,7 +475,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._settings_store.setValue("window/geometry", self.saveGeometry())
         self._settings_store.setValue("window/splitter", self.workspace.splitter.saveState())
-        self.workspace.stop_timers()
         self.tokenizer.close_worker()
         self.models.close_threads()
         self._engine.close()

@@ -274,6 +274,7 @@ class ProbabilityChart(QWidget):
             # Room for the labels may reach past 1; probabilities do not, nor do the ticks.
             ticks = [(v / 10, f"{v / 10:g}") for v in range(2, 11, 2)] if x_end > 1 else None
             item.getAxis("bottom").setTicks([ticks] if ticks else None)
+            item.getViewBox().updateMatrix()  # now, not mid-paint (see TimelineView)
         self._place_value_labels()
         self.title.setText(self._title(step, top[0].id if top else -1))
         self._update_legend()

@@ -14,10 +14,21 @@ from app.core.run_record import entropy_bits, surprisal_bits
 from app.core.token_step import TokenStep
 from app.ui.plot_style import make_static
 
-X_CHUNK = 32  # steps
+X_MIN = 32  # steps shown before the run needs more
 Y_CHUNK = 4  # bits
+SURPRISAL_CLIP = 64.0  # bits: a token with p = 0 at the shown temperature is infinite
 ENTROPY_PEN = "#7c3aed"
 SURPRISAL_PEN = "#ea580c"
+
+
+def axis_end(steps: int) -> int:
+    """The step axis's end for a run of `steps`: 32, 48, 64, 96, 128, 192, ... A live
+    run's points fill between two thirds and all of the width, and the axis (whose
+    re-render costs two repaints) changes only a few times per doubling of the run."""
+    end = X_MIN
+    while end < steps:
+        end = end * 3 // 2 if end & (end - 1) == 0 else end * 4 // 3
+    return end
 
 
 class TimelineView(pg.PlotWidget):  # type: ignore[misc]
@@ -44,16 +55,13 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
             pen=pg.mkPen(ENTROPY_PEN, width=2),
             name="entropy",
         )
-        self._surprisal = item.plot(
-            [],
-            [],
-            pen=None,
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=SURPRISAL_PEN,
-            symbolPen=None,
-            name="surprisal",
+        # A scatter item of its own (not a plot() data item), so a live run adds its new
+        # points instead of rebuilding every point of the run on each refresh.
+        self._surprisal = pg.ScatterPlotItem(
+            size=5, brush=pg.mkBrush(SURPRISAL_PEN), pen=None, symbol="o"
         )
+        item.addItem(self._surprisal)
+        legend.addItem(self._surprisal, "surprisal")
         self._hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#fb923c", width=1))
         self._selected_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#f97316", width=2))
         for line in (self._hover_line, self._selected_line):
@@ -62,6 +70,8 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         self.entropy: list[float] = []
         self.surprisal: list[float] = []
         self._hovered = -1
+        self._plotted = 0  # surprisal points already on the scatter
+        self._peak = 1.0  # the highest value plotted (bits)
         self._ranges = (0, 0)
         self.getPlotItem().disableAutoRange()
         self._refresh()  # the empty chart already shows whole steps and bits
@@ -71,6 +81,9 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
     def set_steps(self, steps: list[TokenStep]) -> None:
         self.entropy = [entropy_bits(s) for s in steps]
         self.surprisal = [surprisal_bits(s) for s in steps]
+        self._surprisal.clear()
+        self._plotted = 0
+        self._peak = 1.0
         self._refresh()
 
     def append_steps(self, steps: list[TokenStep]) -> None:
@@ -79,19 +92,23 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         self._refresh()
 
     def _refresh(self) -> None:
-        x = np.arange(1, len(self.entropy) + 1, dtype=float)
-        self._entropy.setData(x, np.array(self.entropy))
-        # A token with p = 0 at the shown temperature has infinite surprisal: clip it.
-        surprisal = np.minimum(np.array(self.surprisal), 64.0)
-        self._surprisal.setData(x, surprisal)
-        # Ranges grow in steps, so the axes (costly to repaint) rarely change.
         steps = len(self.entropy)
-        x_end = max(X_CHUNK, math.ceil(steps / X_CHUNK) * X_CHUNK)
-        peak = max([*self.entropy, *surprisal.tolist(), 1.0])
-        y_end = max(Y_CHUNK, math.ceil(peak / Y_CHUNK) * Y_CHUNK)
+        entropy = np.array(self.entropy)
+        self._entropy.setData(np.arange(1, steps + 1, dtype=float), entropy)
+        new = np.minimum(np.array(self.surprisal[self._plotted :]), SURPRISAL_CLIP)
+        if new.size:
+            self._surprisal.addPoints(x=np.arange(self._plotted + 1, steps + 1, dtype=float), y=new)
+            self._peak = max(self._peak, float(new.max()), float(entropy[self._plotted :].max()))
+            self._plotted = steps
+        x_end = axis_end(steps)
+        y_end = max(Y_CHUNK, math.ceil(self._peak / Y_CHUNK) * Y_CHUNK)
         if (x_end, y_end) != self._ranges:
             self._ranges = (x_end, y_end)
-            self.getPlotItem().setRange(xRange=(0.5, x_end + 0.5), yRange=(0, y_end), padding=0)
+            item = self.getPlotItem()
+            item.setRange(xRange=(0.5, x_end + 0.5), yRange=(0, y_end), padding=0)
+            # Apply the new range now: left to the paint, it moves the data items during
+            # that paint and they ask for a second one.
+            item.getViewBox().updateMatrix()
 
     def select_step(self, index: int) -> None:
         self._selected_line.setVisible(index >= 0)

@@ -104,10 +104,18 @@ class TokenStreamView(QTextEdit):
         self._divergence = -1
         self._render()
 
-    def append_step(self, step: TokenStep, is_eog: bool) -> None:
-        self.steps.append(step)
-        self._eog.append(is_eog)
-        self._insert(len(self.steps) - 1)
+    def append_steps(self, steps: list[tuple[TokenStep, bool]]) -> None:
+        """Append steps (each with whether it ended the text) in one edit: the document
+        lays its paragraph out once for the batch instead of once per token."""
+        if not steps:
+            return
+        cursor = self._cursor_end()
+        cursor.beginEditBlock()
+        for step, is_eog in steps:
+            self.steps.append(step)
+            self._eog.append(is_eog)
+            self._insert(len(self.steps) - 1, cursor)
+        cursor.endEditBlock()
         self.ensureCursorVisible()
 
     def truncate(self, count: int) -> None:
@@ -196,18 +204,22 @@ class TokenStreamView(QTextEdit):
                 self._cursor_end().insertText(self._shown(text), special if is_special else fmt)
         else:
             self._cursor_end().insertText(self._shown(self._prompt), fmt)
+        cursor = self._cursor_end()
+        cursor.beginEditBlock()
         for index in range(len(self.steps)):
-            self._insert(index)
+            self._insert(index, cursor)
+        cursor.endEditBlock()
         self._update_marks()
 
-    def _insert(self, index: int) -> None:
-        start = self._end_position()
+    def _insert(self, index: int, cursor: QTextCursor) -> None:
+        """Insert a step's text at `cursor`, which stays at the document's end."""
+        start = cursor.position()
         if not self._eog[index]:
             text = self._utf8.push(self.steps[index].piece)
             if text:  # an unfinished character shows with the token that completes it
-                self._cursor_end().insertText(self._shown(text), self._token_format(index))
+                cursor.insertText(self._shown(text), self._token_format(index))
         self._starts.append(start)
-        self._ends.append(self._end_position())
+        self._ends.append(cursor.position())
 
     def _shown(self, text: str) -> str:
         if not self.show_whitespace:

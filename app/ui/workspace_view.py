@@ -10,7 +10,7 @@ import math
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,7 +38,6 @@ SAMPLE_PROMPT = (
     "Detective Jameson sat in his cramped office, surrounded by stacks of dusty files "
     "and yellowed newspapers."
 )
-REFRESH_MS = 50  # the text follows the stream at most 20 times a second
 # The plots repaint in software (~7–10 ms each) on a core llama.cpp's threads need: on a
 # fast stream each follows once a second, half a second apart, so no event-loop pass
 # holds both (and the GIL) at once; a slow stream (a token every 125 ms or more) leaves
@@ -76,11 +75,9 @@ class WorkspaceView(EngineTab):
         self._slow_stream = True
         self._timeline_due = 0.0  # time.monotonic() when each plot may repaint again
         self._chart_due = 0.0
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_MS)
-        self._refresh_timer.timeout.connect(self._flush_pending)
-        worker.sig_step.connect(self._on_step)
+        # The engine thread sends a fast stream's steps in batches (step_batches): each
+        # batch is shown as it arrives, so the text follows about 20 times a second.
+        worker.sig_steps.connect(self._on_steps)
         worker.sig_beam_progress.connect(self._on_beam_progress)
         worker.sig_finished.connect(self._on_finished)
         worker.sig_failed.connect(self._on_failed)
@@ -246,7 +243,6 @@ class WorkspaceView(EngineTab):
         self._pending = []
         self._plot_pending = []
         self._last_arrival = self._timeline_due = self._chart_due = 0.0
-        self._refresh_timer.stop()
         self.stream_view.pieces = self.record.pieces
         self.stream_view.start(prompt)
         self.timeline.set_steps([])
@@ -350,28 +346,27 @@ class WorkspaceView(EngineTab):
         self.select_step(min(branch.at, len(record.steps) - 1))
 
     # ---- worker events --------------------------------------------------------------
-    def _on_step(self, request_id: int, report: StepReport) -> None:
+    def _on_steps(self, request_id: int, reports: list[StepReport]) -> None:
         if request_id != self._request or self.record is None:
             return  # a superseded request
         record = self.record
-        record.steps.append(report.step)
-        record.pieces.update(report.pieces)
-        if report.is_eog:
-            record.eog_ids = record.eog_ids | {report.step.id}
-        self._eog.append(report.is_eog)
-        self._pending.append(report)
+        for report in reports:
+            record.steps.append(report.step)
+            record.pieces.update(report.pieces)
+            if report.is_eog:
+                record.eog_ids = record.eog_ids | {report.step.id}
+            self._eog.append(report.is_eog)
+        self._pending.extend(reports)
         now = time.monotonic()
-        self._slow_stream = now - self._last_arrival >= SLOW_STREAM_S
+        self._slow_stream = len(reports) == 1 and now - self._last_arrival >= SLOW_STREAM_S
         self._last_arrival = now
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
+        self._flush_pending()
 
     def _flush_pending(self, *, all_views: bool = False) -> None:
         if self._hold_next or self._holding:
             return  # a token to guess: shown when the user reveals it
         reports, self._pending = self._pending, []
-        for report in reports:
-            self.stream_view.append_step(report.step, report.is_eog)
+        self.stream_view.append_steps([(r.step, r.is_eog) for r in reports])
         self._plot_pending.extend(reports)
         now = time.monotonic()
         every = all_views or self._slow_stream
@@ -398,8 +393,6 @@ class WorkspaceView(EngineTab):
                 )
         if all_views or timeline_turn:  # the status line re-lays out the status bar
             self._update_run_label()
-        if self._running and (reports or self._plot_pending):
-            self._refresh_timer.start()  # the plots still owe a turn
 
     def _on_beam_progress(self, request_id: int, searched: int) -> None:
         if request_id == self._request:
@@ -408,7 +401,6 @@ class WorkspaceView(EngineTab):
     def _on_finished(self, request_id: int, finished: RunFinished) -> None:
         if request_id != self._request or self.record is None:
             return
-        self._refresh_timer.stop()
         record = self.record
         record.stop_reason = finished.reason
         record.stats = RunStats(finished.tokens_per_second, finished.time_to_first_token)
@@ -434,7 +426,6 @@ class WorkspaceView(EngineTab):
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id != self._request:
             return
-        self._refresh_timer.stop()
         self._running = False
         self._flush_pending(all_views=True)
         self.run_label.setText("")
@@ -533,6 +524,3 @@ class WorkspaceView(EngineTab):
             self.select_step(view.selected_step)
         elif record.steps:
             self._show_chart(len(record.steps) - 1)
-
-    def stop_timers(self) -> None:
-        self._refresh_timer.stop()

@@ -23,6 +23,7 @@ from app.core.errors import PlaygroundError
 from app.core.file_hash import cached_sha256
 from app.core.llama_runtime import BackendInfo
 from app.core.token_step import TokenStep
+from app.workers.step_batches import StepBatcher
 from app.workers.worker_thread import Worker, WorkerThread
 
 TOP_PIECES = 50  # the chart shows at most this many alternatives
@@ -126,8 +127,9 @@ class EngineWorker(Worker):
     """(reason, whether a previous model is still loaded) when a model could not load."""
     sig_model_hash = Signal(str, str)
     """(path, sha256) of the loaded model file, computed after loading."""
-    sig_step = Signal(int, object)
-    """(request id, StepReport) for each generated token."""
+    sig_steps = Signal(int, object)
+    """(request id, list of StepReport): the run's next tokens, in order (in batches on a
+    fast stream: see step_batches)."""
     sig_beam_progress = Signal(int, int)
     """(request id, steps searched) while a beam search runs."""
     sig_beam_nodes = Signal(int, object)
@@ -136,8 +138,8 @@ class EngineWorker(Worker):
     """(request id, RunFinished) when a generation ends."""
     sig_failed = Signal(int, str)
     """(request id, message) when a generation fails."""
-    sig_pane_step = Signal(int, int, object)
-    """(request id, pane, StepReport) for each token of a compare run."""
+    sig_pane_steps = Signal(int, int, object)
+    """(request id, pane, list of StepReport): a compare pane's next tokens, in order."""
     sig_pane_finished = Signal(int, int, object)
     """(request id, pane, RunFinished) when one pane of a compare run ends."""
     sig_compare_finished = Signal(int)
@@ -243,7 +245,7 @@ class EngineWorker(Worker):
             if request.forced is not None:
                 forced = request.forced.moved(first_index)
                 report = self._report(forced, engine.vocab)
-                self.sig_step.emit(rid, report)
+                self.sig_steps.emit(rid, [report])
                 ids.append(forced.id)
                 first_index += 1
                 if report.is_eog:
@@ -272,18 +274,22 @@ class EngineWorker(Worker):
 
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
+        batches = StepBatcher[StepReport](lambda reports: self.sig_steps.emit(rid, reports))
 
         def on_step(step: TokenStep) -> None:
-            self.sig_step.emit(rid, self._report(step.moved(first + step.index), vocab))
+            batches.add(self._report(step.moved(first + step.index), vocab))
 
-        result = generate(
-            engine,  # type: ignore[arg-type]
-            ids,
-            settings,
-            cancel=self.cancel,
-            on_step=on_step,
-            stats=stats,
-        )
+        try:
+            result = generate(
+                engine,  # type: ignore[arg-type]
+                ids,
+                settings,
+                cancel=self.cancel,
+                on_step=on_step,
+                stats=stats,
+            )
+        finally:  # the steps made before an error are shown too
+            batches.flush()
         return RunFinished(
             result.stop_reason or "", stats.tokens_per_second, stats.time_to_first_token
         )
@@ -318,13 +324,11 @@ class EngineWorker(Worker):
             on_nodes=on_nodes,
             stats=stats,
         )
-        for step in result.best.steps:
-            moved = step.moved(first + step.index)
-            report = self._report(moved, vocab)
-            if pane is None:
-                self.sig_step.emit(rid, report)
-            else:
-                self.sig_pane_step.emit(rid, pane, report)
+        reports = [self._report(s.moved(first + s.index), vocab) for s in result.best.steps]
+        if reports and pane is None:
+            self.sig_steps.emit(rid, reports)
+        elif reports:
+            self.sig_pane_steps.emit(rid, pane, reports)
         nodes = [_shifted(n, first) for n in result.nodes]
         # Beam steps are per step of the search: report the search's speed per step.
         steps = max(len(result.best.steps) - 1, 0)
@@ -369,19 +373,23 @@ class EngineWorker(Worker):
                 ids = engine.tokenize_prompt(request.prompt)
                 vocab = engine.vocab
                 stats = GenerationStats()
+                batches = [self._pane_batcher(rid, pane) for pane in lockstep]
 
                 def on_step(seq: int, step: TokenStep) -> None:
-                    report = self._report(step, vocab)
-                    self.sig_pane_step.emit(rid, lockstep[seq], report)
+                    batches[seq].add(self._report(step, vocab))
 
-                results = run_streams(
-                    engine,
-                    ids,
-                    [request.panes[i].settings for i in lockstep],
-                    cancel=self.cancel,
-                    on_step=on_step,
-                    stats=stats,
-                )
+                try:
+                    results = run_streams(
+                        engine,
+                        ids,
+                        [request.panes[i].settings for i in lockstep],
+                        cancel=self.cancel,
+                        on_step=on_step,
+                        stats=stats,
+                    )
+                finally:
+                    for batcher in batches:
+                        batcher.flush()
                 # The streams share each batch: the speed is the batch's, per stream.
                 per_stream = stats.tokens_per_second / max(1, len(lockstep))
                 for pane, result in zip(lockstep, results, strict=True):
@@ -451,20 +459,26 @@ class EngineWorker(Worker):
             if spec.settings.mode == "beam":
                 return self._beam(engine, rid, ids, spec.settings, 0, pane=pane)
             stats = GenerationStats()
+            batches = self._pane_batcher(rid, pane)
 
             def on_step(step: TokenStep) -> None:
-                report = self._report(step, vocab)
-                self.sig_pane_step.emit(rid, pane, report)
+                batches.add(self._report(step, vocab))
 
-            result = generate(
-                engine, ids, spec.settings, cancel=self.cancel, on_step=on_step, stats=stats
-            )
+            try:
+                result = generate(
+                    engine, ids, spec.settings, cancel=self.cancel, on_step=on_step, stats=stats
+                )
+            finally:
+                batches.flush()
             return RunFinished(
                 result.stop_reason or "", stats.tokens_per_second, stats.time_to_first_token
             )
         finally:
             if own:
                 engine.close()
+
+    def _pane_batcher(self, rid: int, pane: int) -> StepBatcher[StepReport]:
+        return StepBatcher(lambda reports: self.sig_pane_steps.emit(rid, pane, reports))
 
     def shutdown(self) -> None:
         if self._engine is not None:
