@@ -24,6 +24,7 @@ from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
 from app.core.token_step import TokenStep
 from app.core.truncation import survivor_mask
+from app.ui.bar_labels import BarLabel, BarValueLabels
 from app.ui.beam_candidates import BeamCandidatesPanel
 from app.ui.live_label import LiveLabel
 from app.ui.plot_style import make_static
@@ -93,7 +94,8 @@ class ProbabilityChart(QWidget):
         item.getAxis("left").setStyle(tickFont=self._font)
         self._bar_item = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[])
         self.plot.addItem(self._bar_item)
-        self._value_labels: list[pg.TextItem] = []
+        self._value_labels = BarValueLabels(self._font)
+        self.plot.addItem(self._value_labels, ignoreBounds=True)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
 
         self.draw_plot = pg.PlotWidget()
@@ -303,26 +305,19 @@ class ProbabilityChart(QWidget):
         )
 
     def _place_value_labels(self) -> None:
-        while len(self._value_labels) < len(self.bars):
-            label = pg.TextItem(anchor=(0, 0.5), color=self._text_color())
-            label.setFont(self._font)
-            self.plot.addItem(label)
-            self._value_labels.append(label)
-        for i, label in enumerate(self._value_labels):
-            if i < len(self.bars):
-                bar = self.bars[i]
-                marks = (
-                    " ◀ argmax" if i == 0 and self._mode == "greedy" and bar.token_id >= 0 else ""
-                )
-                label.setText(f"{_percent(bar.p)}{marks}")
-                # A long bar carries its label inside its end, so it never runs off the plot.
-                inside = bar.p > INSIDE_LABEL_P
-                label.setAnchor((1, 0.5) if inside else (0, 0.5))
-                label.setColor(QColor("white") if inside else self._text_color())
-                label.setPos(bar.p, float(i))
-                label.setVisible(True)
-            else:
-                label.setVisible(False)
+        labels = []
+        for i, bar in enumerate(self.bars):
+            marks = " ◀ argmax" if i == 0 and self._mode == "greedy" and bar.token_id >= 0 else ""
+            # A long bar carries its label inside its end, so it never runs off the plot.
+            labels.append(
+                BarLabel(bar.p, float(i), f"{_percent(bar.p)}{marks}", bar.p > INSIDE_LABEL_P)
+            )
+        self._value_labels.set_labels(labels, self._text_color())
+
+    @property
+    def value_labels(self) -> list[str]:
+        """The text at the end of each bar, top to bottom."""
+        return [label.text for label in self._value_labels.labels]
 
     def _text_color(self) -> QColor:
         return self.palette().color(QPalette.ColorRole.WindowText)
