@@ -254,6 +254,40 @@ done:
 #undef TAIL_LOOP
 
 
+/*
+ * head_sums(head_logits, max_logit, temperature) -> (s0, s1)
+ *   The head of a summarised distribution (float32 logits z, stored exactly) at
+ *   temperature T: s0 = sum of e^x and s1 = sum of x e^x, x = (z - max) / T. With
+ *   tail_sums, the softmax normalizer and the entropy in two calls and no numpy
+ *   temporaries (the timeline asks for both on every step of a live run).
+ */
+static PyObject *head_sums(PyObject *self, PyObject *args) {
+    Py_buffer logits;
+    double max_logit, temperature;
+    if (!PyArg_ParseTuple(args, "y*dd", &logits, &max_logit, &temperature)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    if (logits.itemsize != 4 || !(temperature > 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "expected float32 logits and a positive T");
+        goto done;
+    }
+    const float *z = (const float *)logits.buf;
+    const Py_ssize_t n = logits.len / 4;
+    double s0 = 0.0, s1 = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double x = ((double)z[i] - max_logit) / temperature;
+        const double e = exp(x);
+        s0 += e;
+        s1 += x * e;
+    }
+    result = Py_BuildValue("dd", s0, s1);
+done:
+    PyBuffer_Release(&logits);
+    return result;
+}
+
+
 typedef struct {
     float z;
     int id;
@@ -404,6 +438,8 @@ static PyMethodDef methods[] = {
      "-> (n_head, last_head_bin)"},
     {"tail_sums", tail_sums, METH_VARARGS,
      "tail_sums(counts, first_bin, bins_per_logit, temperature) -> (s0, s1)"},
+    {"head_sums", head_sums, METH_VARARGS,
+     "head_sums(head_logits, max_logit, temperature) -> (s0, s1)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,6 +16,9 @@ def tail_sums(
     bins_per_logit: float,
     temperature: float,
 ) -> tuple[float, float]: ...
+def head_sums(
+    head_logits: npt.NDArray[np.float32], max_logit: float, temperature: float
+) -> tuple[float, float]: ...
 def select_head(
     logits: npt.NDArray[np.float32],
     max_logit: float,

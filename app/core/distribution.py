@@ -124,24 +124,33 @@ class StepDistribution:
         """(sum e^x, sum x e^x) over the tail tokens, x = (z - max) / T."""
         if self.tail_counts.size == 0:
             return 0.0, 0.0
-        cached = self._tail_cache.get(temperature)
+        if _c_tail_sums is not None:
+            return _c_tail_sums(self.tail_counts, self.tail_first_bin, BINS_PER_LOGIT, temperature)
+        distance, weight = self._tail_nodes
+        x = distance * (-1.0 / temperature)
+        e = weight * np.exp(x)
+        return float(e.sum()), float((e * x).sum())  # not `@`: see app/__init__
+
+    def _sums(self, temperature: float) -> tuple[float, float]:
+        """(sum e^x, sum x e^x) over the whole vocabulary, x = (z - max) / T: the softmax
+        normalizer and what the entropy adds to it. Cached per temperature."""
+        cached = self._sums_cache.get(temperature)
         if cached is None:
-            if _c_tail_sums is not None:
-                cached = _c_tail_sums(
-                    self.tail_counts, self.tail_first_bin, BINS_PER_LOGIT, temperature
-                )
+            if _c_head_sums is not None:
+                head = _c_head_sums(self.head_logits, self.max_logit, temperature)
             else:
-                distance, weight = self._tail_nodes
-                x = distance * (-1.0 / temperature)
-                e = weight * np.exp(x)
-                cached = (float(e.sum()), float((e * x).sum()))  # not `@`: see app/__init__
-            if len(self._tail_cache) > 64:  # a slider sweep: keep the memory bounded
-                self._tail_cache.clear()
-            self._tail_cache[temperature] = cached
+                x = self._scaled_head(temperature)
+                e = np.exp(x)
+                head = (float(e.sum()), float((e * x).sum()))
+            tail = self._tail_sums(temperature)
+            cached = (head[0] + tail[0], head[1] + tail[1])
+            if len(self._sums_cache) > 64:  # a slider sweep: keep the memory bounded
+                self._sums_cache.clear()
+            self._sums_cache[temperature] = cached
         return cached
 
     @cached_property
-    def _tail_cache(self) -> dict[float, tuple[float, float]]:
+    def _sums_cache(self) -> dict[float, tuple[float, float]]:
         return {}
 
     def _scaled_head(self, temperature: float) -> FloatArray:
@@ -151,8 +160,7 @@ class StepDistribution:
         """log sum(exp((z - max) / T)) over the whole vocabulary."""
         if temperature <= 0:
             return math.log(self.n_argmax)
-        head = np.exp(self._scaled_head(temperature)).sum()
-        return math.log(float(head) + self._tail_sums(temperature)[0])
+        return math.log(self._sums(temperature)[0])
 
     @property
     def n_argmax(self) -> int:
@@ -179,11 +187,7 @@ class StepDistribution:
         """Shannon entropy in nats of softmax(z / T) over the full vocabulary."""
         if temperature <= 0:
             return math.log(self.n_argmax)
-        x = self._scaled_head(temperature)
-        e = np.exp(x)
-        tail_sum, tail_weighted = self._tail_sums(temperature)
-        z_sum = float(e.sum()) + tail_sum
-        weighted = float((e * x).sum()) + tail_weighted
+        z_sum, weighted = self._sums(temperature)
         return math.log(z_sum) - weighted / z_sum
 
     def top(self, k: int, temperature: float = 1.0) -> list[TokenProb]:
@@ -361,15 +365,19 @@ def numpy_histogram(
 
 
 TailSums = Callable[[npt.NDArray[Any], int, float, float], tuple[float, float]]
+HeadSums = Callable[[npt.NDArray[np.float32], float, float], tuple[float, float]]
 _c_tail_sums: TailSums | None
+_c_head_sums: HeadSums | None
 _c_select_head: Callable[..., tuple[int, int]] | None
 try:
+    from app.core._logit_histogram import head_sums as _c_head_sums
     from app.core._logit_histogram import histogram as _histogram
     from app.core._logit_histogram import select_head as _c_select_head
     from app.core._logit_histogram import tail_sums as _c_tail_sums
 except ImportError:  # built without a C compiler or Python headers
     _histogram = numpy_histogram
     _c_tail_sums = None
+    _c_head_sums = None
     _c_select_head = None
 
 

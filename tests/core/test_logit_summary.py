@@ -203,6 +203,26 @@ def test_c_tail_sums_equal_the_numpy_quadrature(engine: Engine) -> None:
         tail_sums(wide, 0, BINS_PER_LOGIT, 0.0)
 
 
+def test_c_sums_equal_the_numpy_fallback(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Normalizer and entropy from the C head and tail sums match the numpy path a build
+    without the extension takes, and the full-vocabulary softmax."""
+    from app.core import distribution
+
+    row = _real_row(engine, "The capital of France is")
+    temperatures = (0.05, 0.3, 1.0, 2.0)
+    fast = analyze_logits(row)
+    c_values = [(fast.log_normalizer(t), fast.entropy(t)) for t in temperatures]
+    monkeypatch.setattr(distribution, "_c_head_sums", None)
+    monkeypatch.setattr(distribution, "_c_tail_sums", None)
+    slow = analyze_logits(row)
+    for t, (log_z, entropy) in zip(temperatures, c_values, strict=True):
+        assert log_z == pytest.approx(slow.log_normalizer(t), rel=1e-12)
+        assert entropy == pytest.approx(slow.entropy(t), rel=1e-9, abs=1e-12)
+        probs = full_softmax(row, t)
+        nonzero = probs[probs > 0]
+        assert entropy == pytest.approx(float(-(nonzero * np.log(nonzero)).sum()), abs=1e-5)
+
+
 def _rows(engine: Engine) -> list[np.ndarray]:
     rng = np.random.default_rng(5)
     real = _real_row(engine, "The capital of France is")
