@@ -28,6 +28,7 @@ from app.ui.bar_labels import BarLabel, BarValueLabels
 from app.ui.beam_candidates import BeamCandidatesPanel
 from app.ui.live_label import LiveLabel
 from app.ui.plot_style import make_static
+from app.ui.token_axis import TokenAxis
 from app.ui.token_text import visible_piece
 
 DEFAULT_K = 10
@@ -79,7 +80,11 @@ class ProbabilityChart(QWidget):
         header.addWidget(self.title, 1)
         header.addWidget(self.k_spin)
 
-        self.plot = pg.PlotWidget()
+        self._font = QFont("DejaVu Sans Mono")
+        self._font.setStyleHint(QFont.StyleHint.Monospace)
+        self._font.setPointSize(9)
+        self._token_axis = TokenAxis(self._font)
+        self.plot = pg.PlotWidget(axisItems={"left": self._token_axis})
         self.plot.setMinimumHeight(200)  # below this the bar labels of a top 10 overlap
         make_static(self.plot)
         item = self.plot.getPlotItem()
@@ -88,10 +93,6 @@ class ProbabilityChart(QWidget):
         item.showGrid(x=True, y=False, alpha=0.15)
         item.setLabel("bottom", "probability")
         item.getAxis("bottom").enableAutoSIPrefix(False)
-        self._font = QFont("DejaVu Sans Mono")
-        self._font.setStyleHint(QFont.StyleHint.Monospace)
-        self._font.setPointSize(9)
-        item.getAxis("left").setStyle(tickFont=self._font)
         self._bar_item = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[])
         self.plot.addItem(self._bar_item)
         self._value_labels = BarValueLabels(self._font)
@@ -236,7 +237,7 @@ class ProbabilityChart(QWidget):
         if step is None:
             self.bars = []
             self._bar_item.setOpts(x0=[], y=[], width=[], brushes=[])
-            self.plot.getPlotItem().getAxis("left").setTicks([[]])
+            self._token_axis.set_labels([])
             self.title.setText(self.empty_hint)
             self._place_value_labels()
             self._show_draw(False)
@@ -264,8 +265,7 @@ class ProbabilityChart(QWidget):
             brushes=[pg.mkBrush(b.color) for b in bars],
             pens=[pg.mkPen(b.color.darker(130)) for b in bars],
         )
-        axis = self.plot.getPlotItem().getAxis("left")
-        axis.setTicks([[(float(i), b.label) for i, b in enumerate(bars)]])
+        self._token_axis.set_labels([b.label for b in bars])
         item = self.plot.getPlotItem()
         # Ranges change in steps, so the axes (costly to repaint) rarely change.
         # Room for the value labels; probabilities stop at 1, so the axis stops near it.
@@ -419,8 +419,7 @@ class ProbabilityChart(QWidget):
         self.activate_row(row)
 
     def _over_left_axis(self, pos: QPointF) -> bool:
-        axis = self.plot.getPlotItem().getAxis("left")
-        return bool(axis.sceneBoundingRect().contains(pos))
+        return bool(self._token_axis.sceneBoundingRect().contains(pos))
 
     def activate_row(self, row: int) -> None:
         """Branch with the token of bar `row` (0 = most likely); the others bar is not one."""
