@@ -41,8 +41,8 @@ from app.workers.engine_worker import (
     PaneSpec,
     PromptToken,
     RunFinished,
-    StepReport,
 )
+from app.workers.step_reports import StepReport
 
 MAX_PANES = 6
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import html
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -63,6 +63,7 @@ class TokenStreamView(QTextEdit):
         super().__init__(parent)
         self.setReadOnly(True)
         self.viewport().setMouseTracking(True)
+        self.viewport().installEventFilter(self)
         self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         font = QFont("DejaVu Sans Mono")
         font.setStyleHint(QFont.StyleHint.Monospace)
@@ -339,15 +340,21 @@ class TokenStreamView(QTextEdit):
             self.step_hovered.emit(-1)
         super().leaveEvent(event)
 
-    def viewportEvent(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # A filter, not a viewportEvent override: with an override every paint of the
+        # text would run inside a Python call, holding the GIL the engine thread needs.
+        if (
+            watched is self.viewport()
+            and event.type() == QEvent.Type.ToolTip
+            and isinstance(event, QHelpEvent)
+        ):
             index = self.step_at(event.pos())
             if index >= 0:
                 QToolTip.showText(event.globalPos(), self.tooltip_for(index), self)
             else:
                 QToolTip.hideText()
             return True
-        return super().viewportEvent(event)
+        return super().eventFilter(watched, event)
 
     def tooltip_for(self, index: int) -> str:
         step = self.steps[index]

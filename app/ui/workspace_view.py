@@ -32,7 +32,8 @@ from app.ui.live_label import LiveLabel
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.timeline_view import TimelineView
 from app.ui.token_stream_view import COLOR_MODES, TokenStreamView
-from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished, StepReport
+from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished
+from app.workers.step_reports import StepReport
 
 SAMPLE_PROMPT = (
     "Detective Jameson sat in his cramped office, surrounded by stacks of dusty files "

@@ -12,7 +12,6 @@ import logging
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 
@@ -24,10 +23,8 @@ from app.core.file_hash import cached_sha256
 from app.core.llama_runtime import BackendInfo
 from app.core.token_step import TokenStep
 from app.workers.step_batches import StepBatcher
+from app.workers.step_reports import StepReport, StepReporter
 from app.workers.worker_thread import Worker, WorkerThread
-
-TOP_PIECES = 50  # the chart shows at most this many alternatives
-
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +67,6 @@ class CompareRequest:
 class PromptToken:
     text: str
     special: bool  # a control token of the template (turn markers, BOS)
-
-
-@dataclass(frozen=True)
-class StepReport:
-    """A step with what the views need from the vocabulary, looked up on the worker."""
-
-    step: TokenStep
-    is_eog: bool
-    pieces: dict[int, bytes]  # the chosen token's and the top alternatives' pieces
 
 
 @dataclass(frozen=True)
@@ -222,14 +210,6 @@ class EngineWorker(Worker):
             daemon=True,
         ).start()
 
-    @staticmethod
-    def _report(step: TokenStep, vocab: Any) -> StepReport:
-        """The step with what the views need from `vocab` (looked up here, not in the UI)."""
-        # The head is sorted by logit, so its first ids are the top at every temperature.
-        pieces = {int(i): vocab.piece(int(i)) for i in step.distribution.head_ids[:TOP_PIECES]}
-        pieces[step.id] = step.piece
-        return StepReport(step, vocab.is_eog(step.id), pieces)
-
     @Slot(object)
     def _generate(self, request: GenerationRequest) -> None:
         from app.core.engine import Engine
@@ -244,7 +224,7 @@ class EngineWorker(Worker):
             first_index = len(request.prefix_ids)
             if request.forced is not None:
                 forced = request.forced.moved(first_index)
-                report = self._report(forced, engine.vocab)
+                report = StepReporter(engine.vocab).report(forced)
                 self.sig_steps.emit(rid, [report])
                 ids.append(forced.id)
                 first_index += 1
@@ -275,9 +255,10 @@ class EngineWorker(Worker):
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
         batches = StepBatcher[StepReport](lambda reports: self.sig_steps.emit(rid, reports))
+        reporter = StepReporter(vocab)
 
         def on_step(step: TokenStep) -> None:
-            batches.add(self._report(step.moved(first + step.index), vocab))
+            batches.add(reporter.report(step.moved(first + step.index)))
 
         try:
             result = generate(
@@ -324,7 +305,8 @@ class EngineWorker(Worker):
             on_nodes=on_nodes,
             stats=stats,
         )
-        reports = [self._report(s.moved(first + s.index), vocab) for s in result.best.steps]
+        reporter = StepReporter(vocab)
+        reports = [reporter.report(s.moved(first + s.index)) for s in result.best.steps]
         if reports and pane is None:
             self.sig_steps.emit(rid, reports)
         elif reports:
@@ -374,9 +356,10 @@ class EngineWorker(Worker):
                 vocab = engine.vocab
                 stats = GenerationStats()
                 batches = [self._pane_batcher(rid, pane) for pane in lockstep]
+                reporters = [StepReporter(vocab) for _pane in lockstep]
 
                 def on_step(seq: int, step: TokenStep) -> None:
-                    batches[seq].add(self._report(step, vocab))
+                    batches[seq].add(reporters[seq].report(step))
 
                 try:
                     results = run_streams(
@@ -460,9 +443,10 @@ class EngineWorker(Worker):
                 return self._beam(engine, rid, ids, spec.settings, 0, pane=pane)
             stats = GenerationStats()
             batches = self._pane_batcher(rid, pane)
+            reporter = StepReporter(vocab)
 
             def on_step(step: TokenStep) -> None:
-                batches.add(self._report(step, vocab))
+                batches.add(reporter.report(step))
 
             try:
                 result = generate(

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QHelpEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 from pytestqt.qtbot import QtBot
 
 from app.core.distribution import full_softmax
@@ -289,6 +290,11 @@ def test_hover_text_and_timeline_are_linked_to_the_steps(
     tip = view.tooltip_for(4)
     step = record.steps[4]
     assert f"id {step.id}" in tip and f"rank {step.rank + 1}" in tip and "top 5:" in tip
+    # Resting the pointer there shows it (the tooltip event the viewport receives).
+    help_event = QHelpEvent(QEvent.Type.ToolTip, point, view.viewport().mapToGlobal(point))
+    QApplication.sendEvent(view.viewport(), help_event)
+    assert f"id {step.id}" in QToolTip.text()
+    QToolTip.hideText()
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
     assert window.workspace.chart.step is step
     # The timeline: a click on step 2's column selects it too.

@@ -13,9 +13,9 @@ from app.workers.engine_worker import (
     GenerationRequest,
     ModelLoaded,
     RunFinished,
-    StepReport,
 )
 from app.workers.step_batches import StepBatcher
+from app.workers.step_reports import StepReport
 
 
 class FakeClock:
