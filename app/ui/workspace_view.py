@@ -10,7 +10,7 @@ import math
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,6 +32,7 @@ from app.ui.live_label import LiveLabel
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.timeline_view import TimelineView
 from app.ui.token_stream_view import COLOR_MODES, TokenStreamView
+from app.ui.update_pacer import UpdatePacer
 from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished
 from app.workers.step_reports import StepReport
 
@@ -45,6 +46,11 @@ SAMPLE_PROMPT = (
 # the CPU idle between tokens, and the plots follow every token.
 PLOT_INTERVAL_S = 1.0
 SLOW_STREAM_S = 0.125
+# The text follows each batch of steps (about 20 a second) unless its updates grow
+# dear (a long paragraph): then they are spaced to stay under 4% of the time, the
+# paint after an update costing about as much as the update.
+TEXT_INTERVAL_S = 0.05
+TEXT_BUDGET = 0.04
 
 Notify = Callable[[str, int], None]
 
@@ -77,7 +83,11 @@ class WorkspaceView(EngineTab):
         self._timeline_due = 0.0  # time.monotonic() when each plot may repaint again
         self._chart_due = 0.0
         # The engine thread sends a fast stream's steps in batches (step_batches): each
-        # batch is shown as it arrives, so the text follows about 20 times a second.
+        # batch is shown as it arrives, unless the text's pacer asks to wait.
+        self._text_pacer = UpdatePacer(TEXT_INTERVAL_S, TEXT_BUDGET, cost_factor=2.0)
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.timeout.connect(self._flush_pending)
         worker.sig_steps.connect(self._on_steps)
         worker.sig_beam_progress.connect(self._on_beam_progress)
         worker.sig_finished.connect(self._on_finished)
@@ -244,6 +254,8 @@ class WorkspaceView(EngineTab):
         self._pending = []
         self._plot_pending = []
         self._last_arrival = self._timeline_due = self._chart_due = 0.0
+        self._flush_timer.stop()
+        self._text_pacer.reset()
         self.stream_view.pieces = self.record.pieces
         self.stream_view.start(prompt)
         self.timeline.set_steps([])
@@ -361,13 +373,22 @@ class WorkspaceView(EngineTab):
         now = time.monotonic()
         self._slow_stream = len(reports) == 1 and now - self._last_arrival >= SLOW_STREAM_S
         self._last_arrival = now
-        self._flush_pending()
+        if self._flush_timer.isActive():
+            return  # a paced update is already due
+        wait = self._text_pacer.wait()
+        if wait > 0:
+            self._flush_timer.start(math.ceil(wait * 1000))
+        else:
+            self._flush_pending()
 
     def _flush_pending(self, *, all_views: bool = False) -> None:
         if self._hold_next or self._holding:
             return  # a token to guess: shown when the user reveals it
+        self._flush_timer.stop()
         reports, self._pending = self._pending, []
+        started = time.perf_counter()
         self.stream_view.append_steps([(r.step, r.is_eog) for r in reports])
+        self._text_pacer.updated(time.perf_counter() - started)
         self._plot_pending.extend(reports)
         now = time.monotonic()
         every = all_views or self._slow_stream
