@@ -8,7 +8,7 @@ Prints, measured in one run on the same model and prompt:
   3. tokens/s in the GUI against the headless engine (the CLI's path) on the same
      prompt, alternating which runs first; target >= 0.95
 
-Usage: QT_QPA_PLATFORM=offscreen python bench/ui_latency.py [--tokens 96] [--rounds 3]
+Usage: QT_QPA_PLATFORM=offscreen python bench/ui_latency.py [--tokens 128] [--rounds 10]
 (or under a real display / Xvfb to include painting on screen).
 """
 
@@ -51,8 +51,8 @@ def headless_speed(engine: Engine, tokens: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="default")
-    parser.add_argument("--tokens", type=int, default=96)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
 
     _qapp = QApplication([])
