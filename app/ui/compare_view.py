@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -45,6 +45,7 @@ from app.workers.engine_worker import (
 from app.workers.step_reports import StepReport
 
 MAX_PANES = 6
+STEP_POLL_MS = 50  # the panes follow their runs about 20 times a second
 
 
 @dataclass(frozen=True)
@@ -251,10 +252,12 @@ class CompareView(EngineTab):
         self.chart.title.setText(self.chart.empty_hint)
         self._lay_out(self.prompt_edit, bar, scroll, self.chart, (900, 420))
 
-        worker.sig_pane_steps.connect(self._on_pane_steps)
+        # The panes' tokens are taken from the worker's queue (step_queue) on a timer.
+        self._step_timer = QTimer(self)
+        self._step_timer.setInterval(STEP_POLL_MS)
+        self._step_timer.timeout.connect(self._take_steps)
         worker.sig_pane_finished.connect(self._on_pane_finished)
         worker.sig_compare_finished.connect(self._on_finished)
-        worker.sig_pane_prompt.connect(self._on_pane_prompt)
         worker.sig_pane_note.connect(self._on_pane_note)
         worker.sig_failed.connect(self._on_failed)
         for preset in DEFAULT_PANES:
@@ -322,6 +325,7 @@ class CompareView(EngineTab):
             pane.start(prompt)
         self.status.setText("Comparing…")
         self._begin()
+        self._step_timer.start()
         self._worker.compare(CompareRequest(self._request, prompt, panes))
 
     def stop(self) -> None:
@@ -329,13 +333,21 @@ class CompareView(EngineTab):
             self.status.setText("Stopping…")
         super().stop()
 
-    def _on_pane_steps(self, request_id: int, pane: int, reports: list[StepReport]) -> None:
-        if request_id == self._request and 0 <= pane < len(self.panes):
-            self.panes[pane].append(reports)
-
-    def _on_pane_prompt(self, request_id: int, pane: int, tokens: list[PromptToken]) -> None:
-        if request_id == self._request and 0 <= pane < len(self.panes):
-            self.panes[pane].show_prompt_tokens(tokens)
+    def _take_steps(self) -> None:
+        """Show what the worker has made since the last look: each pane's new tokens in
+        one append, a chat pane's prompt before its tokens."""
+        batches: dict[int, list[StepReport]] = {}
+        for request_id, index, item in self._worker.pane_steps.take_all():
+            if request_id != self._request or not 0 <= index < len(self.panes):
+                continue  # a superseded run
+            if isinstance(item, StepReport):
+                batches.setdefault(index, []).append(item)
+                continue
+            if index in batches:
+                self.panes[index].append(batches.pop(index))
+            self.panes[index].show_prompt_tokens(item)
+        for index, reports in batches.items():
+            self.panes[index].append(reports)
 
     def _on_pane_note(self, request_id: int, pane: int, text: str) -> None:
         if request_id == self._request and 0 <= pane < len(self.panes):
@@ -343,11 +355,14 @@ class CompareView(EngineTab):
 
     def _on_pane_finished(self, request_id: int, pane: int, finished: RunFinished) -> None:
         if request_id == self._request and 0 <= pane < len(self.panes):
+            self._take_steps()  # its last tokens were queued before it was reported done
             self.panes[pane].finish(finished)
 
     def _on_finished(self, request_id: int) -> None:
         if request_id != self._request:
             return
+        self._step_timer.stop()
+        self._take_steps()
         self._end()
         self.divergence = first_divergence([p.ids for p in self.panes])
         reference = next((p for p in self.panes if p.settings.mode == "greedy"), None)
@@ -361,6 +376,8 @@ class CompareView(EngineTab):
 
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._request:
+            self._step_timer.stop()
+            self._take_steps()
             self._end()
             self.status.setText(message)
 

@@ -51,6 +51,7 @@ SLOW_STREAM_S = 0.125
 # paint after an update costing about as much as the update.
 TEXT_INTERVAL_S = 0.05
 TEXT_BUDGET = 0.04
+STEP_POLL_MS = 25  # a running generation's new steps are taken from the worker this often
 
 Notify = Callable[[str, int], None]
 
@@ -82,13 +83,12 @@ class WorkspaceView(EngineTab):
         self._slow_stream = True
         self._timeline_due = 0.0  # time.monotonic() when each plot may repaint again
         self._chart_due = 0.0
-        # The engine thread sends a fast stream's steps in batches (step_batches): each
-        # batch is shown as it arrives, unless the text's pacer asks to wait.
+        # While a run goes, new steps are taken from the worker's queue (step_queue) on a
+        # timer and shown at once, unless the text's pacer asks to wait.
         self._text_pacer = UpdatePacer(TEXT_INTERVAL_S, TEXT_BUDGET, cost_factor=2.0)
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.timeout.connect(self._flush_pending)
-        worker.sig_steps.connect(self._on_steps)
+        self._step_timer = QTimer(self)
+        self._step_timer.setInterval(STEP_POLL_MS)
+        self._step_timer.timeout.connect(self._take_steps)
         worker.sig_beam_progress.connect(self._on_beam_progress)
         worker.sig_finished.connect(self._on_finished)
         worker.sig_failed.connect(self._on_failed)
@@ -230,6 +230,7 @@ class WorkspaceView(EngineTab):
         self._selected = -1
         self.run_label.setText("Generating…")
         self._begin()
+        self._step_timer.start()
         self._worker.generate(request)
 
     def start_generation(self) -> None:
@@ -254,7 +255,6 @@ class WorkspaceView(EngineTab):
         self._pending = []
         self._plot_pending = []
         self._last_arrival = self._timeline_due = self._chart_due = 0.0
-        self._flush_timer.stop()
         self._text_pacer.reset()
         self.stream_view.pieces = self.record.pieces
         self.stream_view.start(prompt)
@@ -359,9 +359,24 @@ class WorkspaceView(EngineTab):
         self.select_step(min(branch.at, len(record.steps) - 1))
 
     # ---- worker events --------------------------------------------------------------
-    def _on_steps(self, request_id: int, reports: list[StepReport]) -> None:
-        if request_id != self._request or self.record is None:
-            return  # a superseded request
+    def _take_steps(self) -> None:
+        # Steps of a superseded request are dropped here.
+        reports = [r for rid, r in self._worker.steps.take_all() if rid == self._request]
+        if reports:
+            self._on_steps(reports)
+        elif self._pending and self._text_pacer.wait() <= 0:
+            self._flush_pending()
+
+    def _end_steps(self) -> None:
+        """The run ended: its last steps are in the queue (put before the end was sent)."""
+        self._step_timer.stop()
+        reports = [r for rid, r in self._worker.steps.take_all() if rid == self._request]
+        if reports:
+            self._on_steps(reports)
+
+    def _on_steps(self, reports: list[StepReport]) -> None:
+        if self.record is None:
+            return
         record = self.record
         for report in reports:
             record.steps.append(report.step)
@@ -373,18 +388,12 @@ class WorkspaceView(EngineTab):
         now = time.monotonic()
         self._slow_stream = len(reports) == 1 and now - self._last_arrival >= SLOW_STREAM_S
         self._last_arrival = now
-        if self._flush_timer.isActive():
-            return  # a paced update is already due
-        wait = self._text_pacer.wait()
-        if wait > 0:
-            self._flush_timer.start(math.ceil(wait * 1000))
-        else:
+        if self._text_pacer.wait() <= 0:
             self._flush_pending()
 
     def _flush_pending(self, *, all_views: bool = False) -> None:
         if self._hold_next or self._holding:
             return  # a token to guess: shown when the user reveals it
-        self._flush_timer.stop()
         reports, self._pending = self._pending, []
         started = time.perf_counter()
         self.stream_view.append_steps([(r.step, r.is_eog) for r in reports])
@@ -423,6 +432,7 @@ class WorkspaceView(EngineTab):
     def _on_finished(self, request_id: int, finished: RunFinished) -> None:
         if request_id != self._request or self.record is None:
             return
+        self._end_steps()
         record = self.record
         record.stop_reason = finished.reason
         record.stats = RunStats(finished.tokens_per_second, finished.time_to_first_token)
@@ -448,6 +458,7 @@ class WorkspaceView(EngineTab):
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id != self._request:
             return
+        self._end_steps()
         self._running = False
         self._flush_pending(all_views=True)
         self.run_label.setText("")

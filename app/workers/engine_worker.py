@@ -22,7 +22,7 @@ from app.core.errors import PlaygroundError
 from app.core.file_hash import cached_sha256
 from app.core.llama_runtime import BackendInfo
 from app.core.token_step import TokenStep
-from app.workers.step_batches import StepBatcher
+from app.workers.step_queue import StepQueue
 from app.workers.step_reports import StepReport, StepReporter
 from app.workers.worker_thread import Worker, WorkerThread
 
@@ -115,9 +115,6 @@ class EngineWorker(Worker):
     """(reason, whether a previous model is still loaded) when a model could not load."""
     sig_model_hash = Signal(str, str)
     """(path, sha256) of the loaded model file, computed after loading."""
-    sig_steps = Signal(int, object)
-    """(request id, list of StepReport): the run's next tokens, in order (in batches on a
-    fast stream: see step_batches)."""
     sig_beam_progress = Signal(int, int)
     """(request id, steps searched) while a beam search runs."""
     sig_beam_nodes = Signal(int, object)
@@ -126,14 +123,10 @@ class EngineWorker(Worker):
     """(request id, RunFinished) when a generation ends."""
     sig_failed = Signal(int, str)
     """(request id, message) when a generation fails."""
-    sig_pane_steps = Signal(int, int, object)
-    """(request id, pane, list of StepReport): a compare pane's next tokens, in order."""
     sig_pane_finished = Signal(int, int, object)
     """(request id, pane, RunFinished) when one pane of a compare run ends."""
     sig_compare_finished = Signal(int)
     """(request id) when every pane of a compare run has ended."""
-    sig_pane_prompt = Signal(int, int, object)
-    """(request id, pane, list of PromptToken): a chat pane's prompt after its template."""
     sig_pane_note = Signal(int, int, str)
     """(request id, pane, text): how a pane ran, or why it could not."""
 
@@ -144,6 +137,11 @@ class EngineWorker(Worker):
     def __init__(self) -> None:
         super().__init__()
         self._engine: object = None
+        # Each generated token, in order, as (request id, StepReport) for a generation
+        # and (request id, pane, StepReport) for a compare run (see step_queue). A chat
+        # pane's prompt (its PromptTokens after the template) comes the same way, first.
+        self.steps: StepQueue[tuple[int, StepReport]] = StepQueue()
+        self.pane_steps: StepQueue[tuple[int, int, StepReport | list[PromptToken]]] = StepQueue()
         self._sig_load.connect(self._load)
         self._sig_generate.connect(self._generate)
         self._sig_compare.connect(self._compare)
@@ -225,7 +223,7 @@ class EngineWorker(Worker):
             if request.forced is not None:
                 forced = request.forced.moved(first_index)
                 report = StepReporter(engine.vocab).report(forced)
-                self.sig_steps.emit(rid, [report])
+                self.steps.put((rid, report))
                 ids.append(forced.id)
                 first_index += 1
                 if report.is_eog:
@@ -254,23 +252,19 @@ class EngineWorker(Worker):
 
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
-        batches = StepBatcher[StepReport](lambda reports: self.sig_steps.emit(rid, reports))
         reporter = StepReporter(vocab)
 
         def on_step(step: TokenStep) -> None:
-            batches.add(reporter.report(step.moved(first + step.index)))
+            self.steps.put((rid, reporter.report(step.moved(first + step.index))))
 
-        try:
-            result = generate(
-                engine,  # type: ignore[arg-type]
-                ids,
-                settings,
-                cancel=self.cancel,
-                on_step=on_step,
-                stats=stats,
-            )
-        finally:  # the steps made before an error are shown too
-            batches.flush()
+        result = generate(
+            engine,  # type: ignore[arg-type]
+            ids,
+            settings,
+            cancel=self.cancel,
+            on_step=on_step,
+            stats=stats,
+        )
         return RunFinished(
             result.stop_reason or "", stats.tokens_per_second, stats.time_to_first_token
         )
@@ -306,11 +300,12 @@ class EngineWorker(Worker):
             stats=stats,
         )
         reporter = StepReporter(vocab)
-        reports = [reporter.report(s.moved(first + s.index)) for s in result.best.steps]
-        if reports and pane is None:
-            self.sig_steps.emit(rid, reports)
-        elif reports:
-            self.sig_pane_steps.emit(rid, pane, reports)
+        for step in result.best.steps:
+            report = reporter.report(step.moved(first + step.index))
+            if pane is None:
+                self.steps.put((rid, report))
+            else:
+                self.pane_steps.put((rid, pane, report))
         nodes = [_shifted(n, first) for n in result.nodes]
         # Beam steps are per step of the search: report the search's speed per step.
         steps = max(len(result.best.steps) - 1, 0)
@@ -355,24 +350,19 @@ class EngineWorker(Worker):
                 ids = engine.tokenize_prompt(request.prompt)
                 vocab = engine.vocab
                 stats = GenerationStats()
-                batches = [self._pane_batcher(rid, pane) for pane in lockstep]
                 reporters = [StepReporter(vocab) for _pane in lockstep]
 
                 def on_step(seq: int, step: TokenStep) -> None:
-                    batches[seq].add(reporters[seq].report(step))
+                    self.pane_steps.put((rid, lockstep[seq], reporters[seq].report(step)))
 
-                try:
-                    results = run_streams(
-                        engine,
-                        ids,
-                        [request.panes[i].settings for i in lockstep],
-                        cancel=self.cancel,
-                        on_step=on_step,
-                        stats=stats,
-                    )
-                finally:
-                    for batcher in batches:
-                        batcher.flush()
+                results = run_streams(
+                    engine,
+                    ids,
+                    [request.panes[i].settings for i in lockstep],
+                    cancel=self.cancel,
+                    on_step=on_step,
+                    stats=stats,
+                )
                 # The streams share each batch: the speed is the batch's, per stream.
                 per_stream = stats.tokens_per_second / max(1, len(lockstep))
                 for pane, result in zip(lockstep, results, strict=True):
@@ -432,7 +422,7 @@ class EngineWorker(Worker):
                     )
                     for i in ids
                 ]
-                self.sig_pane_prompt.emit(rid, pane, tokens)
+                self.pane_steps.put((rid, pane, tokens))
             else:
                 ids = engine.tokenize_prompt(prompt)
             if own:
@@ -442,27 +432,20 @@ class EngineWorker(Worker):
             if spec.settings.mode == "beam":
                 return self._beam(engine, rid, ids, spec.settings, 0, pane=pane)
             stats = GenerationStats()
-            batches = self._pane_batcher(rid, pane)
             reporter = StepReporter(vocab)
 
             def on_step(step: TokenStep) -> None:
-                batches.add(reporter.report(step))
+                self.pane_steps.put((rid, pane, reporter.report(step)))
 
-            try:
-                result = generate(
-                    engine, ids, spec.settings, cancel=self.cancel, on_step=on_step, stats=stats
-                )
-            finally:
-                batches.flush()
+            result = generate(
+                engine, ids, spec.settings, cancel=self.cancel, on_step=on_step, stats=stats
+            )
             return RunFinished(
                 result.stop_reason or "", stats.tokens_per_second, stats.time_to_first_token
             )
         finally:
             if own:
                 engine.close()
-
-    def _pane_batcher(self, rid: int, pane: int) -> StepBatcher[StepReport]:
-        return StepBatcher(lambda reports: self.sig_pane_steps.emit(rid, pane, reports))
 
     def shutdown(self) -> None:
         if self._engine is not None:
