@@ -9,6 +9,7 @@ Each pane shows its log-probability, mean surprisal, perplexity and repetition s
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from app.core.token_step import TokenStep
 from app.ui.engine_tab import EngineTab
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.token_stream_view import TokenStreamView
+from app.ui.update_pacer import TEXT_BUDGET, UpdatePacer
 from app.workers.engine_worker import (
     CompareRequest,
     EngineWorker,
@@ -255,7 +257,10 @@ class CompareView(EngineTab):
         # The panes' tokens are taken from the worker's queue (step_queue) on a timer.
         self._step_timer = QTimer(self)
         self._step_timer.setInterval(STEP_POLL_MS)
-        self._step_timer.timeout.connect(self._take_steps)
+        self._step_timer.timeout.connect(self._on_step_timer)
+        # Each pane's text re-lays out its paragraph on every append: as they grow dear,
+        # the panes update less often (see update_pacer).
+        self._text_pacer = UpdatePacer(STEP_POLL_MS / 1000, TEXT_BUDGET, cost_factor=2.0)
         worker.sig_pane_finished.connect(self._on_pane_finished)
         worker.sig_compare_finished.connect(self._on_finished)
         worker.sig_pane_note.connect(self._on_pane_note)
@@ -325,6 +330,7 @@ class CompareView(EngineTab):
             pane.start(prompt)
         self.status.setText("Comparing…")
         self._begin()
+        self._text_pacer.reset()
         self._step_timer.start()
         self._worker.compare(CompareRequest(self._request, prompt, panes))
 
@@ -332,6 +338,12 @@ class CompareView(EngineTab):
         if self._running:
             self.status.setText("Stopping…")
         super().stop()
+
+    def _on_step_timer(self) -> None:
+        if self._text_pacer.wait() <= 0:
+            started = time.perf_counter()
+            self._take_steps()
+            self._text_pacer.updated(time.perf_counter() - started)
 
     def _take_steps(self) -> None:
         """Show what the worker has made since the last look: each pane's new tokens in

@@ -11,6 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+# The share of the time a running generation's text may take (its updates and the paints
+# they cause), in the Workspace and in Compare.
+TEXT_BUDGET = 0.04
+
 
 class UpdatePacer:
     """Updates at most every `min_interval` seconds, and no more often than keeps their

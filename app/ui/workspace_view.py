@@ -33,7 +33,7 @@ from app.ui.live_label import LiveLabel
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.timeline_view import TimelineView
 from app.ui.token_stream_view import COLOR_MODES, TokenStreamView
-from app.ui.update_pacer import UpdatePacer
+from app.ui.update_pacer import TEXT_BUDGET, UpdatePacer
 from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished
 from app.workers.step_reports import StepReport
 
@@ -47,11 +47,10 @@ SAMPLE_PROMPT = (
 # the CPU idle between tokens, and the plots follow every token.
 PLOT_INTERVAL_S = 1.0
 SLOW_STREAM_S = 0.125
-# The text follows each batch of steps (about 20 a second) unless its updates grow
-# dear (a long paragraph): then they are spaced to stay under 4% of the time, the
-# paint after an update costing about as much as the update.
+# The text follows the steps at most 20 times a second, less when its updates grow
+# dear (a long paragraph): then they are spaced to stay within TEXT_BUDGET of the time,
+# the paint after an update costing about as much as the update.
 TEXT_INTERVAL_S = 0.05
-TEXT_BUDGET = 0.04
 STEP_POLL_MS = 25  # a running generation's new steps are taken from the worker this often
 
 Notify = Callable[[str, int], None]
