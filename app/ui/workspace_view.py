@@ -370,9 +370,7 @@ class WorkspaceView(EngineTab):
     def _end_steps(self) -> None:
         """The run ended: its last steps are in the queue (put before the end was sent)."""
         self._step_timer.stop()
-        reports = [r for rid, r in self._worker.steps.take_all() if rid == self._request]
-        if reports:
-            self._on_steps(reports)
+        self._take_steps()
 
     def _on_steps(self, reports: list[StepReport]) -> None:
         if self.record is None:

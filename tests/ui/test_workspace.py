@@ -54,6 +54,12 @@ def test_generating_twenty_tokens(
     assert len(bars) == k + 1
     assert bars[-1].token_id == -1 and "others" in bars[-1].label
     assert math.isclose(sum(b.p for b in bars), 1.0, abs_tol=1e-9)
+    labels = window.workspace.chart.value_labels  # the value printed at each bar's end
+    assert len(labels) == len(bars)
+    assert labels[0].endswith("◀ argmax")  # greedy, the default mode, marks the argmax
+    for label, bar in zip(labels, bars, strict=True):
+        shown = f"{bar.p * 100:.1f}%" if bar.p >= 0.001 else f"{bar.p:.1e}" if bar.p else "0"
+        assert label.split()[0] == shown
     assert window.workspace.chart.step is record.steps[-1]
     assert len(window.workspace.timeline.entropy) == 20
     assert "tokens/s" in window.run_label.text() and "perplexity" in window.run_label.text()
