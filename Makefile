@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml setup.py app/core/_logit_histogram.c
 	touch $(STAMP)
 
 run: $(STAMP)
+	-sh packaging/system-deps.sh  # the window's system libraries; the app names any still missing
 	$(BIN)/llm-playground
 
 lint: $(STAMP)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from app.core import paths
+from app.core.version import app_version
 
 SUBCOMMANDS = {"generate", "tokenize", "bpe", "info", "models", "_probe"}
 
@@ -28,7 +29,7 @@ def configure_logging() -> None:
     log = logging.getLogger("app")
     log.info(
         "LLM Playground %s · Python %s · %s · data in %s",
-        _version(),
+        app_version(),
         platform.python_version(),
         platform.platform(),
         paths.data_dir(),
@@ -42,15 +43,6 @@ def configure_logging() -> None:
     sys.excepthook = log_uncaught
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("llm-playground")
-    except Exception:
-        return "unknown version"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     configure_logging()
@@ -60,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     from app.ui.application import run_gui
 
-    return run_gui(args)
+    return run_gui(args, sorted(SUBCOMMANDS))
 
 
 if __name__ == "__main__":

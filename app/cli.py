@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -16,6 +17,11 @@ from typing import Any
 from app.core.errors import PlaygroundError, PromptError, SettingsError
 
 EXIT_BAD_INPUT = 2
+MAX_TOP = 1000  # alternatives listed per step
+MAX_INT32 = 2**31 - 1
+# Arguments that are text for the model: on POSIX a byte that is not UTF-8 arrives as a
+# lone surrogate (PEP 383) that no encoder accepts. Paths keep their bytes as they are.
+TEXT_ARGUMENTS = ("prompt", "text", "stop")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,17 +112,22 @@ def _piece(data: bytes) -> str:
     return data.decode("utf-8", "backslashreplace")
 
 
-def _step_json(step: Any, top: int, vocab: Any) -> dict[str, Any]:
+def _step_json(step: Any, top: int, vocab: Any, temperature: float) -> dict[str, Any]:
+    """One step; p, logprob, entropy and the alternatives' p are the model's own (T = 1),
+    `p_at_temperature` the chosen token's p at the sampling temperature."""
+    sampling_t = None if step.sample is None else temperature
     return {
+        "step": step.number,
         "id": step.id,
         "piece": _piece(step.piece),
-        "p": step.p,
-        "logprob": step.logprob,
-        "rank": step.rank,
-        "entropy": step.entropy,
+        "p": step.p_model,
+        "logprob": step.logprob_model,
+        "rank": step.rank + 1,
+        "entropy": step.distribution.entropy(1.0),
+        **({"p_at_temperature": step.p_at(sampling_t)} if sampling_t is not None else {}),
         "top": [
             {"id": t.id, "piece": _piece(vocab.piece(t.id)), "logit": t.logit, "p": t.p}
-            for t in step.top(top)
+            for t in step.top(top, 1.0)
         ],
         **(
             {
@@ -145,10 +156,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     if not args.prompt:
         raise PromptError("the prompt is empty")
-    if args.top < 0:
-        raise SettingsError(f"--top must be 0 or more, got {args.top}")
-    if args.ctx < 16:
-        raise SettingsError(f"--ctx must be at least 16, got {args.ctx}")
+    if not 0 <= args.top <= MAX_TOP:
+        raise SettingsError(f"--top must be 0 to {MAX_TOP}, got {args.top}")
+    if not 16 <= args.ctx <= MAX_INT32:
+        raise SettingsError(f"--ctx must be 16 to {MAX_INT32:,} tokens, got {args.ctx}")
     settings = DecodingSettings(
         mode=args.mode,
         temperature=args.temperature,
@@ -179,7 +190,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             steps, text, stop_reason = stream.steps, stream.text, stream.stop_reason
         document.update(
             {
-                "steps": [_step_json(s, args.top, engine.vocab) for s in steps],
+                "steps": [
+                    _step_json(s, args.top, engine.vocab, settings.temperature) for s in steps
+                ],
                 "text": text,
                 "stop_reason": stop_reason,
                 "stats": stats.to_json(),
@@ -292,9 +305,31 @@ COMMANDS = {
 }
 
 
+def _check_text(args: argparse.Namespace) -> None:
+    """Refuse model text that is not UTF-8, naming the argument and the first bad byte."""
+    for name in TEXT_ARGUMENTS:
+        value = getattr(args, name, None)
+        for text in value if isinstance(value, list) else [value]:
+            if not isinstance(text, str):
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raw = text.encode("utf-8", "surrogateescape")
+                byte = raw[len(text[: exc.start].encode("utf-8", "surrogateescape"))]
+                raise PromptError(
+                    f"--{name} is not valid UTF-8 text (byte 0x{byte:02x} at character "
+                    f"{exc.start + 1}); pass the text in UTF-8, or put it in a file"
+                ) from None
+
+
 def run(argv: Sequence[str]) -> int:
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A path given as undecodable bytes is printed as \udcXX (valid in JSON, too).
+        sys.stdout.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(list(argv))
     try:
+        _check_text(args)
         return COMMANDS[args.command](args)
     except PlaygroundError as exc:
         sys.stderr.write(f"llm-playground: error: {exc}\n")

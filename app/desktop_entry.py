@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from app.core import paths
+from app.core.state_file import read_state
 
 APP_ID = "io.github.llm_playground.LLMPlayground"
 ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
@@ -118,9 +119,8 @@ def uninstall(root: Path | None = None) -> list[Path]:
     """Remove what `install` wrote (and the folders it created, once empty)."""
     root = root or data_home()
     manifest = _manifest_path(root)
-    try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    recorded = read_state(manifest)
+    if not isinstance(recorded, dict):
         return []
     removed = []
     for name in recorded.get("files", []):

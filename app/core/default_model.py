@@ -30,6 +30,17 @@ def _package() -> object:
     return package
 
 
+def is_default_model(spec: str) -> bool:
+    """Whether `spec` names the bundled model (by its alias or by its assembled file)."""
+    if spec == DEFAULT_MODEL_ALIAS:
+        return True
+    try:
+        name: str = _package().MODEL_NAME  # type: ignore[attr-defined]
+        return Path(spec).resolve() == (paths.models_dir() / name).resolve()
+    except (ModelFileError, OSError, ValueError):
+        return False
+
+
 def default_model_path() -> Path:
     """Assemble (once) and return the verified default model file."""
     package = _package()

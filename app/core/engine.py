@@ -74,6 +74,10 @@ class Engine:
         self._batch: Any = None
         self._batch_capacity = 0
         self._logit_views: dict[int, npt.NDArray[np.float32]] = {}
+        # What sequence 0 holds, when it was decoded as `decode_text` does it (a prompt in
+        # batches, then one token per decode); None when unknown.
+        self._seq0: list[int] | None = []
+        self._seq0_prompt = 0
         self.path = resolve_model(str(model_spec))
         gguf = read_gguf(self.path)
         card = card_from_gguf(gguf)
@@ -173,9 +177,27 @@ class Engine:
     def clear(self) -> None:
         """Forget every sequence's cache."""
         self._lib.llama_memory_clear(self._memory, True)
+        self._seq0 = []
+        self._seq0_prompt = 0
+
+    def _track_seq0(self, entries: Sequence[tuple[int, int, int, bool]]) -> None:
+        known = self._seq0
+        if known is None:
+            return
+        if any(seq != 0 for _t, _p, seq, _l in entries) and len(entries) > 1:
+            self._seq0 = None  # decoded beside other sequences: not the lone pattern
+            return
+        for token, pos, seq, _logits in entries:
+            if seq != 0:
+                continue
+            if pos != len(known):
+                self._seq0 = None
+                return
+            known.append(token)
 
     def decode(self, entries: Sequence[tuple[int, int, int, bool]]) -> None:
         """Decode (token, position, sequence, wants_logits) entries in one batch."""
+        self._track_seq0(entries)
         batch = self._ensure_batch(len(entries))
         for i, (token, pos, seq, logits) in enumerate(entries):
             batch.token[i] = token
@@ -186,7 +208,43 @@ class Engine:
         batch.n_tokens = len(entries)
         rc = self._lib.llama_decode(self._ctx, batch)
         if rc != 0:
+            self._seq0 = None
             raise RuntimeError(f"llama_decode failed with code {rc}")
+
+    def decode_text(self, ids: Sequence[int], n_prompt: int) -> int:
+        """Bring sequence 0 to `ids` decoded as one uninterrupted run decodes them: the
+        first `n_prompt` (the prompt) in batches, each later one (generated) on its own,
+        so its logits are bit for bit the run's own (llama.cpp's numbers move with the
+        batch shape, up to 0.1 in p on the default model). What sequence 0 already holds
+        that way is kept: continuing, stepping or branching a run decodes one token.
+        The last token's logits are left in row -1. Returns how many tokens were decoded.
+        """
+        if not 0 < n_prompt <= len(ids):
+            raise PromptError("the prompt is empty")
+        if len(ids) > self.n_ctx:
+            raise PromptError(f"the text has {len(ids)} tokens but the context holds {self.n_ctx}")
+        known = self._seq0
+        ids = list(ids)
+        if (
+            known is not None
+            and len(ids) > n_prompt
+            and self._seq0_prompt == n_prompt
+            and known[:n_prompt] == ids[:n_prompt]
+        ):
+            common = n_prompt
+            limit = min(len(known), len(ids) - 1)  # the last token is decoded for its logits
+            while common < limit and known[common] == ids[common]:
+                common += 1
+            self.remove_sequence(0, common)
+            decoded = 0
+        else:
+            self.clear()
+            self.prefill(ids[:n_prompt])
+            common = decoded = n_prompt
+        for pos in range(common, len(ids)):
+            self.decode([(ids[pos], pos, 0, pos == len(ids) - 1)])
+            decoded += 1
+        return decoded
 
     def prefill(self, ids: Sequence[int], seq: int = 0, start: int = 0) -> None:
         """Decode a prompt into `seq` in chunks; logits are kept for the last token only."""
@@ -196,6 +254,9 @@ class Engine:
             raise PromptError(
                 f"the prompt has {start + len(ids)} tokens but the context holds {self.n_ctx}"
             )
+        if seq == 0 and start == 0:
+            self._seq0 = []  # decode() records the prompt's tokens
+            self._seq0_prompt = len(ids)
         for chunk_start in range(0, len(ids), self.n_batch):
             chunk = ids[chunk_start : chunk_start + self.n_batch]
             last = chunk_start + len(chunk) == len(ids)
@@ -225,9 +286,17 @@ class Engine:
     def copy_sequence(self, src: int, dst: int) -> None:
         self._lib.llama_memory_seq_rm(self._memory, dst, -1, -1)
         self._lib.llama_memory_seq_cp(self._memory, src, dst, -1, -1)
+        if dst == 0:
+            self._seq0 = None
 
     def remove_sequence(self, seq: int, start: int = -1) -> None:
         self._lib.llama_memory_seq_rm(self._memory, seq, start, -1)
+        if seq == 0 and self._seq0 is not None:
+            if start < 0:
+                self._seq0 = []
+                self._seq0_prompt = 0
+            else:
+                del self._seq0[start:]
 
     def tokenize_prompt(self, prompt: str, *, add_bos: bool = True) -> list[int]:
         if not prompt:

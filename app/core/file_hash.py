@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.core import paths
 from app.core.atomic_file import write_atomic
+from app.core.state_file import read_state
 
 _LOCK = threading.Lock()
 
@@ -35,11 +36,8 @@ def cached_sha256(path: Path) -> str:
     key = str(path.resolve())
     stamp = [st.st_size, st.st_mtime_ns]
     with _LOCK:
-        try:
-            cache = json.loads(_cache_file().read_text(encoding="utf-8"))
-            if not isinstance(cache, dict):
-                cache = {}
-        except (OSError, ValueError):
+        cache = read_state(_cache_file())
+        if not isinstance(cache, dict):
             cache = {}
         entry = cache.get(key)
         if isinstance(entry, dict) and entry.get("stamp") == stamp:

@@ -88,10 +88,12 @@ class _Stream:
     def done(self) -> bool:
         return self.result.stop_reason is not None
 
-    def choose(self, dist: StepDistribution, logits_row: object) -> tuple[int, SampleRecord | None]:
+    def choose(
+        self, dist: StepDistribution, logits_row: object, index: int
+    ) -> tuple[int, SampleRecord | None]:
         if self.sampler is None:
             return int(dist.head_ids[0]), None
-        record = self.sampler.draw(dist, logits_row)  # type: ignore[arg-type]
+        record = self.sampler.draw(dist, logits_row, index)  # type: ignore[arg-type]
         return record.chosen_id, record
 
     def keep_row(self, row: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -147,8 +149,14 @@ def run_streams(
     cancel: threading.Event | None = None,
     on_step: StepCallback | None = None,
     stats: GenerationStats | None = None,
+    first_index: int = 0,
 ) -> list[StreamResult]:
     """Generate N greedy / sampled streams from one prompt in lockstep.
+
+    `first_index` is the text's step number of the first token generated here (a run
+    continued after `first_index` kept tokens): steps are numbered from it, and a sampled
+    step k draws the seed's k-th uniform number, so continuing, stepping and branching
+    draw what one uninterrupted run would have.
 
     With `engine.overlap_analysis`, a greedy stream's step is analysed from a copy of its
     logits while the next batch decodes on another thread (ctypes releases the GIL), so
@@ -156,6 +164,8 @@ def run_streams(
     """
     if not settings_list:
         return []
+    if first_index < 0:
+        raise SettingsError(f"the first step index must be 0 or more, got {first_index}")
     if len(settings_list) > MAX_SEQUENCES:
         raise SettingsError(f"at most {MAX_SEQUENCES} streams run together")
     for settings in settings_list:
@@ -168,8 +178,9 @@ def run_streams(
     streams = [_Stream(engine, s, seq) for seq, s in enumerate(settings_list)]
 
     start = time.perf_counter()
-    engine.clear()
-    engine.prefill(prompt_ids, seq=0)
+    # The text so far (the prompt, then `first_index` generated tokens) decoded as one
+    # uninterrupted run decodes it; what the cache holds that way already is reused.
+    engine.decode_text(prompt_ids, len(prompt_ids) - first_index)
     for stream in streams[1:]:
         engine.copy_sequence(0, stream.seq)
     stats.prefill_seconds = time.perf_counter() - start
@@ -189,11 +200,11 @@ def run_streams(
         sample: SampleRecord | None,
     ) -> TokenStep:
         return TokenStep(
-            index=index,
+            index=first_index + index,
             id=token,
             piece=engine.vocab.piece(token, special=True),
             logit=float(row[token]),
-            temperature=stream.settings.display_temperature,
+            temperature=1.0,  # the model distribution; views re-score at their own T
             distribution=dist,
             sample=sample,
         )
@@ -226,7 +237,7 @@ def run_streams(
                     dist = prompt_dist
                 else:
                     dist = analyze_logits(row, scratch)
-                token, sample = stream.choose(dist, row)
+                token, sample = stream.choose(dist, row, first_index + index)
                 step = step_of(stream, index, token, row, dist, sample)
                 stream.advance(token, pos)
                 emit(stream, step)
@@ -275,8 +286,9 @@ def generate(
     cancel: threading.Event | None = None,
     on_step: Callable[[TokenStep], None] | None = None,
     stats: GenerationStats | None = None,
+    first_index: int = 0,
 ) -> StreamResult:
-    """One greedy or sampled stream."""
+    """One greedy or sampled stream (see `run_streams` for `first_index`)."""
     callback: StepCallback | None = None
     if on_step is not None:
         step_callback = on_step
@@ -285,5 +297,11 @@ def generate(
             step_callback(step)
 
     return run_streams(
-        engine, prompt_ids, [settings], cancel=cancel, on_step=callback, stats=stats
+        engine,
+        prompt_ids,
+        [settings],
+        cancel=cancel,
+        on_step=callback,
+        stats=stats,
+        first_index=first_index,
     )[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,29 @@ SORT_FIELDS: dict[SortKey, str] = {
     "updated": "last_modified",
 }
 SEARCH_FIELDS = ["author", "downloads", "likes", "lastModified", "gated", "pipeline_tag", "tags"]
+
+
+def network_reason(exc: BaseException) -> str:
+    """Why a connection failed, in words (not "gaierror" or "ConnectError")."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return "its name does not resolve: no network, or no DNS"
+        if isinstance(seen, ConnectionRefusedError):
+            return "the connection was refused"
+        if isinstance(seen, TimeoutError | socket.timeout):
+            return "no answer in time"
+        if isinstance(seen, ssl.SSLError):
+            return "a secure connection could not be made"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    if "name or service not known" in text or "nodename nor servname" in text or "resolve" in text:
+        return "its name does not resolve: no network, or no DNS"
+    if "refused" in text:
+        return "the connection was refused"
+    if "timed out" in text or "timeout" in text:
+        return "no answer in time"
+    return "no connection"
 
 
 class HubError(PlaygroundError):
@@ -180,9 +204,8 @@ class HubClient:
         return HubError(f"{what}: the Hub answered {status}")
 
     def unreachable(self, what: str, exc: BaseException) -> HubUnreachable:
-        reason = type(exc).__name__
         return HubUnreachable(
-            f"{what}: the Hub at {self.endpoint} is unreachable ({reason}); "
+            f"{what}: the Hub at {self.endpoint} is unreachable ({network_reason(exc)}); "
             "the library and downloaded models still work offline"
         )
 

@@ -21,6 +21,7 @@ from app.core.atomic_file import write_atomic
 from app.core.errors import PlaygroundError
 from app.core.model_card import ModelCard, read_model_card
 from app.core.quant_files import is_projector, quant_of, shard_info
+from app.core.state_file import read_state
 from app.core.verified_stamp import read_stamp, stamp_path
 
 Source = Literal["downloaded", "bundled", "hf-cache", "imported"]
@@ -159,10 +160,7 @@ class Library:
 
     # ---- imports ----------------------------------------------------------------------
     def imported_paths(self) -> list[str]:
-        try:
-            value = json.loads(self.imports_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return []
+        value = read_state(self.imports_file)
         return [str(v) for v in value] if isinstance(value, list) else []
 
     def add_import(self, path: Path) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 from app.core import paths
 from app.core.atomic_file import write_atomic
 from app.core.errors import ModelFileError
+from app.core.state_file import read_state
 
 PROBE_COMMAND = "_probe"  # a hidden subcommand of the app (app/cli.py)
 FULL_LOAD_MAX = 1 << 30  # bytes: larger models only have their vocabulary checked
@@ -45,10 +46,7 @@ def _key(path: Path) -> str:
 
 
 def _load_cache() -> dict[str, bool]:
-    try:
-        data = json.loads(_cache_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    data = read_state(_cache_file())
     return data if isinstance(data, dict) else {}
 
 

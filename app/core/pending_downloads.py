@@ -15,6 +15,7 @@ from pathlib import Path
 from app.core.atomic_file import write_atomic
 from app.core.downloader import PART_SUFFIX, UnsafePath, safe_target
 from app.core.quant_files import HubFile, QuantGroup
+from app.core.state_file import parse_json, set_aside
 
 SUFFIX = ".download.json"
 
@@ -67,7 +68,7 @@ def pending(models_dir: Path) -> list[PendingDownload]:
         return found
     for record in sorted(models_dir.rglob("*" + SUFFIX)):
         try:
-            data = json.loads(record.read_text(encoding="utf-8"))
+            data = parse_json(record.read_text(encoding="utf-8"))
             files = [
                 HubFile(str(f["path"]), int(f["size"]), f.get("sha256") or None)
                 for f in data["files"]
@@ -75,8 +76,8 @@ def pending(models_dir: Path) -> list[PendingDownload]:
             group = QuantGroup(str(data["quant"]), files, int(data["shards_expected"]))
             item = PendingDownload(str(data["repo_id"]), str(data["revision"]), group, record)
             item.bytes_on_disk(models_dir)  # refuses names that leave the models folder
-        except (OSError, ValueError, KeyError, TypeError, UnsafePath):
-            record.unlink(missing_ok=True)  # unreadable: nothing can be resumed from it
+        except (OSError, ValueError, KeyError, TypeError, UnsafePath) as exc:
+            set_aside(record, str(exc))  # nothing can be resumed from it
             continue
         found.append(item)
     return found

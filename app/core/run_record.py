@@ -2,7 +2,7 @@
 
 Continuing or branching a run appends to it; a branch keeps the steps it replaced so the
 previous branch can be restored. Figures here (perplexity, surprisal) use each step's
-reported distribution: the model distribution at the temperature the run used.
+reported distribution: the model's own (T = 1), whatever temperature a run sampled at.
 """
 
 from __future__ import annotations
@@ -86,3 +86,4 @@ class Branch:
     at: int  # index of the first replaced step
     steps: list[TokenStep]
     stop_reason: str
+    stats: RunStats = field(default_factory=RunStats)  # the replaced run's speed

@@ -24,13 +24,25 @@ from app.core.token_step import SampleRecord
 TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
 
 
+def uniform_at(seed: int, step: int) -> float:
+    """The draw of step `step` (0 = the first generated token) for `seed`.
+
+    It is the `step`-th number of one PCG64 stream (each float64 takes one 64-bit output,
+    so advancing by `step` skips exactly the earlier draws): a run continued, stepped,
+    branched or reopened from a session draws what one uninterrupted run would have.
+    """
+    return float(np.random.Generator(np.random.PCG64(seed).advance(step)).random())
+
+
 class SamplerChain:
-    """One stream's truncation chain plus its seeded random generator."""
+    """One stream's truncation chain plus its seeded random stream, indexed by step."""
 
     def __init__(self, settings: DecodingSettings, vocab_size: int) -> None:
         self._lib = llama()
         self.settings = settings
-        self.rng = np.random.Generator(np.random.PCG64(settings.seed))
+        self._bits = np.random.PCG64(settings.seed)
+        self._rng = np.random.Generator(self._bits)
+        self._next_step = 0  # the step whose draw self._rng gives next
         lib = self._lib
         self._chain: Any = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
         if settings.top_k > 0:
@@ -86,8 +98,18 @@ class SamplerChain:
         kept = kept[order]
         return kept["id"].copy(), kept["logit"].copy()
 
-    def draw(self, dist: StepDistribution, logits: npt.NDArray[np.float32]) -> SampleRecord:
-        """Run the chain, then draw from the renormalised survivors."""
+    def uniform(self, step: int) -> float:
+        """The draw of step `step`, the same as `uniform_at(seed, step)`."""
+        if step != self._next_step:
+            self._bits = np.random.PCG64(self.settings.seed).advance(step)
+            self._rng = np.random.Generator(self._bits)
+        self._next_step = step + 1
+        return float(self._rng.random())
+
+    def draw(
+        self, dist: StepDistribution, logits: npt.NDArray[np.float32], step: int
+    ) -> SampleRecord:
+        """Run the chain, then draw from the renormalised survivors with step `step`'s u."""
         ids, scaled = self.survivors(dist, logits)
         if self.settings.temperature <= 0:
             # llama.cpp's temperature sampler at T <= 0 keeps the argmax only.
@@ -97,7 +119,7 @@ class SamplerChain:
             shifted = scaled.astype(np.float64) - float(scaled.max())
             weights = np.exp(shifted)
             probs = weights / weights.sum()
-        u = float(self.rng.random())
+        u = self.uniform(step)
         cumulative = np.cumsum(probs)
         index = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
         index = min(index, ids.size - 1)

@@ -24,6 +24,7 @@ from app.core.decoding import DecodingSettings
 from app.core.distribution import StepDistribution
 from app.core.errors import PlaygroundError
 from app.core.run_record import RunRecord, RunStats
+from app.core.state_file import parse_json
 from app.core.token_step import SampleRecord, TokenStep
 
 FORMAT = "llm-playground-session"
@@ -59,6 +60,7 @@ def _step_to_json(step: TokenStep) -> dict[str, Any]:
     dist = step.distribution
     doc: dict[str, Any] = {
         "index": step.index,
+        "step": step.number,  # as the window, CSV and JSON number it
         "id": step.id,
         "piece": step.piece.hex(),
         "logit": step.logit,
@@ -235,7 +237,7 @@ def _view_from_json(doc: dict[str, Any]) -> SessionView:
 
 def load_session(path: Path) -> Session:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SessionFileError(f"{path.name}: no such file") from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -17,6 +17,7 @@ from platformdirs import user_config_dir
 
 from app.core.atomic_file import write_atomic
 from app.core.engine_config import EngineConfig
+from app.core.state_file import parse_json
 
 SETTINGS_VERSION = 1
 MIN_CTX = 256
@@ -67,7 +68,7 @@ class SettingsStore:
         except OSError as exc:
             return cls(path, RuntimeSettings(), f"{path}: cannot read ({exc.strerror})")
         try:
-            return cls(path, _parse(json.loads(text)))
+            return cls(path, _parse(parse_json(text)))
         except (ValueError, TypeError) as exc:
             backup = path.with_name(path.name + ".bad")
             os.replace(path, backup)

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
-from app.core.run_record import RunRecord, entropy_bits, surprisal_bits
+from app.core.run_record import LN2, RunRecord
 
 TOP_COLUMNS = 5
 
@@ -17,38 +17,49 @@ def _text(piece: bytes) -> str:
     return piece.decode("utf-8", "backslashreplace")
 
 
-def export_steps_csv(path: Path, record: RunRecord, piece_of: PieceOf) -> None:
-    """Write the steps; `piece_of` gives the alternatives' pieces (from the vocabulary)."""
+def export_steps_csv(
+    path: Path, record: RunRecord, piece_of: PieceOf, temperature: float = 1.0
+) -> None:
+    """Write the steps; `piece_of` gives the alternatives' pieces (from the vocabulary).
+
+    Steps are numbered from 1, as the window numbers them. `p_model`, `logprob_model`,
+    the entropy, the surprisal and the alternatives' p are the model's own distribution
+    (T = 1); `p_at_T` is the chosen token's p at `temperature` (the chart's T).
+    """
     header = [
         "step",
         "token_id",
         "piece",
-        "p",
-        "logprob",
+        "p_model",
+        "logprob_model",
         "rank",
         "entropy_bits",
         "surprisal_bits",
-        "temperature",
+        "T",
+        "p_at_T",
         "forced",
+        "sampled_u",
     ]
     for k in range(1, TOP_COLUMNS + 1):
-        header += [f"top{k}_id", f"top{k}_piece", f"top{k}_p"]
+        header += [f"top{k}_id", f"top{k}_piece", f"top{k}_p_model"]
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         for step in record.steps:
             row: list[object] = [
-                step.index,
+                step.number,
                 step.id,
                 _text(step.piece),
-                f"{step.p:.8g}",
-                f"{step.logprob:.8g}",
+                f"{step.p_model:.8g}",
+                f"{step.logprob_model:.8g}",
                 step.rank + 1,
-                f"{entropy_bits(step):.6g}",
-                f"{surprisal_bits(step):.6g}",
-                step.temperature,
+                f"{step.distribution.entropy(1.0) / LN2:.6g}",
+                f"{-step.logprob_model / LN2:.6g}",
+                f"{temperature:g}",
+                f"{step.p_at(temperature):.8g}",
                 int(step.forced),
+                "" if step.sample is None else f"{step.sample.uniform:.8g}",
             ]
-            for alt in step.top(TOP_COLUMNS):
+            for alt in step.top(TOP_COLUMNS, 1.0):
                 row += [alt.id, _text(piece_of(alt.id)), f"{alt.p:.8g}"]
             writer.writerow(row)

@@ -44,7 +44,9 @@ class TokenStep:
     id: int
     piece: bytes  # the token's bytes as they appear in the text (special tokens rendered)
     logit: float
-    temperature: float  # T of the "model distribution at temperature T" reported here
+    # T of the distribution `p`, `logprob` and `entropy` report: 1 (the model's own) for
+    # every run; sessions saved by earlier versions may hold a sampling temperature.
+    temperature: float
     distribution: StepDistribution
     sample: SampleRecord | None = None
     forced: bool = False
@@ -57,7 +59,26 @@ class TokenStep:
 
     @property
     def p(self) -> float:
+        """p of the chosen token at this step's temperature (the run's T)."""
         return math.exp(self.logprob)
+
+    @cached_property
+    def logprob_model(self) -> float:
+        """log p of the chosen token under the model's own distribution (T = 1)."""
+        return self.distribution.logprob(self.logit, 1.0)
+
+    @property
+    def p_model(self) -> float:
+        return math.exp(self.logprob_model)
+
+    def p_at(self, temperature: float) -> float:
+        """p of the chosen token at `temperature` (softmax over the whole vocabulary)."""
+        return math.exp(self.distribution.logprob(self.logit, temperature))
+
+    @property
+    def number(self) -> int:
+        """The step's number as every view shows it: 1 for the first generated token."""
+        return self.index + 1
 
     @cached_property
     def rank(self) -> int:

@@ -46,3 +46,12 @@ def format_age(when: datetime | None, now: datetime | None = None) -> str:
         months = days // 30
         return f"{months} month{'s' if months != 1 else ''} ago"
     return when.date().isoformat()
+
+
+def format_percent(p: float) -> str:
+    """A probability as every view prints it: 45.4%, 0.1%, 3.2e-05, 0."""
+    if p >= 0.001:
+        return f"{p * 100:.1f}%"
+    if p > 0:
+        return f"{p:.1e}"
+    return "0"

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from app.core.atomic_file import write_atomic
+from app.core.state_file import read_state
 
 STAMP_SUFFIX = ".verified.json"
 
@@ -21,10 +22,10 @@ def stamp_path(target: Path) -> Path:
 
 def read_stamp(target: Path) -> dict[str, object] | None:
     """The stamp of `target`, if it is still that file (same size and mtime)."""
+    data = read_state(stamp_path(target))
     try:
-        data = json.loads(stamp_path(target).read_text(encoding="utf-8"))
         st = target.stat()
-    except (OSError, ValueError):
+    except OSError:
         return None
     if not isinstance(data, dict):
         return None

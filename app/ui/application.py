@@ -51,12 +51,30 @@ def _route_qt_messages() -> None:
 
     def handler(kind: QtMsgType, _context: object, message: str) -> None:
         log.log(levels.get(kind, logging.WARNING), "%s", message)
+        if kind == QtMsgType.QtFatalMsg and sys.__stderr__ is not None:
+            # Qt aborts the process after this message: it must not reach the log only.
+            first = message.strip().splitlines()[0] if message.strip() else "fatal error"
+            sys.__stderr__.write(f"llm-playground: Qt: {first} (log: {_log_path()})\n")
+            sys.__stderr__.flush()
 
     qInstallMessageHandler(handler)
 
 
-def run_gui(argv: Sequence[str]) -> int:
+def _log_path() -> str:
+    from app.core import paths
+
+    return str(paths.log_dir() / "llm-playground.log")
+
+
+def run_gui(argv: Sequence[str], commands: Sequence[str] = ()) -> int:
     args, qt_args = _parser().parse_known_args(list(argv))
+    if args.model_file is not None and not os.path.isfile(args.model_file):
+        known = ", ".join(c for c in commands if not c.startswith("_"))
+        sys.stderr.write(
+            f"llm-playground: error: unknown command or file '{args.model_file}' "
+            f"(commands: {known}; a .gguf file opens in the window; see --help)\n"
+        )
+        return 2
     if args.install_desktop or args.uninstall_desktop:
         from app import desktop_entry
 
@@ -69,6 +87,15 @@ def run_gui(argv: Sequence[str]) -> int:
         return 0
     if args.smoke_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from app.ui.display_check import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        log.error("cannot open the window: %s", problem)
+        sys.stderr.write(
+            f"llm-playground: cannot open the window: {problem} (log: {_log_path()})\n"
+        )
+        return 1
 
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication

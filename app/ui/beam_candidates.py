@@ -53,10 +53,13 @@ class BeamCandidatesPanel(QLabel):
         if not groups:
             self.clear()
             return False
-        lines = [f"<b>Beam search at step {step + 1}</b>: {len(groups)} beam(s) expanded"]
+        lines = [
+            f"<b>Beam search at step {step + 1}</b>: {len(groups)} beam(s) expanded; each "
+            "candidate's log p (the model, T = 1)"
+        ]
         for number, (beam, children) in enumerate(groups, start=1):
             head = "prompt" if beam is None else f"“{html.escape(visible_piece(beam.piece))}”"
-            score = "" if beam is None else f" (log p {beam.score:.2f})"
+            score = "" if beam is None else f" (total log p {beam.score:.2f})"
             best = (beam.node_id if beam is not None else -1) == chosen_parent
             label = f"beam {number} after {head}{score}" + (" — best path" if best else "")
             entries = ", ".join(

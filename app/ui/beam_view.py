@@ -36,6 +36,7 @@ class BeamView(EngineTab):
 
         self.prompt_edit = QPlainTextEdit()
         self.prompt_edit.setMaximumHeight(70)
+        self.prompt_edit.setTabChangesFocus(True)
         self.width_spin = QSpinBox(minimum=1, maximum=16, value=3)
         self.width_spin.setPrefix("width ")
         self.width_spin.setToolTip("How many hypotheses are kept at every step")

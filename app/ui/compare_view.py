@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.core.compare import differing_words, first_divergence, sequence_metrics
 from app.core.decoding import DecodingSettings
 from app.core.token_step import TokenStep
+from app.ui.color_legends import compare_legend
 from app.ui.engine_tab import EngineTab
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.token_stream_view import TokenStreamView
@@ -50,6 +51,9 @@ MAX_PANES = 6
 STEP_POLL_MS = 50  # the panes follow their runs about 20 times a second
 
 
+CHAT_PRESET_LABEL = "Greedy, prompt through the chat template"
+
+
 @dataclass(frozen=True)
 class Preset:
     label: str
@@ -59,7 +63,7 @@ class Preset:
 
 PRESETS = (
     Preset("Greedy", DecodingSettings(mode="greedy")),
-    Preset("Greedy, prompt through the chat template", DecodingSettings(mode="greedy"), True),
+    Preset(CHAT_PRESET_LABEL, DecodingSettings(mode="greedy"), True),
     Preset("Sampling, T = 0.8, seed 1", DecodingSettings(mode="sample", temperature=0.8, seed=1)),
     Preset("Sampling, T = 0.8, seed 2", DecodingSettings(mode="sample", temperature=0.8, seed=2)),
     Preset("Sampling, T = 1.2, seed 1", DecodingSettings(mode="sample", temperature=1.2, seed=1)),
@@ -215,6 +219,7 @@ class CompareView(EngineTab):
 
         self.prompt_edit = QPlainTextEdit()
         self.prompt_edit.setMaximumHeight(70)
+        self.prompt_edit.setTabChangesFocus(True)
         self.max_tokens = QSpinBox(minimum=1, maximum=2048, value=40)
         self.max_tokens.setPrefix("max tokens ")
         self.run_button = QPushButton("Compare")
@@ -226,10 +231,14 @@ class CompareView(EngineTab):
         self.add_button.setText("Add pane")
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.add_button)
+        self._chat_actions = []
         for preset in PRESETS:
-            menu.addAction(preset.label, self._adder(preset))
+            action = menu.addAction(preset.label, self._adder(preset))
+            if preset.chat:
+                self._chat_actions.append(action)
         menu.addSeparator()
         menu.addAction("Greedy with another model (GGUF file)…", self.add_model_pane_dialog)
+        menu.setToolTipsVisible(True)
         self.add_button.setMenu(menu)
         self.status = QLabel("")
         bar = QHBoxLayout()
@@ -252,7 +261,15 @@ class CompareView(EngineTab):
         self.chart.setMaximumWidth(520)
         self.chart.empty_hint = "Click a token in any pane to see the distribution it came from"
         self.chart.title.setText(self.chart.empty_hint)
-        self._lay_out(self.prompt_edit, bar, scroll, self.chart, (900, 420))
+        self.legend = QLabel(compare_legend())
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        panes_column = QWidget()
+        column = QVBoxLayout(panes_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(scroll, 1)
+        column.addWidget(self.legend)
+        self._lay_out(self.prompt_edit, bar, panes_column, self.chart, (900, 420))
 
         # The panes' tokens are taken from the worker's queue (step_queue) on a timer.
         self._step_timer = QTimer(self)
@@ -270,6 +287,20 @@ class CompareView(EngineTab):
         self._update_actions()
 
     # ---- panes --------------------------------------------------------------------
+    def set_chat_template(self, available: bool) -> None:
+        """Offer chat-template panes only for a model that has a chat template."""
+        for action in self._chat_actions:
+            action.setEnabled(available)
+            action.setText(
+                CHAT_PRESET_LABEL if available else f"{CHAT_PRESET_LABEL} (this model has none)"
+            )
+            action.setToolTip(
+                "The prompt wrapped in the model's chat template, as an instruct model expects"
+                if available
+                else "The loaded model has no chat template (a base model): load an instruct "
+                "model to compare its chat format"
+            )
+
     def _adder(self, preset: Preset) -> Callable[[], None]:
         def add() -> None:
             self.add_pane(preset.settings, chat=preset.chat)

@@ -83,9 +83,20 @@ class DecodingPanel(QGroupBox):
         self.beam_width.setToolTip("How many continuations beam search keeps at each step")
         self.max_tokens = QSpinBox(minimum=1, maximum=4096, value=64)
 
+        self.view_only_note = QLabel("view only: the choice does not depend on it")
+        self.view_only_note.setWordWrap(True)
+        note_font = self.view_only_note.font()
+        note_font.setItalic(True)
+        self.view_only_note.setFont(note_font)
+        self.view_only_note.setToolTip(
+            "Greedy and beam search choose by the model's own probabilities (T = 1); the "
+            "slider only re-scores the chart, to show what temperature would do"
+        )
+
         form = QFormLayout(self)
         form.addRow("Mode", self.mode_box)
         form.addRow("Temperature", temperature_row)
+        form.addRow("", self.view_only_note)
         form.addRow("Top-k", self.top_k)
         form.addRow("Top-p", self.top_p)
         form.addRow("Min-p", self.min_p)
@@ -127,6 +138,7 @@ class DecodingPanel(QGroupBox):
         for widget in (self.top_k, self.top_p, self.min_p, self.seed, self.dice):
             widget.setEnabled(sampling)
         self.beam_width.setEnabled(mode == "beam")
+        self.view_only_note.setVisible(not sampling)
         self.mode_changed.emit(mode)
 
     def settings(self) -> DecodingSettings:

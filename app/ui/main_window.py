@@ -12,12 +12,13 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -34,14 +35,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.default_model import is_default_model
 from app.core.errors import PlaygroundError
 from app.core.library import Library, LibraryEntry
 from app.core.llama_runtime import physical_cores
 from app.core.session_file import load_session, save_session
 from app.core.settings import RuntimeSettings, SettingsStore
 from app.core.step_export import export_steps_csv
+from app.core.version import app_version
 from app.ui.beam_view import BeamView
 from app.ui.compare_view import CompareView
+from app.ui.help_dialogs import HelpDialog, about_html, glossary_html, shortcuts_html
 from app.ui.live_label import LiveLabel
 from app.ui.models_view import ModelsView
 from app.ui.settings_dialog import SettingsDialog
@@ -52,6 +56,9 @@ from app.workers.engine_worker import EngineThread, ModelLoaded
 DEFAULT_MODEL_LABEL = "Gemma 3 270M (bundled)"
 OPEN_FILE_LABEL = "Open GGUF file…"
 RECENT_MODELS = 8
+
+
+PREFERRED_SIZE = QSize(1280, 800)  # the first start, where the screen has room
 
 
 class MainWindow(QMainWindow):
@@ -102,7 +109,7 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(140)
         self.model_label = QLabel("")
         self.run_label = LiveLabel("", alignment=Qt.AlignmentFlag.AlignRight)
-        self.run_label.setMinimumWidth(560)
+        self.run_label.setMinimumWidth(320)  # elides what does not fit
         self.run_label.setToolTip(
             "Perplexity: exp of the mean −log p of the generated tokens, under the "
             "distribution they were chosen from"
@@ -133,6 +140,10 @@ class MainWindow(QMainWindow):
         self.models.sig_library_listed.connect(self._on_library_listed)
         self.models.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.tabs.addTab(self.models, "Models")
+        # The status bar's run figures are the Workspace's: shown on its tab only.
+        self.tabs.currentChanged.connect(
+            lambda _i: self.run_label.setVisible(self.tabs.currentWidget() is self.workspace)
+        )
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -169,6 +180,27 @@ class MainWindow(QMainWindow):
         self._add_action(run_menu, "Continue", ws.continue_generation, "Ctrl+Shift+Return")
         self._add_action(run_menu, "Step one token", ws.step_once, "Ctrl+.")
         self._add_action(run_menu, "Restore previous branch", ws.restore_branch, "Ctrl+Z")
+        help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(
+            help_menu, "Glossary", self.show_glossary, QKeySequence.StandardKey.HelpContents
+        )
+        self._add_action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "Ctrl+/")
+        help_menu.addSeparator()
+        self._add_action(help_menu, "About LLM Playground", self.show_about)
+
+    def show_glossary(self) -> HelpDialog:
+        dialog = HelpDialog("Glossary", glossary_html(), self)
+        dialog.show()
+        return dialog
+
+    def show_shortcuts(self) -> HelpDialog:
+        actions = [a for menu in self.menuBar().findChildren(QMenu) for a in menu.actions()]
+        dialog = HelpDialog("Keyboard shortcuts", shortcuts_html(actions), self)
+        dialog.show()
+        return dialog
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About LLM Playground", about_html(app_version()))
 
     def _add_action(
         self,
@@ -218,7 +250,7 @@ class MainWindow(QMainWindow):
     def _recent_models(self) -> list[str]:
         value = self._settings_store.value("models/recent", [])
         values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-        return [str(v) for v in values if Path(str(v)).is_file()]
+        return [str(v) for v in values if Path(str(v)).is_file() and not is_default_model(str(v))]
 
     def _fill_model_picker(self) -> None:
         """The bundled model, the library's models, recent files, then Open…."""
@@ -266,6 +298,8 @@ class MainWindow(QMainWindow):
         """Load in the background; the current model stays usable if this one fails."""
         if self.busy:
             return
+        if is_default_model(spec):
+            spec = "default"  # one entry in the picker, however it was opened
         self._loading_spec = spec
         name = DEFAULT_MODEL_LABEL if spec == "default" else Path(spec).name
         self.model_label.setText(f"Loading {name}…")
@@ -330,7 +364,9 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"{loaded.name} · {loaded.device} · context {loaded.n_ctx:,}")
         self.tokenizer.set_model(str(loaded.path))
         self.models.set_backend(loaded.backend)
-        if spec != "default" and self.models.library.add_import(Path(spec)):
+        self.compare.set_chat_template(loaded.chat_template)
+        listed = any(e.path.resolve() == loaded.path.resolve() for e in self._library_entries)
+        if (spec != "default" and self.models.library.add_import(Path(spec))) or not listed:
             self.models.refresh_library()
         self._update_actions()
 
@@ -414,7 +450,7 @@ class MainWindow(QMainWindow):
     def export_csv(self, path: Path) -> None:
         record = self.workspace.record
         if record is not None:
-            export_steps_csv(path, record, record.piece_of)
+            export_steps_csv(path, record, record.piece_of, self.workspace.chart.temperature)
             self.statusBar().showMessage(f"Exported {len(record.steps)} steps to {path.name}", 4000)
 
     def export_chart(self, path: Path) -> bool:
@@ -464,13 +500,29 @@ class MainWindow(QMainWindow):
     # ---- window state -----------------------------------------------------------------
     def _restore_geometry(self) -> None:
         geometry = self._settings_store.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+        restored = isinstance(geometry, QByteArray) and not geometry.isEmpty()
+        if restored:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None and not self.isMaximized():
+            self.fit_to(screen.availableGeometry(), keep_size=restored)
         splitter = self._settings_store.value("window/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.workspace.splitter.restoreState(splitter)
+
+    def fit_to(self, available: QRect, *, keep_size: bool = False) -> None:
+        """Size and place the window inside `available` (a screen's free area): the
+        preferred size where it fits, never larger than the area, centred in it."""
+        # The frame (title bar, borders) is outside the window's own size.
+        frame_w, frame_h = 16, 48
+        width = self.width() if keep_size else PREFERRED_SIZE.width()
+        height = self.height() if keep_size else PREFERRED_SIZE.height()
+        width = min(width, available.width() - frame_w)
+        height = min(height, available.height() - frame_h)
+        self.resize(max(width, self.minimumWidth()), max(height, self.minimumHeight()))
+        x = available.x() + max(0, (available.width() - self.width() - frame_w) // 2)
+        y = available.y() + max(0, (available.height() - self.height() - frame_h) // 2)
+        self.move(x, y)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._settings_store.setValue("window/geometry", self.saveGeometry())

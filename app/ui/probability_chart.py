@@ -24,6 +24,7 @@ from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
 from app.core.token_step import TokenStep
 from app.core.truncation import survivor_mask
+from app.core.units import format_percent as percent
 from app.ui.bar_labels import BarLabel, BarValueLabels
 from app.ui.beam_candidates import BeamCandidatesPanel
 from app.ui.live_label import LiveLabel
@@ -42,14 +43,16 @@ LABEL_CHARS = 18
 
 
 INSIDE_LABEL_P = 0.6  # bars longer than this hold their label inside
+BRANCH_HINT = "Click a bar to force that token at this step and continue from there"
 
 
 @dataclass(frozen=True)
 class Bar:
     token_id: int  # -1 for "all other tokens"
     label: str
-    p: float
+    p: float  # at the chart's temperature
     color: QColor
+    p_model: float = math.nan  # the model's own distribution (T = 1)
 
 
 class ProbabilityChart(QWidget):
@@ -98,6 +101,8 @@ class ProbabilityChart(QWidget):
         self._value_labels = BarValueLabels(self._font)
         self.plot.addItem(self._value_labels, ignoreBounds=True)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self.plot.scene().sigMouseMoved.connect(self._on_hover)
+        self.plot.setToolTip(BRANCH_HINT)
 
         self.draw_plot = pg.PlotWidget()
         make_static(self.draw_plot)
@@ -248,13 +253,27 @@ class ProbabilityChart(QWidget):
         top = step.top(self.k, t)
         ids = [entry.id for entry in top]
         colors = self._bar_colors(step, ids)
+        dist = step.distribution
         bars = [
-            Bar(entry.id, self._label(entry.id), entry.p, color)
+            Bar(
+                entry.id,
+                self._label(entry.id),
+                entry.p,
+                color,
+                math.exp(dist.logprob(entry.logit, 1.0)),
+            )
             for entry, color in zip(top, colors, strict=True)
         ]
         others = max(0.0, 1.0 - math.fsum(entry.p for entry in top))
+        others_model = max(0.0, 1.0 - math.fsum(b.p_model for b in bars))
         bars.append(
-            Bar(-1, f"{step.distribution.vocab_size - len(top):,} others", others, OTHERS_COLOR)
+            Bar(
+                -1,
+                f"{dist.vocab_size - len(top):,} others",
+                others,
+                OTHERS_COLOR,
+                others_model,
+            )
         )
         self.bars = bars
         ys = np.arange(len(bars), dtype=float)
@@ -285,8 +304,18 @@ class ProbabilityChart(QWidget):
         if not self._live:
             self._update_formula()
 
+    @property
+    def _run_mode(self) -> str:
+        """How the shown step was chosen (the screen's mode may have changed since)."""
+        return self._run_settings.mode if self._run_settings is not None else self._mode
+
+    @property
+    def shows_model_too(self) -> bool:
+        """Whether the bars' labels carry the model's p (T = 1) beside the chart's."""
+        return abs(self._temperature - 1.0) > 1e-9
+
     def _title(self, step: TokenStep, argmax: int) -> str:
-        run_mode = self._run_settings.mode if self._run_settings is not None else self._mode
+        run_mode = self._run_mode
         kind = (
             "forced by you"
             if step.forced
@@ -299,18 +328,32 @@ class ProbabilityChart(QWidget):
         argmax_note = ""
         if run_mode == "greedy" and argmax >= 0 and argmax != step.id and not step.forced:
             argmax_note = " (argmax differs)"
+        t = self._temperature
+        view_only = " (view only)" if self._mode != "sample" else ""
+        if self.shows_model_too:
+            scale = f"Bars: softmax(z / T) at T = {t:.2f}{view_only}; in brackets: the model, T = 1"
+        else:
+            scale = "Bars: the model's softmax(z), T = 1"
         return (
-            f"Step {step.index + 1}: chose “{visible_piece(step.piece)}” — {kind}{argmax_note}. "
-            f"softmax(z / T) at T = {self._temperature:.2f}"
+            f"Step {step.number}: chose “{visible_piece(step.piece)}” — {kind}{argmax_note}. "
+            f"{scale}"
         )
 
     def _place_value_labels(self) -> None:
         labels = []
+        greedy_step = (
+            self._step is not None
+            and not self._step.forced
+            and self._step.sample is None
+            and self._run_mode == "greedy"
+        )
+        both = self.shows_model_too
         for i, bar in enumerate(self.bars):
-            marks = " ◀ argmax" if i == 0 and self._mode == "greedy" and bar.token_id >= 0 else ""
+            marks = " ◀ argmax" if i == 0 and greedy_step and bar.token_id >= 0 else ""
+            model = f" ({percent(bar.p_model)})" if both else ""
             # A long bar carries its label inside its end, so it never runs off the plot.
             labels.append(
-                BarLabel(bar.p, float(i), f"{_percent(bar.p)}{marks}", bar.p > INSIDE_LABEL_P)
+                BarLabel(bar.p, float(i), f"{percent(bar.p)}{model}{marks}", bar.p > INSIDE_LABEL_P)
             )
         self._value_labels.set_labels(labels, self._text_color())
 
@@ -399,11 +442,12 @@ class ProbabilityChart(QWidget):
         ]
         step = self._step
         if step is not None:
-            p = math.exp(step.distribution.logprob(step.logit, t))
+            p = step.p_at(t)
             piece = html.escape(visible_piece(step.piece))
             scaled = f"{step.logit / t:.2f}" if t > 0 else "∞"
             lines.append(
-                f"chosen “{piece}”: z = {step.logit:.2f}, z / T = {scaled}, p = {_percent(p)}"
+                f"chosen “{piece}”: z = {step.logit:.2f}, z / T = {scaled}, p = {percent(p)} "
+                f"at T = {t:.2f}; the model (T = 1): p = {percent(step.p_model)}"
             )
             if t == 0:
                 lines.append("T = 0 is the limit: all probability on the argmax")
@@ -417,6 +461,30 @@ class ProbabilityChart(QWidget):
             return
         row = round(vb.mapSceneToView(pos).y())
         self.activate_row(row)
+
+    def _row_at(self, pos: QPointF) -> int:
+        vb = self.plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(pos) and not self._over_left_axis(pos):
+            return -1
+        row = round(vb.mapSceneToView(pos).y())
+        return row if 0 <= row < len(self.bars) else -1
+
+    def _on_hover(self, pos: QPointF) -> None:
+        self.plot.setToolTip(self.bar_tooltip(self._row_at(pos)))
+
+    def bar_tooltip(self, row: int) -> str:
+        """What hovering bar `row` says: its probabilities and that a click branches."""
+        if not 0 <= row < len(self.bars) or self._step is None:
+            return BRANCH_HINT
+        bar = self.bars[row]
+        t = self._temperature
+        model = f" · the model (T = 1): {percent(bar.p_model)}" if self.shows_model_too else ""
+        if bar.token_id < 0:
+            return f"{bar.label}: {percent(bar.p)} at T = {t:.2f}{model} (not a token to pick)"
+        figures = f"“{bar.label}” (id {bar.token_id}): {percent(bar.p)} at T = {t:.2f}{model}"
+        if bar.token_id == self._step.id:
+            return f"{figures}<br>the token chosen at this step"
+        return f"{figures}<br>click to force this token here and continue from it"
 
     def _over_left_axis(self, pos: QPointF) -> bool:
         return bool(self._token_axis.sceneBoundingRect().contains(pos))
@@ -433,11 +501,3 @@ class ProbabilityChart(QWidget):
         scene = vb.mapViewToScene(QPointF(max(bar.p / 2, 0.001), float(row)))
         point: QPointF = self.plot.mapFromScene(scene)
         return point
-
-
-def _percent(p: float) -> str:
-    if p >= 0.001:
-        return f"{p * 100:.1f}%"
-    if p > 0:
-        return f"{p:.1e}"
-    return "0"

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QTextEdit, QToolTip, QWidget
 
 from app.core.run_record import entropy_bits, surprisal_bits
 from app.core.token_step import TokenStep
+from app.core.units import format_percent as percent
 from app.core.utf8_stream import Utf8Stream
 from app.ui.token_text import visible_piece
 
@@ -71,6 +72,7 @@ class TokenStreamView(QTextEdit):
         self.setFont(font)
         self.color_mode = "boundaries"
         self.show_whitespace = False
+        self.view_temperature = 1.0  # the chart's T, shown beside the model's p in tooltips
         self.steps: list[TokenStep] = []
         self.pieces: dict[int, bytes] = {}
         self._eog: list[bool] = []
@@ -356,18 +358,33 @@ class TokenStreamView(QTextEdit):
             return True
         return super().eventFilter(watched, event)
 
+    def set_view_temperature(self, temperature: float) -> None:
+        self.view_temperature = temperature
+
     def tooltip_for(self, index: int) -> str:
         step = self.steps[index]
         alternatives = ", ".join(
-            f"{html.escape(visible_piece(self.pieces.get(t.id, b'?')))} {t.p * 100:.1f}%"
-            for t in step.top(5)
+            f"{html.escape(visible_piece(self.pieces.get(t.id, b'?')))} {percent(t.p)}"
+            for t in step.top(5, 1.0)
         )
         forced = " · forced" if step.forced else ""
-        p = step.p
-        shown_p = f"{p * 100:.2f}%" if p >= 1e-4 else f"{p:.2e}"
-        return (
-            f"<b>“{html.escape(visible_piece(step.piece))}”</b> · id {step.id}{forced}<br>"
-            f"step {step.index + 1} · p = {shown_p} · rank {step.rank + 1}<br>"
+        lines = [
+            f"<b>“{html.escape(visible_piece(step.piece))}”</b> · id {step.id}{forced}",
+            f"step {step.number} · rank {step.rank + 1}",
+            f"model (T = 1): p = {percent(step.p_model)}",
+        ]
+        t = self.view_temperature
+        if abs(t - 1.0) > 1e-9:
+            lines.append(f"chart (T = {t:.2f}): p = {percent(step.p_at(t))}")
+        if step.sample is not None:
+            drawn = float(step.sample.survivor_probs[step.sample.chosen_index])
+            lines.append(
+                f"drawn with p = {percent(drawn)} among {step.sample.survivor_ids.size} "
+                "survivors of the sampling chain"
+            )
+        lines.append(
             f"surprisal {surprisal_bits(step):.2f} bits · entropy {entropy_bits(step):.2f} bits"
-            f" · T = {step.temperature:g}<br>top 5: {alternatives}"
+            " (T = 1)"
         )
+        lines.append(f"top 5 (T = 1): {alternatives}")
+        return "<br>".join(lines)

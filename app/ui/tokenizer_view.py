@@ -3,6 +3,7 @@ the ids (and ids back to text), and a step-by-step replay of the BPE merges."""
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSlider,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.core.bpe_replay import Replay
 from app.core.errors import PlaygroundError
+from app.core.reference_tokenizers import available_reference_tokenizers
 from app.core.text_tokens import (
     PRICE_PRESETS,
     count,
@@ -34,6 +37,7 @@ from app.core.text_tokens import (
     parse_ids,
 )
 from app.ui.token_chips import TokenChips
+from app.ui.token_text import visible_piece
 from app.workers.tokenizer_worker import TokenizedText, TokenizeRequest, TokenizerThread
 
 COURSE_SENTENCE = (
@@ -62,6 +66,8 @@ class TokenizerView(QWidget):
         self.result: TokenizedText | None = None
         self.compared: list[ComparedTokenizer] = []
         self.replay: Replay | None = None
+        self._chip: tuple[str, int] | None = None  # the text and id of the chip last clicked
+        self._replayed = ""
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -162,6 +168,9 @@ class TokenizerView(QWidget):
         self.forward_button.clicked.connect(lambda: self.step_replay(1))
         self.replay_slider = QSlider(Qt.Orientation.Horizontal)
         self.replay_slider.valueChanged.connect(lambda _v: self._show_replay_state())
+        self.replay_caption = QLabel("")
+        self.replay_caption.setWordWrap(True)
+        self.replay_caption.setTextFormat(Qt.TextFormat.RichText)
         self.replay_state = QLabel("")
         self.replay_state.setTextFormat(Qt.TextFormat.RichText)
         self.replay_state.setWordWrap(True)
@@ -178,6 +187,7 @@ class TokenizerView(QWidget):
         replay_layout.addWidget(QLabel("BPE merge replay (select a word in the text, or type)"))
         replay_layout.addWidget(self.replay_text)
         replay_layout.addLayout(replay_controls)
+        replay_layout.addWidget(self.replay_caption)
         replay_layout.addWidget(self.replay_slider)
         replay_layout.addWidget(self.replay_state, 1)
 
@@ -196,7 +206,15 @@ class TokenizerView(QWidget):
             "The same text through another GGUF's tokenizer (loaded vocabulary-only); tokens "
             "split differently are outlined in red"
         )
-        self.compare_button.clicked.connect(lambda: self.add_compare_dialog())
+        compare_menu = QMenu(self.compare_button)
+        for reference in available_reference_tokenizers():
+            action = compare_menu.addAction(f"{reference.name} (reference, {reference.licence})")
+            action.triggered.connect(
+                lambda _checked=False, p=str(reference.path): self.add_compared(p)
+            )
+        compare_menu.addSeparator()
+        compare_menu.addAction("Another GGUF file…", self.add_compare_dialog)
+        self.compare_button.setMenu(compare_menu)
         compare_row = QHBoxLayout()
         compare_row.addWidget(self.compare_button)
         compare_row.addStretch(1)
@@ -371,9 +389,11 @@ class TokenizerView(QWidget):
             cursor.setPosition(spans[index][0])
             cursor.setPosition(spans[index][1], cursor.MoveMode.KeepAnchor)
             self.ids_view.setTextCursor(cursor)
-        piece = self.chips.infos[index].piece.decode("utf-8", "replace").strip()
-        if piece:
+        info = self.chips.infos[index]
+        piece = info.piece.decode("utf-8", "replace")
+        if piece.strip():  # exactly the chip's text: a leading space is part of the token
             self.replay_text.setPlainText(piece)
+            self._chip = (piece, info.id)
 
     def decode_ids(self) -> None:
         vocab_size = self.result.vocab_size if self.result is not None else 2**31
@@ -390,19 +410,48 @@ class TokenizerView(QWidget):
 
     # ---- replay -------------------------------------------------------------------
     def start_replay(self) -> None:
-        selected = self.input.textCursor().selectedText().strip()
-        if selected:
+        # Qt writes a selection's line breaks as U+2029; the text is replayed as selected.
+        selected = self.input.textCursor().selectedText().replace("\u2029", "\n")
+        if selected.strip():
             self.replay_text.setPlainText(selected)
         text = self.replay_text.toPlainText()
         if not text:
             return
         self._player.stop()
+        self._replayed = text
         self._thread.worker.replay(self._request, self.model_path, text)
+
+    def _replay_caption(self, replay: Replay) -> str:
+        """What is replayed, and how it relates to the chip last clicked."""
+        shown = html.escape(visible_piece(self._replayed.encode()))
+        chip = self._chip
+        if chip is None:
+            return f"Replaying “{shown}”"
+        piece, token_id = chip
+        chip_shown = html.escape(visible_piece(piece.encode()))
+        if self._replayed != piece:
+            why = (
+                "without the chip's leading space"
+                if self._replayed == piece.lstrip() and piece != piece.lstrip()
+                else "another text"
+            )
+            return (
+                f"Replaying “{shown}”: {why}, not the chip “{chip_shown}” (id {token_id}); "
+                "click the chip to replay exactly its text"
+            )
+        note = f"Replaying the chip “{chip_shown}” (id {token_id}), exactly its text"
+        if replay.tokens != [token_id]:
+            note += (
+                f"; on its own this text becomes {replay.tokens}, so in the full text the "
+                "tokenizer split it differently"
+            )
+        return note
 
     def _on_replay(self, request_id: int, replay: Replay) -> None:
         if request_id != self._request:
             return
         self.replay = replay
+        self.replay_caption.setText(self._replay_caption(replay))
         self.replay_slider.blockSignals(True)
         self.replay_slider.setRange(0, len(replay.steps))
         self.replay_slider.setValue(0)

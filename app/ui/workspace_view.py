@@ -15,24 +15,31 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.decoding import DecodingSettings
+from app.core.guess_score import GuessResult, GuessScore, rate_guess
 from app.core.run_record import Branch, RunRecord, RunStats
 from app.core.session_file import SessionView
+from app.core.units import format_percent
+from app.ui.color_legends import boundaries_legend, entropy_legend, probability_legend
 from app.ui.decoding_panel import DecodingPanel
 from app.ui.engine_tab import EngineTab
 from app.ui.live_label import LiveLabel
 from app.ui.probability_chart import ProbabilityChart
 from app.ui.timeline_view import TimelineView
 from app.ui.token_stream_view import COLOR_MODES, TokenStreamView
+from app.ui.token_text import visible_piece
 from app.ui.update_pacer import TEXT_BUDGET, UpdatePacer
 from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished
 from app.workers.step_reports import StepReport
@@ -77,6 +84,7 @@ class WorkspaceView(EngineTab):
         self._selected = -1  # the step the chart shows; -1 follows the latest
         self._pending: list[StepReport] = []
         self._hold_next = False  # the running step is to be guessed before it is shown
+        self._stepped = False  # the last run was one Step
         self._holding = False  # a generated token waits for Reveal
         self._plot_pending: list[StepReport] = []
         self._last_arrival = 0.0
@@ -110,8 +118,20 @@ class WorkspaceView(EngineTab):
         self.step_button.clicked.connect(lambda: self.step_once())
         self.guess_box = QCheckBox("Guess first")
         self.guess_box.setToolTip(
-            "Step keeps the new token hidden: guess what comes next, then press Reveal"
+            "Step keeps the new token hidden: type what you think comes next, then press "
+            "Reveal to see its rank and probability"
         )
+        self.guess_edit = QLineEdit()
+        self.guess_edit.setPlaceholderText("your guess")
+        self.guess_edit.setMaximumWidth(130)
+        self.guess_edit.setToolTip(
+            "The next token as you expect it (a leading space does not matter); Enter reveals"
+        )
+        self.guess_edit.returnPressed.connect(lambda: self.step_once() if self._holding else None)
+        self.guess_edit.setVisible(False)
+        self.guess_box.toggled.connect(self.guess_edit.setVisible)
+        self.guess_score = GuessScore()
+        self.last_guess: GuessResult | None = None
         self.restore_button = QPushButton("Restore branch")
         self.restore_button.setToolTip("Bring back the text this branch replaced")
         self.restore_button.clicked.connect(lambda: self.restore_branch())
@@ -135,6 +155,7 @@ class WorkspaceView(EngineTab):
             self.continue_button,
             self.step_button,
             self.guess_box,
+            self.guess_edit,
             self.restore_button,
         ):
             top_bar.addWidget(button)
@@ -145,6 +166,7 @@ class WorkspaceView(EngineTab):
         self.prompt_edit = QPlainTextEdit(SAMPLE_PROMPT)
         self.prompt_edit.setPlaceholderText("Type a prompt; the model continues it")
         self.prompt_edit.setMaximumHeight(90)
+        self.prompt_edit.setTabChangesFocus(True)  # keyboard users must be able to leave it
         self.stream_view = TokenStreamView()
         self.stream_view.step_clicked.connect(self.select_step)
         self.stream_view.step_hovered.connect(self._on_hover)
@@ -163,6 +185,10 @@ class WorkspaceView(EngineTab):
         )
         text_layout.addWidget(self.output_caption)
         text_layout.addWidget(self.stream_view, 1)
+        self.color_legend = QLabel(boundaries_legend())
+        self.color_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.color_legend.setWordWrap(True)
+        text_layout.addWidget(self.color_legend)
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(text_column)
         left.addWidget(self.timeline)
@@ -184,10 +210,18 @@ class WorkspaceView(EngineTab):
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.decoding)
         side_layout.addWidget(self.chart, 1)
+        # The panel scrolls when the window is short (a 768-pixel laptop screen), so a
+        # mode that adds parts (the draw, the beams) never grows or overlaps the window.
+        self.side_scroll = QScrollArea()
+        self.side_scroll.setWidget(side)
+        self.side_scroll.setWidgetResizable(True)
+        self.side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_scroll.setMinimumWidth(side.minimumWidth() + 16)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(side)
+        self.splitter.addWidget(self.side_scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([760, 480])
@@ -199,7 +233,10 @@ class WorkspaceView(EngineTab):
         self._update_actions()
 
     def _on_color_mode(self, index: int) -> None:
-        self.stream_view.set_color_mode(COLOR_MODES[index])
+        mode = COLOR_MODES[index]
+        self.stream_view.set_color_mode(mode)
+        legends = {"probability": probability_legend, "entropy": entropy_legend}
+        self.color_legend.setText(legends.get(mode, boundaries_legend)())
 
     def _on_whitespace(self, show: bool) -> None:
         self.stream_view.set_show_whitespace(show)
@@ -227,6 +264,7 @@ class WorkspaceView(EngineTab):
         return self.decoding.settings()
 
     def _send(self, request: GenerationRequest) -> None:
+        self._stepped = False  # step_once sets it after sending
         self._selected = -1
         self.run_label.setText("Generating…")
         self._begin()
@@ -291,6 +329,7 @@ class WorkspaceView(EngineTab):
             self._start(1)
         else:
             self._continue(1)
+        self._stepped = True
         self._hold_next = hold and self._running
 
     def _reveal(self) -> None:
@@ -302,7 +341,33 @@ class WorkspaceView(EngineTab):
         if record is not None and record.steps and self._selected < 0:
             self._show_chart(len(record.steps) - 1)
         self._update_run_label()
+        self._rate_guess()
         self._update_actions()
+
+    def _rate_guess(self) -> None:
+        """Tell how the typed guess ranked, and keep the running score."""
+        record = self.record
+        guess = self.guess_edit.text()
+        if record is None or not record.steps or not guess.strip():
+            return
+        step = record.steps[-1]
+        result = rate_guess(step, guess, record.pieces)
+        self.guess_score.add(result, step.id)
+        self.last_guess = result
+        self.guess_edit.clear()
+        shown = visible_piece(step.piece)
+        if result.token_id == step.id:
+            verdict = f"Right: “{guess.strip()}” is the token chosen"
+        elif result.token_id is not None:
+            verdict = f"The model chose “{shown}”; your “{guess.strip()}” was"
+        else:
+            verdict = (
+                f"The model chose “{shown}”; your “{guess.strip()}” is not among its "
+                f"{result.searched} most likely tokens"
+            )
+        if result.token_id is not None:
+            verdict += f" (rank {result.rank}, p = {format_percent(result.p)}, model T = 1)"
+        self._notify(f"{verdict} · {self.guess_score.summary()}", 15000)
 
     def stop(self) -> None:
         self.stop_generation()
@@ -329,7 +394,7 @@ class WorkspaceView(EngineTab):
             return
         logit = float(dist.head_logits[matches[0]])
         forced = step.forcing(token_id, record.piece_of(token_id), logit)
-        self._branches.append(Branch(index, record.steps[index:], record.stop_reason))
+        self._branches.append(Branch(index, record.steps[index:], record.stop_reason, record.stats))
         record.cut(index)
         del self._eog[index:]
         self.stream_view.truncate(index)
@@ -354,6 +419,7 @@ class WorkspaceView(EngineTab):
         del self._eog[branch.at :]
         record.steps.extend(branch.steps)
         record.stop_reason = branch.stop_reason
+        record.stats = branch.stats
         self._eog.extend(s.id in record.eog_ids for s in branch.steps)
         self._show_record()
         self.select_step(min(branch.at, len(record.steps) - 1))
@@ -468,7 +534,8 @@ class WorkspaceView(EngineTab):
         if record is None:
             self.run_label.setText("")
             return
-        parts = [f"{len(record.steps)} tokens"]
+        count = len(record.steps)
+        parts = [f"{count} token{'s' if count != 1 else ''}"]
         if record.stats.tokens_per_second > 0:
             parts.append(f"{record.stats.tokens_per_second:.1f} tokens/s")
         if record.stats.time_to_first_token > 0:
@@ -476,7 +543,9 @@ class WorkspaceView(EngineTab):
         perplexity = record.perplexity()
         if math.isfinite(perplexity):
             parts.append(f"perplexity {perplexity:.2f}")
-        if record.stop_reason:
+        if record.stop_reason == "max_tokens" and self._stepped:
+            parts.append("one step: Step again or Continue")
+        elif record.stop_reason:
             parts.append(f"stopped: {record.stop_reason.replace('_', ' ')}")
         elif self._running:
             parts.append("generating…")
@@ -509,6 +578,7 @@ class WorkspaceView(EngineTab):
 
     def _sync_chart_settings(self) -> None:
         self.chart.set_settings(self.settings())
+        self.stream_view.set_view_temperature(self.decoding.temperature)
 
     def _show_record(self) -> None:
         record = self.record

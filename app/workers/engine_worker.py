@@ -101,6 +101,7 @@ class ModelLoaded:
     layers: int = 0
     gpu_layers: int = 0
     backend: BackendInfo | None = None
+    chat_template: bool = False  # the GGUF carries a chat template (an instruct model)
 
 
 def _shifted(node: BeamNode, first: int) -> BeamNode:
@@ -199,6 +200,7 @@ class EngineWorker(Worker):
                 engine.info.card.layers or 0,
                 engine.info.n_gpu_layers,
                 engine.info.backend,
+                engine.info.card.chat_template,
             )
         )
         path = engine.path
@@ -255,7 +257,7 @@ class EngineWorker(Worker):
         reporter = StepReporter(vocab)
 
         def on_step(step: TokenStep) -> None:
-            self.steps.put((rid, reporter.report(step.moved(first + step.index))))
+            self.steps.put((rid, reporter.report(step)))
 
         result = generate(
             engine,  # type: ignore[arg-type]
@@ -264,6 +266,7 @@ class EngineWorker(Worker):
             cancel=self.cancel,
             on_step=on_step,
             stats=stats,
+            first_index=first,
         )
         return RunFinished(
             result.stop_reason or "", stats.tokens_per_second, stats.time_to_first_token

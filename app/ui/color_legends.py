@@ -1,0 +1,44 @@
+"""Legends for the colours the text views use: probability, entropy, and Compare's marks."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+
+from app.ui.token_stream_view import (
+    DIVERGENCE_COLOR,
+    EMPHASIS_COLOR,
+    ENTROPY_FULL_BITS,
+    entropy_color,
+    probability_color,
+)
+
+
+def _swatch(color: QColor, text: str) -> str:
+    return f"<span style='background:{color.name()}'>&nbsp;&nbsp;&nbsp;</span>&nbsp;{text}"
+
+
+def probability_legend() -> str:
+    steps = (0.01, 0.25, 0.5, 0.75, 1.0)
+    swatches = "&nbsp;".join(_swatch(probability_color(p), f"{p:.0%}") for p in steps)
+    return f"p of the chosen token (the model, T = 1): {swatches}"
+
+
+def entropy_legend() -> str:
+    steps = (0.0, 2.0, 4.0, 6.0, ENTROPY_FULL_BITS)
+    swatches = "&nbsp;".join(
+        _swatch(entropy_color(bits), f"{bits:g}" + ("+" if bits == ENTROPY_FULL_BITS else ""))
+        for bits in steps
+    )
+    return f"entropy of the step in bits (sure → unsure): {swatches}"
+
+
+def boundaries_legend() -> str:
+    return "each token has its own background; underlined: forced by you"
+
+
+def compare_legend() -> str:
+    return (
+        f"<span style='color:{EMPHASIS_COLOR.name()}'><b>red words</b></span> differ from the "
+        f"greedy pane · <span style='text-decoration: underline; color:"
+        f"{DIVERGENCE_COLOR.name()}'>wavy underline</span>: the step where the panes part"
+    )

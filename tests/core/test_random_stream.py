@@ -1,0 +1,72 @@
+"""A sampled run's draws depend only on the seed and the step: continuing, stepping and
+branching draw what one uninterrupted run draws."""
+
+from __future__ import annotations
+
+from app.core.decoding import DecodingSettings
+from app.core.engine import Engine
+from app.core.generation import generate
+from app.core.sampler_chain import uniform_at
+
+SETTINGS = DecodingSettings(mode="sample", temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=0)
+
+
+def _uniforms(steps: list) -> list[float]:  # type: ignore[type-arg]
+    return [s.sample.uniform for s in steps]
+
+
+def test_generate_16_equals_8_plus_8_equals_16_single_steps(
+    engine: Engine, prompt_ids: list[int]
+) -> None:
+    whole = generate(engine, prompt_ids, SETTINGS.with_(max_tokens=16)).steps
+    assert [s.index for s in whole] == list(range(16))
+    assert _uniforms(whole) == [uniform_at(0, k) for k in range(16)]
+    assert len(set(_uniforms(whole))) == 16  # no draw repeats
+
+    first = generate(engine, prompt_ids, SETTINGS.with_(max_tokens=8)).steps
+    ids = [s.id for s in first]
+    rest = generate(engine, prompt_ids + ids, SETTINGS.with_(max_tokens=8), first_index=8).steps
+    halves = first + rest
+    assert [s.index for s in halves] == list(range(16))
+    assert _uniforms(halves) == _uniforms(whole)
+    assert [s.id for s in halves] == [s.id for s in whole]
+
+    # A reopened session: nothing cached, the text so far decoded again the way the run
+    # decoded it (the prompt in one batch, then token by token), so the tokens match too.
+    engine.clear()
+    reopened = generate(
+        engine, prompt_ids + ids, SETTINGS.with_(max_tokens=8), first_index=8
+    ).steps
+    assert _uniforms(reopened) == _uniforms(whole[8:])
+    assert [s.id for s in reopened] == [s.id for s in whole[8:]]
+    assert [s.distribution.max_logit for s in reopened] == [
+        s.distribution.max_logit for s in whole[8:]
+    ]
+
+    single: list = []  # type: ignore[type-arg]
+    for k in range(16):
+        taken = [s.id for s in single]
+        (step,) = generate(
+            engine, prompt_ids + taken, SETTINGS.with_(max_tokens=1), first_index=k
+        ).steps
+        single.append(step)
+    assert _uniforms(single) == _uniforms(whole)
+    assert [s.id for s in single] == [s.id for s in whole]
+
+
+def test_a_branch_continues_with_the_original_draws(engine: Engine, prompt_ids: list[int]) -> None:
+    original = generate(engine, prompt_ids, SETTINGS.with_(max_tokens=12)).steps
+    ids = [s.id for s in original]
+    # Force another token at step 5, then continue from step 6.
+    forced = next(t.id for t in original[5].top(5) if t.id != ids[5])
+    branch = generate(
+        engine, prompt_ids + ids[:5] + [forced], SETTINGS.with_(max_tokens=6), first_index=6
+    ).steps
+    assert [s.index for s in branch] == list(range(6, 12))
+    assert _uniforms(branch) == _uniforms(original[6:])
+
+
+def test_draws_differ_by_seed_and_step() -> None:
+    assert uniform_at(0, 0) != uniform_at(0, 1)
+    assert uniform_at(0, 3) != uniform_at(1, 3)
+    assert uniform_at(7, 5) == uniform_at(7, 5)
