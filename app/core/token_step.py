@@ -107,3 +107,18 @@ class TokenStep:
     def forcing(self, token_id: int, piece: bytes, logit: float) -> TokenStep:
         """Another token of this step's distribution, chosen by the user instead."""
         return replace(self, id=token_id, piece=piece, logit=logit, sample=None, forced=True)
+
+
+STOP_TEXT = {
+    "eog": "the model ended its text",
+    "max_tokens": "max tokens reached",
+    "stop_string": "a stop string appeared",
+    "cancelled": "stopped by you",
+    "context_full": "the context is full",
+    "error": "failed",
+}
+
+
+def describe_stop(reason: str) -> str:
+    """A stop reason as the views write it ("max tokens reached", not "max_tokens")."""
+    return STOP_TEXT.get(reason, reason.replace("_", " "))

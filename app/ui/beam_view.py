@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
+from app.core.token_step import describe_stop
 from app.ui.beam_tree_view import BeamTreeView
 from app.ui.engine_tab import EngineTab
 from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished
@@ -129,7 +130,9 @@ class BeamView(EngineTab):
                 f"<tt>{html.escape(hyp.text)}</tt></div>"
             )
         self.hypotheses.setText("".join(lines))
-        self.status.setText(f"{len(self.tree.nodes)} candidates considered · {finished.reason}")
+        self.status.setText(
+            f"{len(self.tree.nodes)} candidates considered · {describe_stop(finished.reason)}"
+        )
         self._end()
 
     def _on_failed(self, request_id: int, message: str) -> None:

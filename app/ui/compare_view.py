@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.core.compare import differing_words, first_divergence, sequence_metrics
 from app.core.decoding import DecodingSettings
-from app.core.token_step import TokenStep
+from app.core.token_step import TokenStep, describe_stop
 from app.ui.color_legends import compare_legend
 from app.ui.engine_tab import EngineTab
 from app.ui.probability_chart import ProbabilityChart
@@ -134,7 +134,12 @@ class ComparePane(QFrame):
         self.note.setStyleSheet("color: #6b7280")
         self.metrics = QLabel("")
         self.metrics.setWordWrap(True)
-        self.metrics.setFixedHeight(self.metrics.fontMetrics().lineSpacing() * 2 + 4)
+        # Three lines: a pane a third of a laptop screen wide wraps the figures to three.
+        self.metrics.setFixedHeight(self.metrics.fontMetrics().lineSpacing() * 3 + 4)
+        self.metrics.setToolTip(
+            "Under the model's own distribution (T = 1): total log p of the tokens, mean "
+            "surprisal, perplexity; repetition: the share of repeated 3-token sequences"
+        )
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.note)
@@ -176,12 +181,12 @@ class ComparePane(QFrame):
             self.metrics.setText("did not run")
             return
         if m.tokens == 0:
-            self.metrics.setText(f"no tokens · stopped: {finished.reason.replace('_', ' ')}")
+            self.metrics.setText(f"no tokens · {describe_stop(finished.reason)}")
             return
         self.metrics.setText(
             f"log p {m.logprob:.2f} · mean surprisal {m.mean_surprisal_bits:.2f} bits · "
             f"perplexity {m.perplexity:.2f} · repetition {m.repetition:.0%} · "
-            f"{m.tokens} tokens, {finished.reason.replace('_', ' ')}"
+            f"{m.tokens} tokens, {describe_stop(finished.reason)}"
         )
 
     @property

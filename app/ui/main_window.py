@@ -44,10 +44,12 @@ from app.core.settings import RuntimeSettings, SettingsStore
 from app.core.step_export import export_steps_csv
 from app.core.version import app_version
 from app.ui.beam_view import BeamView
+from app.ui.chart_export import export_png, export_svg
 from app.ui.compare_view import CompareView
 from app.ui.help_dialogs import HelpDialog, about_html, glossary_html, shortcuts_html
 from app.ui.live_label import LiveLabel
 from app.ui.models_view import ModelsView
+from app.ui.prompt_link import PromptLink
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.tokenizer_view import TokenizerView
 from app.ui.workspace_view import SAMPLE_PROMPT, WorkspaceView
@@ -128,6 +130,10 @@ class MainWindow(QMainWindow):
         self.beam_view.prompt_edit.setPlainText(SAMPLE_PROMPT)
         for view in (self.workspace, self.compare, self.beam_view):
             view.busy_changed.connect(lambda _busy: self._update_actions())
+        self.prompt_link = PromptLink(
+            [self.workspace.prompt_edit, self.compare.prompt_edit, self.beam_view.prompt_edit],
+            self,
+        )
         self.workspace.actions_changed.connect(self._update_file_actions)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.workspace, "Workspace")
@@ -168,7 +174,7 @@ class MainWindow(QMainWindow):
             file_menu, "Export steps as CSV…", self.export_csv_dialog
         )
         self.png_action = self._add_action(
-            file_menu, "Export chart as PNG…", self.export_chart_dialog
+            file_menu, "Export chart as PNG or SVG…", self.export_chart_dialog
         )
         file_menu.addSeparator()
         self._add_action(file_menu, "Settings…", self.settings_dialog, "Ctrl+,")
@@ -454,7 +460,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Exported {len(record.steps)} steps to {path.name}", 4000)
 
     def export_chart(self, path: Path) -> bool:
-        saved = self.workspace.chart.grab().save(str(path), "PNG")
+        """The chart as PNG (twice the screen's resolution) or, for a .svg name, SVG."""
+        chart = self.workspace.chart
+        svg = path.suffix.lower() == ".svg"
+        saved = export_svg(chart, path) if svg else export_png(chart, path)
         if saved:
             self.statusBar().showMessage(f"Saved the chart to {path.name}", 4000)
         return bool(saved)
@@ -493,7 +502,9 @@ class MainWindow(QMainWindow):
                 self._show_error("The steps could not be exported", str(exc))
 
     def export_chart_dialog(self) -> None:
-        path = self._ask_path("Export chart", "chart.png", "PNG images (*.png)")
+        path = self._ask_path(
+            "Export chart", "chart.png", "PNG images (*.png);;SVG drawings (*.svg)"
+        )
         if path and not self.export_chart(path):
             self._show_error("The chart could not be saved", f"could not write {path}")
 

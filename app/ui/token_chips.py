@@ -45,10 +45,15 @@ LINE_GAP = 3.0
 
 
 def shown_text(info: TokenInfo, *, vocabulary: bool, whitespace: bool) -> str:
-    """The chip's text; a newline inside it breaks the line (shown as ↵ with markers)."""
+    """The chip's text; a newline inside it breaks the line (shown as ↵ with markers).
+
+    Whitespace marks apply to vocabulary strings too: some vocabularies (Gemma's) store
+    runs of spaces, tabs and newlines as they are, which would leave an empty chip.
+    """
     if vocabulary or not info.piece:
-        return info.vocab_text
-    text = info.piece.decode("utf-8", "backslashreplace")
+        text = info.vocab_text
+    else:
+        text = info.piece.decode("utf-8", "backslashreplace")
     if whitespace:
         for char, mark in MARKS.items():
             text = text.replace(char, mark)

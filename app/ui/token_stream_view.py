@@ -227,7 +227,9 @@ class TokenStreamView(QTextEdit):
     def _shown(self, text: str) -> str:
         if not self.show_whitespace:
             return text
-        return text.replace(" ", "␣").replace("\t", "→").replace("\n", "↵\n")
+        # A zero-width space after each mark keeps a break opportunity: without it, a
+        # line of ␣-joined words could only break inside a word ("larg|est").
+        return text.replace(" ", "␣\u200b").replace("\t", "→\u200b").replace("\n", "↵\n")
 
     def _token_format(self, index: int) -> QTextCharFormat:
         step = self.steps[index]

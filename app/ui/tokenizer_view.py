@@ -265,6 +265,7 @@ class TokenizerView(QWidget):
         other.remove_button.clicked.connect(lambda: self.remove_compared(other))
         self.compared.append(other)
         self._compare_box.addWidget(other)
+        self._apply_options()
         self.compare_button.setEnabled(len(self.compared) < MAX_COMPARED)
         self.tokenize()
         return other
@@ -352,9 +353,12 @@ class TokenizerView(QWidget):
             )
 
     def _apply_options(self) -> None:
-        self.chips.set_options(
-            vocabulary=self.vocab_box.isChecked(), whitespace=self.whitespace_box.isChecked()
-        )
+        """The display options apply to every tokenizer shown, compared ones included."""
+        for chips in [self.chips, *(other.chips for other in self.compared)]:
+            chips.set_options(
+                vocabulary=self.vocab_box.isChecked(),
+                whitespace=self.whitespace_box.isChecked(),
+            )
 
     def _on_preset(self, index: int) -> None:
         preset = self.price_preset.itemData(index)

@@ -31,6 +31,7 @@ from app.core.decoding import DecodingSettings
 from app.core.guess_score import GuessResult, GuessScore, rate_guess
 from app.core.run_record import Branch, RunRecord, RunStats
 from app.core.session_file import SessionView
+from app.core.token_step import describe_stop
 from app.core.units import format_percent
 from app.ui.color_legends import boundaries_legend, entropy_legend, probability_legend
 from app.ui.decoding_panel import DecodingPanel
@@ -546,7 +547,7 @@ class WorkspaceView(EngineTab):
         if record.stop_reason == "max_tokens" and self._stepped:
             parts.append("one step: Step again or Continue")
         elif record.stop_reason:
-            parts.append(f"stopped: {record.stop_reason.replace('_', ' ')}")
+            parts.append(describe_stop(record.stop_reason))
         elif self._running:
             parts.append("generating…")
         self.run_label.setText(" · ".join(parts))

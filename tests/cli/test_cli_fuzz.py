@@ -87,7 +87,8 @@ def test_numeric_flags_never_end_in_a_traceback(
 def test_length_penalty_out_of_range(
     value: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _out, err = _run([*BASE, "--mode", "beam", "--length-penalty", value], capsys)
+    # "=" because argparse reads "-1e308" alone as an option.
+    code, _out, err = _run([*BASE, "--mode", "beam", f"--length-penalty={value}"], capsys)
     assert code == 2 and message in err
 
 

@@ -34,9 +34,7 @@ def test_generate_16_equals_8_plus_8_equals_16_single_steps(
     # A reopened session: nothing cached, the text so far decoded again the way the run
     # decoded it (the prompt in one batch, then token by token), so the tokens match too.
     engine.clear()
-    reopened = generate(
-        engine, prompt_ids + ids, SETTINGS.with_(max_tokens=8), first_index=8
-    ).steps
+    reopened = generate(engine, prompt_ids + ids, SETTINGS.with_(max_tokens=8), first_index=8).steps
     assert _uniforms(reopened) == _uniforms(whole[8:])
     assert [s.id for s in reopened] == [s.id for s in whole[8:]]
     assert [s.distribution.max_logit for s in reopened] == [

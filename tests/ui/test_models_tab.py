@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -129,7 +130,9 @@ def test_library_card_and_delete(
     Downloader(client, tmp_path / "models").download_group(
         "acme/Tiny-GGUF", group_files(details.files)[0], details.commit
     )
-    window = _window(qtbot, fake_hub, tmp_path, str(model_path))
+    opened = tmp_path / "opened.gguf"
+    os.link(model_path, opened)  # a file of the user's, not the bundled model's path
+    window = _window(qtbot, fake_hub, tmp_path, str(opened))
     models = window.models
     panel = models.library_panel
     qtbot.waitUntil(lambda: len(panel.entries) == 2, timeout=10_000)  # tiny + the open model
