@@ -123,4 +123,10 @@ class SamplerChain:
         cumulative = np.cumsum(probs)
         index = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
         index = min(index, ids.size - 1)
-        return SampleRecord(survivor_ids=ids, survivor_probs=probs, uniform=u, chosen_index=index)
+        return SampleRecord(
+            survivor_ids=ids,
+            survivor_probs=probs,
+            uniform=u,
+            chosen_index=index,
+            temperature=self.settings.temperature,
+        )

@@ -81,6 +81,7 @@ def _step_to_json(step: TokenStep) -> dict[str, Any]:
             "survivor_probs": _pack(step.sample.survivor_probs, "float64"),
             "uniform": step.sample.uniform,
             "chosen_index": step.sample.chosen_index,
+            "temperature": step.sample.temperature,
         }
     return doc
 
@@ -128,8 +129,14 @@ def _step_from_json(doc: Any, position: int) -> TokenStep:
         chosen = _integer(s, "chosen_index", what)
         if survivors.size != probs.size or not 0 <= chosen < survivors.size:
             raise SessionFileError(f"{what}: the sample record is inconsistent")
+        # Sessions of earlier versions kept the sampling T as the step's own.
+        sample_t = s.get("temperature", doc.get("temperature", 1.0))
         sample = SampleRecord(
-            survivors, probs.astype(np.float64), _number(s, "uniform", what), chosen
+            survivors,
+            probs.astype(np.float64),
+            _number(s, "uniform", what),
+            chosen,
+            _number({"temperature": sample_t}, "temperature", what),
         )
     try:
         piece = bytes.fromhex(str(doc.get("piece", "")))

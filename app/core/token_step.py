@@ -27,6 +27,7 @@ class SampleRecord:
     survivor_probs: npt.NDArray[np.float64]
     uniform: float  # the draw u in [0, 1); the token is where u lands on the cumulative sum
     chosen_index: int  # index of the drawn token among the survivors
+    temperature: float = 1.0  # the T the survivors were renormalised at
 
     @property
     def chosen_id(self) -> int:

@@ -39,6 +39,6 @@ def boundaries_legend() -> str:
 def compare_legend() -> str:
     return (
         f"<span style='color:{EMPHASIS_COLOR.name()}'><b>red words</b></span> differ from the "
-        f"greedy pane · <span style='text-decoration: underline; color:"
-        f"{DIVERGENCE_COLOR.name()}'>wavy underline</span>: the step where the panes part"
+        f"greedy pane · a <span style='color:{DIVERGENCE_COLOR.name()}'>wavy red "
+        "underline</span> marks the step where the panes part"
     )

@@ -117,7 +117,7 @@ class ComparePane(QFrame):
         self.spec = spec
         self.settings = spec.settings
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(260)  # three panes fit beside the chart on a 1366-pixel screen
         self.title = QLabel(f"<b>{html.escape(describe_pane(spec))}</b>")
         self.title.setWordWrap(True)
         self.remove_button = QToolButton()
@@ -262,7 +262,7 @@ class CompareView(EngineTab):
         scroll.setWidgetResizable(True)
         scroll.setWidget(panes_host)
         self.chart = ProbabilityChart()
-        self.chart.setMinimumWidth(340)
+        self.chart.setMinimumWidth(300)
         self.chart.setMaximumWidth(520)
         self.chart.empty_hint = "Click a token in any pane to see the distribution it came from"
         self.chart.title.setText(self.chart.empty_hint)
@@ -274,7 +274,7 @@ class CompareView(EngineTab):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(scroll, 1)
         column.addWidget(self.legend)
-        self._lay_out(self.prompt_edit, bar, panes_column, self.chart, (900, 420))
+        self._lay_out(self.prompt_edit, bar, panes_column, self.chart, (960, 320))
 
         # The panes' tokens are taken from the worker's queue (step_queue) on a timer.
         self._step_timer = QTimer(self)

@@ -116,8 +116,8 @@ class MainWindow(QMainWindow):
             "Perplexity: exp of the mean −log p of the generated tokens, under the "
             "distribution they were chosen from"
         )
-        self.statusBar().addWidget(self.model_label, 1)
-        self.statusBar().addPermanentWidget(self.run_label)
+        self.statusBar().addWidget(self.model_label)
+        self.statusBar().addPermanentWidget(self.run_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
 
         worker = self._engine.worker

@@ -398,7 +398,7 @@ class ProbabilityChart(QWidget):
         self.draw_caption.setText(
             f"The draw: u = {sample.uniform:.4f} lands on “{visible_piece(step.piece)}” among "
             f"{probs.size} survivor{'s' if probs.size != 1 else ''} (renormalised at "
-            f"T = {step.temperature:.2f})"
+            f"T = {sample.temperature:.2f}, the run's sampling temperature)"
         )
         self._show_draw(True)
 

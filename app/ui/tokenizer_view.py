@@ -135,7 +135,7 @@ class TokenizerView(QWidget):
         prices.addWidget(self.price_preset)
         prices.addWidget(self.price_in)
         prices.addWidget(self.price_out)
-        prices.addWidget(self.cost, 1)
+        prices.addStretch(1)
 
         self.ids_view = QPlainTextEdit()
         self.ids_view.setPlaceholderText("Token ids (paste ids here and press Decode)")
@@ -201,6 +201,7 @@ class TokenizerView(QWidget):
         left_layout.addWidget(self.chips, 2)
         left_layout.addWidget(self.counts)
         left_layout.addLayout(prices)
+        left_layout.addWidget(self.cost)  # its own row: two lines at any window width
         self.compare_button = QPushButton("Compare with another tokenizer…")
         self.compare_button.setToolTip(
             "The same text through another GGUF's tokenizer (loaded vocabulary-only); tokens "

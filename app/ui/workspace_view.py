@@ -182,7 +182,7 @@ class WorkspaceView(EngineTab):
         text_layout.addWidget(QLabel("Prompt"))
         text_layout.addWidget(self.prompt_edit)
         self.output_caption = QLabel(
-            "Output: each token has its own background; hover for details, click to inspect"
+            "Output: hover a token for its probabilities, click it to inspect its step"
         )
         text_layout.addWidget(self.output_caption)
         text_layout.addWidget(self.stream_view, 1)
