@@ -155,3 +155,58 @@ def test_empty_text_and_cancelling_a_long_one(qtbot: QtBot, workspace: Workspace
     view.cancel_button.click()
     qtbot.waitUntil(lambda: "cancelled" in view.warning.text(), timeout=30_000)
     assert view.result is None and view.cancel_button.isHidden()
+
+
+def test_replay_starts_from_exactly_the_clicked_chip(qtbot: QtBot, workspace: Workspace) -> None:
+    window = workspace()
+    view = window.tokenizer
+    window.tabs.setCurrentWidget(view)
+    _tokenized(qtbot, window, "The two events are unrelated to each other")
+    result = view.result
+    assert result is not None
+    index = next(i for i, t in enumerate(result.infos) if t.piece == b" unrelated")
+    chip_id = result.infos[index].id
+    view.chips.token_clicked.emit(index)
+    assert view.replay_text.toPlainText() == " unrelated"  # the leading space kept
+    view.replay = None
+    view.start_replay()
+    qtbot.waitUntil(lambda: view.replay is not None, timeout=30_000)
+    assert view.replay is not None and view.replay.tokens == [chip_id]
+    assert f"Replaying the chip “␣unrelated” (id {chip_id})" in view.replay_caption.text()
+
+    # Selecting the word without its space replays that text, and says it is not the chip.
+    start = view.input.toPlainText().index("unrelated")
+    cursor = view.input.textCursor()
+    cursor.setPosition(start)
+    cursor.setPosition(start + len("unrelated"), cursor.MoveMode.KeepAnchor)
+    view.input.setTextCursor(cursor)
+    view.replay = None
+    view.start_replay()
+    qtbot.waitUntil(lambda: view.replay is not None, timeout=30_000)
+    caption = view.replay_caption.text()
+    assert "without the chip's leading space" in caption and f"id {chip_id}" in caption
+    assert view.replay is not None and view.replay.tokens != [chip_id]
+
+
+def test_whitespace_marks_in_vocabulary_strings_and_compared_panes(
+    qtbot: QtBot, workspace: Workspace
+) -> None:
+    from app.core.reference_tokenizers import REFERENCE_TOKENIZERS
+    from app.ui.token_chips import shown_text
+
+    window = workspace()
+    view = window.tokenizer
+    window.tabs.setCurrentWidget(view)
+    _tokenized(qtbot, window, "a   b\n\tc")
+    result = view.result
+    assert result is not None
+    view.vocab_box.setChecked(True)
+    view.whitespace_box.setChecked(True)
+    for info in result.infos[1:]:
+        assert shown_text(info, vocabulary=True, whitespace=True).strip(), info
+    gpt2 = next(t for t in REFERENCE_TOKENIZERS if t.name == "GPT-2")
+    assert gpt2.path.is_file()
+    other = view.add_compared(str(gpt2.path))
+    assert other is not None and other.chips.whitespace and other.chips.vocabulary
+    view.whitespace_box.setChecked(False)
+    assert not other.chips.whitespace
