@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 
@@ -16,7 +16,11 @@ TITLE_MARGIN = 8
 
 
 def _title_height(chart: ProbabilityChart) -> int:
-    return chart.fontMetrics().lineSpacing() * 2 + TITLE_MARGIN * 2
+    """The title's height when wrapped to the plot's width."""
+    width = chart.plot.width() - 2 * TITLE_MARGIN
+    flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
+    text = chart.fontMetrics().boundingRect(QRect(0, 0, width, 10_000), flags, chart.title.text())
+    return text.height() + TITLE_MARGIN * 2
 
 
 def _paint(chart: ProbabilityChart, painter: QPainter, size: QSize) -> None:
@@ -29,7 +33,9 @@ def _paint(chart: ProbabilityChart, painter: QPainter, size: QSize) -> None:
         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
         chart.title.text(),
     )
-    chart.plot.render(painter, QPoint(0, title_h))
+    plot = chart.plot  # a QGraphicsView: the axes and bars are all in its scene
+    target = QRectF(0, title_h, plot.width(), plot.height())
+    plot.render(painter, target, plot.viewport().rect())
 
 
 def export_size(chart: ProbabilityChart) -> QSize:
@@ -47,7 +53,7 @@ def export_png(chart: ProbabilityChart, path: Path) -> bool:
         _paint(chart, painter, size)
     finally:
         painter.end()
-    return bool(image.save(str(path), b"PNG"))
+    return bool(image.save(str(path), "PNG"))  # type: ignore[call-overload]
 
 
 def export_svg(chart: ProbabilityChart, path: Path) -> bool:

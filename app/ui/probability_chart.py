@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from app.core.beam_search import BeamNode
@@ -45,6 +45,11 @@ DRAW_SEGMENTS = 64  # survivors drawn one by one in the draw strip; the rest in 
 
 
 INSIDE_LABEL_P = 0.6  # bars longer than this hold their label inside
+# With the model's p in brackets the labels are about twice as long.
+INSIDE_LABEL_P_BOTH = 0.45
+LABEL_ROOM = 1.45  # the axis reaches this many times the longest bar, for its label
+LABEL_ROOM_BOTH = 2.1
+LABEL_PAD_PX = 14  # space between a bar's end and its label, and after the label
 BRANCH_HINT = "Click a bar to force that token at this step and continue from there"
 
 
@@ -290,7 +295,8 @@ class ProbabilityChart(QWidget):
         item = self.plot.getPlotItem()
         # Ranges change in steps, so the axes (costly to repaint) rarely change.
         # Room for the value labels; probabilities stop at 1, so the axis stops near it.
-        x_end = min(1.25, math.ceil(max(0.05, max(b.p for b in bars)) * 1.45 * 10) / 10)
+        labels = self._value_label_list()
+        x_end = self._axis_end(labels)
         if (x_end, len(bars)) != self._ranges:
             self._ranges = (x_end, len(bars))
             item.setRange(xRange=(0, x_end), yRange=(-0.6, len(bars) - 0.4), padding=0)
@@ -298,7 +304,7 @@ class ProbabilityChart(QWidget):
             ticks = [(v / 10, f"{v / 10:g}") for v in range(2, 11, 2)] if x_end > 1 else None
             item.getAxis("bottom").setTicks([ticks] if ticks else None)
             item.getViewBox().updateMatrix()  # now, not mid-paint (see TimelineView)
-        self._place_value_labels()
+        self._value_labels.set_labels(labels, self._text_color())
         self.title.setText(self._title(step, top[0].id if top else -1))
         self._update_legend()
         self._update_draw(step)
@@ -342,6 +348,27 @@ class ProbabilityChart(QWidget):
         )
 
     def _place_value_labels(self) -> None:
+        self._value_labels.set_labels(self._value_label_list(), self._text_color())
+
+    def _axis_end(self, labels: list[BarLabel]) -> float:
+        """Where the probability axis ends: far enough right for every label outside its
+        bar (measured in pixels on the plot as it is now), in steps of 0.1."""
+        width = float(self.plot.getPlotItem().getViewBox().width())
+        metrics = QFontMetricsF(self._font)
+        room = LABEL_ROOM_BOTH if self.shows_model_too else LABEL_ROOM
+        need = 0.05
+        for label in labels:
+            if label.inside:
+                need = max(need, label.x)
+                continue
+            text = metrics.horizontalAdvance(label.text) + LABEL_PAD_PX
+            if width > text + 40:
+                need = max(need, label.x * width / (width - text))
+            else:  # not laid out yet
+                need = max(need, label.x * room)
+        return min(1.25, math.ceil(need * 10) / 10)
+
+    def _value_label_list(self) -> list[BarLabel]:
         labels = []
         greedy_step = (
             self._step is not None
@@ -350,14 +377,15 @@ class ProbabilityChart(QWidget):
             and self._run_mode == "greedy"
         )
         both = self.shows_model_too
+        inside = INSIDE_LABEL_P_BOTH if both else INSIDE_LABEL_P
         for i, bar in enumerate(self.bars):
             marks = " ◀ argmax" if i == 0 and greedy_step and bar.token_id >= 0 else ""
             model = f" ({percent(bar.p_model)})" if both else ""
             # A long bar carries its label inside its end, so it never runs off the plot.
             labels.append(
-                BarLabel(bar.p, float(i), f"{percent(bar.p)}{model}{marks}", bar.p > INSIDE_LABEL_P)
+                BarLabel(bar.p, float(i), f"{percent(bar.p)}{model}{marks}", bar.p > inside)
             )
-        self._value_labels.set_labels(labels, self._text_color())
+        return labels
 
     @property
     def value_labels(self) -> list[str]:

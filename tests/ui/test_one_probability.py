@@ -66,8 +66,10 @@ def test_tooltip_chart_csv_and_json_agree(
     assert int(row_csv["rank"]) == step.rank + 1
 
     out = subprocess.run(
-        [sys.executable, "-m", "app", "generate", "--model", "default", "--prompt", PROMPT]
-        + ["--mode", "greedy", "--max-tokens", "6", "--json"],
+        [
+            *(sys.executable, "-m", "app", "generate", "--model", "default"),
+            *("--prompt", PROMPT, "--mode", "greedy", "--max-tokens", "6", "--json"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
