@@ -129,6 +129,7 @@ class ProbabilityChart(QWidget):
 
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)  # Compare's narrow chart column
 
         self.beam_panel = BeamCandidatesPanel()
         self.beam_panel.setVisible(False)

@@ -15,6 +15,7 @@ from app.core.hub_client import (
     InvalidToken,
     RepoNotFound,
     known_token,
+    network_reason,
 )
 from app.core.quant_files import group_files
 
@@ -73,10 +74,22 @@ def test_no_network_says_so_quickly() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = HubClient(f"http://127.0.0.1:{port}", token=False)
-    with pytest.raises(HubUnreachable, match=r"unreachable.*work offline"):
+    with pytest.raises(HubUnreachable, match=r"unreachable.*work offline") as caught:
         client.search("qwen")
+    assert "the connection was refused" in str(caught.value)
     with pytest.raises(HubUnreachable):
         client.repo("acme/Tiny-GGUF")
+
+
+def test_a_name_that_does_not_resolve_is_said_in_words() -> None:
+    client = HubClient("http://no-such-host.invalid", token=False)
+    with pytest.raises(HubUnreachable) as caught:
+        client.search("qwen")
+    message = str(caught.value)
+    assert "does not resolve" in message and "gaierror" not in message
+    assert network_reason(socket.gaierror(-2, "Name or service not known")) == (
+        "its name does not resolve: no network, or no DNS"
+    )
 
 
 def test_token_is_checked_and_kept_by_the_hub_client(fake_hub: FakeHub, hf_home: Path) -> None:
