@@ -211,13 +211,33 @@ class Engine:
             self._seq0 = None
             raise RuntimeError(f"llama_decode failed with code {rc}")
 
-    def decode_text(self, ids: Sequence[int], n_prompt: int) -> int:
+    def redecode_count(self, ids: Sequence[int], n_prompt: int) -> int:
+        """How many generated tokens `decode_text` would decode one by one (0 when what
+        sequence 0 holds already covers them), for saying why a continue takes a while."""
+        known = self._seq0
+        if (
+            known is not None
+            and len(ids) > n_prompt
+            and self._seq0_prompt == n_prompt
+            and known[:n_prompt] == list(ids[:n_prompt])
+        ):
+            common = n_prompt
+            limit = min(len(known), len(ids) - 1)
+            while common < limit and known[common] == ids[common]:
+                common += 1
+            return len(ids) - common
+        return len(ids) - n_prompt
+
+    def decode_text(
+        self, ids: Sequence[int], n_prompt: int, cancel: threading.Event | None = None
+    ) -> int:
         """Bring sequence 0 to `ids` decoded as one uninterrupted run decodes them: the
         first `n_prompt` (the prompt) in batches, each later one (generated) on its own,
         so its logits are bit for bit the run's own (llama.cpp's numbers move with the
         batch shape, up to 0.1 in p on the default model). What sequence 0 already holds
         that way is kept: continuing, stepping or branching a run decodes one token.
-        The last token's logits are left in row -1. Returns how many tokens were decoded.
+        The last token's logits are left in row -1. Returns how many tokens were decoded;
+        -1 when `cancel` was set before the end (the logits are then not ready).
         """
         if not 0 < n_prompt <= len(ids):
             raise PromptError("the prompt is empty")
@@ -242,6 +262,8 @@ class Engine:
             self.prefill(ids[:n_prompt])
             common = decoded = n_prompt
         for pos in range(common, len(ids)):
+            if cancel is not None and cancel.is_set() and pos < len(ids) - 1:
+                return -1
             self.decode([(ids[pos], pos, 0, pos == len(ids) - 1)])
             decoded += 1
         return decoded

@@ -180,7 +180,10 @@ def run_streams(
     start = time.perf_counter()
     # The text so far (the prompt, then `first_index` generated tokens) decoded as one
     # uninterrupted run decodes it; what the cache holds that way already is reused.
-    engine.decode_text(prompt_ids, len(prompt_ids) - first_index)
+    if engine.decode_text(prompt_ids, len(prompt_ids) - first_index, cancel) < 0:
+        for stream in streams:
+            stream.cancel()  # stopped while the text so far was decoded again
+        return [stream.result for stream in streams]
     for stream in streams[1:]:
         engine.copy_sequence(0, stream.seq)
     stats.prefill_seconds = time.perf_counter() - start

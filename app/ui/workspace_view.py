@@ -99,6 +99,7 @@ class WorkspaceView(EngineTab):
         self._step_timer.setInterval(STEP_POLL_MS)
         self._step_timer.timeout.connect(self._take_steps)
         worker.sig_beam_progress.connect(self._on_beam_progress)
+        worker.sig_redecoding.connect(self._on_redecoding)
         worker.sig_finished.connect(self._on_finished)
         worker.sig_failed.connect(self._on_failed)
         self._build()
@@ -489,6 +490,13 @@ class WorkspaceView(EngineTab):
                 )
         if all_views or timeline_turn:  # the status line re-lays out the status bar
             self._update_run_label()
+
+    def _on_redecoding(self, request_id: int, tokens: int) -> None:
+        if request_id == self._request:
+            self.run_label.setText(
+                f"Reading the text so far again, token by token as the run did ({tokens} "
+                "tokens), so its numbers stay exact…"
+            )
 
     def _on_beam_progress(self, request_id: int, searched: int) -> None:
         if request_id == self._request:

@@ -27,6 +27,10 @@ from app.workers.step_reports import StepReport, StepReporter
 from app.workers.worker_thread import Worker, WorkerThread
 
 log = logging.getLogger(__name__)
+# Continuing a run whose text is no longer in the cache (another tab used the engine, or a
+# reopened session) decodes it again token by token, ~15 ms a token here: say so when
+# that takes noticeably long.
+REDECODE_NOTICE = 16
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,8 @@ class EngineWorker(Worker):
     """(path, sha256) of the loaded model file, computed after loading."""
     sig_beam_progress = Signal(int, int)
     """(request id, steps searched) while a beam search runs."""
+    sig_redecoding = Signal(int, int)
+    """(request id, tokens): the text so far is decoded again, token by token, first."""
     sig_beam_nodes = Signal(int, object)
     """(request id, list of BeamNode): the candidates of one more step of a beam search."""
     sig_finished = Signal(int, object)
@@ -255,6 +261,9 @@ class EngineWorker(Worker):
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
         reporter = StepReporter(vocab)
+        again = engine.redecode_count(ids, len(ids) - first)  # type: ignore[attr-defined]
+        if again > REDECODE_NOTICE:
+            self.sig_redecoding.emit(rid, again)
 
         def on_step(step: TokenStep) -> None:
             self.steps.put((rid, reporter.report(step)))

@@ -68,3 +68,21 @@ def test_draws_differ_by_seed_and_step() -> None:
     assert uniform_at(0, 0) != uniform_at(0, 1)
     assert uniform_at(0, 3) != uniform_at(1, 3)
     assert uniform_at(7, 5) == uniform_at(7, 5)
+
+
+def test_only_what_the_cache_lacks_is_decoded_again(engine: Engine, prompt_ids: list[int]) -> None:
+    import threading
+
+    steps = generate(engine, prompt_ids, SETTINGS.with_(max_tokens=20)).steps
+    ids = prompt_ids + [s.id for s in steps]
+    n_prompt = len(prompt_ids)
+    # The last chosen token was never decoded: continuing decodes just that one.
+    assert engine.redecode_count(ids, n_prompt) == 1
+    # A branch at step 5 keeps the first five tokens' cache.
+    assert engine.redecode_count(ids[: n_prompt + 5] + [ids[0]], n_prompt) == 1
+    engine.clear()
+    assert engine.redecode_count(ids, n_prompt) == 20
+    stop = threading.Event()
+    stop.set()
+    result = generate(engine, ids, SETTINGS.with_(max_tokens=4), first_index=20, cancel=stop)
+    assert result.stop_reason == "cancelled" and result.steps == []
