@@ -79,7 +79,7 @@ def test_only_what_the_cache_lacks_is_decoded_again(engine: Engine, prompt_ids: 
     # The last chosen token was never decoded: continuing decodes just that one.
     assert engine.redecode_count(ids, n_prompt) == 1
     # A branch at step 5 keeps the first five tokens' cache.
-    assert engine.redecode_count(ids[: n_prompt + 5] + [ids[0]], n_prompt) == 1
+    assert engine.redecode_count([*ids[: n_prompt + 5], ids[0]], n_prompt) == 1
     engine.clear()
     assert engine.redecode_count(ids, n_prompt) == 20
     stop = threading.Event()
