@@ -124,3 +124,12 @@ def test_tokenize_bad_file(tmp_path: Path) -> None:
     out = cli("tokenize", "--model", "default", "--file", str(tmp_path / "missing.txt"))
     assert out.returncode == 2
     assert "cannot read" in out.stderr
+
+
+def test_generate_seed_draws_the_seeds_stream() -> None:
+    from app.core.sampler_chain import uniform_at
+
+    doc = _generate_json("--mode", "sample", "--seed", "3", "--max-tokens", "6")
+    assert [s["step"] for s in doc["steps"]] == [1, 2, 3, 4, 5, 6]
+    assert [s["sample"]["uniform"] for s in doc["steps"]] == [uniform_at(3, k) for k in range(6)]
+    assert all(0 < s["p_at_temperature"] <= 1 for s in doc["steps"])
