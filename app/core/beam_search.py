@@ -123,6 +123,7 @@ def beam_search(
                     logit=top.logit,
                     temperature=1.0,
                     distribution=dist,
+                    chosen_by="beam",
                 )
                 lp = dist.logprob(top.logit, 1.0)
                 candidates.append((beam.logprob + lp, beam_index, step, lp))

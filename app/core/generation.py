@@ -150,13 +150,16 @@ def run_streams(
     on_step: StepCallback | None = None,
     stats: GenerationStats | None = None,
     first_index: int = 0,
+    batched: int = 0,
 ) -> list[StreamResult]:
     """Generate N greedy / sampled streams from one prompt in lockstep.
 
     `first_index` is the text's step number of the first token generated here (a run
     continued after `first_index` kept tokens): steps are numbered from it, and a sampled
     step k draws the seed's k-th uniform number, so continuing, stepping and branching
-    draw what one uninterrupted run would have.
+    draw what one uninterrupted run would have. The text's first `batched` generated
+    tokens came from beam search (no single run decoded them one by one): they are decoded
+    in batches with the prompt.
 
     With `engine.overlap_analysis`, a greedy stream's step is analysed from a copy of its
     logits while the next batch decodes on another thread (ctypes releases the GIL), so
@@ -164,8 +167,8 @@ def run_streams(
     """
     if not settings_list:
         return []
-    if first_index < 0:
-        raise SettingsError(f"the first step index must be 0 or more, got {first_index}")
+    if first_index < 0 or not 0 <= batched <= first_index:
+        raise SettingsError(f"bad step offsets: first {first_index}, batched {batched}")
     if len(settings_list) > MAX_SEQUENCES:
         raise SettingsError(f"at most {MAX_SEQUENCES} streams run together")
     for settings in settings_list:
@@ -180,7 +183,8 @@ def run_streams(
     start = time.perf_counter()
     # The text so far (the prompt, then `first_index` generated tokens) decoded as one
     # uninterrupted run decodes it; what the cache holds that way already is reused.
-    if engine.decode_text(prompt_ids, len(prompt_ids) - first_index, cancel) < 0:
+    n_batched = len(prompt_ids) - first_index + batched
+    if engine.decode_text(prompt_ids, n_batched, cancel) < 0:
         for stream in streams:
             stream.cancel()  # stopped while the text so far was decoded again
         return [stream.result for stream in streams]
@@ -210,6 +214,7 @@ def run_streams(
             temperature=1.0,  # the model distribution; views re-score at their own T
             distribution=dist,
             sample=sample,
+            chosen_by="greedy" if sample is None else "sample",
         )
 
     executor = (
@@ -290,8 +295,9 @@ def generate(
     on_step: Callable[[TokenStep], None] | None = None,
     stats: GenerationStats | None = None,
     first_index: int = 0,
+    batched: int = 0,
 ) -> StreamResult:
-    """One greedy or sampled stream (see `run_streams` for `first_index`)."""
+    """One greedy or sampled stream (see `run_streams` for `first_index` and `batched`)."""
     callback: StepCallback | None = None
     if on_step is not None:
         step_callback = on_step
@@ -307,4 +313,5 @@ def generate(
         on_step=callback,
         stats=stats,
         first_index=first_index,
+        batched=batched,
     )[0]

@@ -25,7 +25,7 @@ from app.core.distribution import StepDistribution
 from app.core.errors import PlaygroundError
 from app.core.run_record import RunRecord, RunStats
 from app.core.state_file import parse_json
-from app.core.token_step import SampleRecord, TokenStep
+from app.core.token_step import ChosenBy, SampleRecord, TokenStep
 
 FORMAT = "llm-playground-session"
 VERSION = 1
@@ -66,6 +66,7 @@ def _step_to_json(step: TokenStep) -> dict[str, Any]:
         "logit": step.logit,
         "temperature": step.temperature,
         "forced": step.forced,
+        "chosen_by": step.chosen_by,
         "distribution": {
             "vocab_size": dist.vocab_size,
             "max_logit": dist.max_logit,
@@ -98,6 +99,10 @@ def _integer(doc: dict[str, Any], key: str, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SessionFileError(f"{what}: '{key}' must be an integer")
     return value
+
+
+def _chosen_by(value: Any) -> ChosenBy:
+    return value if value in ("greedy", "sample", "beam") else ""
 
 
 def _step_from_json(doc: Any, position: int) -> TokenStep:
@@ -151,6 +156,7 @@ def _step_from_json(doc: Any, position: int) -> TokenStep:
         distribution=dist,
         sample=sample,
         forced=bool(doc.get("forced", False)),
+        chosen_by=_chosen_by(doc.get("chosen_by")),
     )
 
 

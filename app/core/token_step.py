@@ -13,6 +13,8 @@ import numpy.typing as npt
 from app.core.distribution import StepDistribution, TokenProb
 
 StopReason = Literal["eog", "max_tokens", "stop_string", "cancelled", "context_full"]
+# How a step's token was chosen; "" when not recorded (sessions of earlier versions).
+ChosenBy = Literal["greedy", "sample", "beam", ""]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class TokenStep:
     distribution: StepDistribution
     sample: SampleRecord | None = None
     forced: bool = False
+    chosen_by: ChosenBy = ""  # the decoding that produced it (a forced step keeps its own)
 
     # Cached: the views ask for these again on every redraw, hover and export, and each
     # integrates the tail histogram. (A frozen dataclass still has a __dict__ for them.)
@@ -75,6 +78,18 @@ class TokenStep:
     def p_at(self, temperature: float) -> float:
         """p of the chosen token at `temperature` (softmax over the whole vocabulary)."""
         return math.exp(self.distribution.logprob(self.logit, temperature))
+
+    @property
+    def decoded_alone(self) -> bool:
+        """Whether the run decoded this token on its own (greedy and sampled runs do; beam
+        search decodes its beams together): continuing after it can repeat that exactly."""
+        return self.forced or self.chosen_by != "beam"
+
+    @staticmethod
+    def batched_prefix(steps: list[TokenStep]) -> int:
+        """How many of `steps` (from the first) no single-stream run decoded one by one
+        (up to the last beam step): they are decoded in batches, like a prompt."""
+        return max((i + 1 for i, s in enumerate(steps) if not s.decoded_alone), default=0)
 
     @property
     def number(self) -> int:

@@ -49,9 +49,12 @@ def format_age(when: datetime | None, now: datetime | None = None) -> str:
 
 
 def format_percent(p: float) -> str:
-    """A probability as every view prints it: 45.4%, 0.1%, 3.2e-05, 0."""
+    """A probability as every view prints it, always in percent: 45.4%, 0.061%, 0.0032%,
+    then 1.2e-05% below a millionth, and 0%."""
     if p >= 0.001:
         return f"{p * 100:.1f}%"
+    if p >= 1e-6:
+        return f"{p * 100:.2g}%" if p * 100 >= 1e-4 else f"{p * 100:.6f}".rstrip("0") + "%"
     if p > 0:
-        return f"{p:.1e}"
-    return "0"
+        return f"{p * 100:.1e}%"
+    return "0%"

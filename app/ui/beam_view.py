@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -21,8 +22,15 @@ from app.core.beam_search import BeamNode
 from app.core.decoding import DecodingSettings
 from app.core.token_step import describe_stop
 from app.ui.beam_tree_view import BeamTreeView
+from app.ui.color_legends import beam_tree_legend
 from app.ui.engine_tab import EngineTab
 from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished
+
+BEFORE_A_RUN = (
+    "Press Search: beam search keeps the <i>width</i> most likely continuations at every "
+    "step, and the tree on the left grows as it goes. The final hypotheses are ranked "
+    "here, best first."
+)
 
 
 class BeamView(EngineTab):
@@ -76,7 +84,16 @@ class BeamView(EngineTab):
         self.hypotheses.setWordWrap(True)
         self.hypotheses.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.hypotheses.setMinimumWidth(300)
-        self._lay_out(self.prompt_edit, bar, self.tree, self.hypotheses, (950, 350))
+        self.hypotheses.setText(BEFORE_A_RUN)
+        self.legend = QLabel(beam_tree_legend())
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        tree_column = QWidget()
+        column = QVBoxLayout(tree_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.tree, 1)
+        column.addWidget(self.legend)
+        self._lay_out(self.prompt_edit, bar, tree_column, self.hypotheses, (950, 350))
 
         worker.sig_beam_nodes.connect(self._on_nodes)
         worker.sig_finished.connect(self._on_finished)

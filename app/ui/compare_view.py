@@ -232,9 +232,8 @@ class CompareView(EngineTab):
         self.run_button.clicked.connect(lambda: self.run())
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(lambda: self.stop())
-        self.add_button = QToolButton()
-        self.add_button.setText("Add pane")
-        self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # A push button leaves room for its menu arrow (a tool button drew it over the text).
+        self.add_button = QPushButton("Add pane")
         menu = QMenu(self.add_button)
         self._chat_actions = []
         for preset in PRESETS:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -29,6 +30,25 @@ SLIDER_STEPS_PER_UNIT = 100  # the temperature slider moves in steps of 0.01
 MAX_TEMPERATURE = 2.0
 
 
+class WheelNeedsFocus(QObject):
+    """Lets a control take wheel events only when it has the keyboard focus; otherwise
+    the wheel goes to the scrolling panel around it."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.Wheel
+            and isinstance(watched, QWidget)
+            and not watched.hasFocus()
+        ):
+            parent = watched.parentWidget()
+            while parent is not None and not isinstance(parent, QAbstractScrollArea):
+                parent = parent.parentWidget()
+            if parent is not None:
+                QCoreApplication.sendEvent(parent.verticalScrollBar(), event)
+            return True
+        return super().eventFilter(watched, event)
+
+
 class DecodingPanel(QGroupBox):
     """The settings of the next run. `temperature_changed` fires while the slider moves
     (the chart re-scores the selected step at once)."""
@@ -38,6 +58,7 @@ class DecodingPanel(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Decoding", parent)
+        self._wheel_guard = WheelNeedsFocus(self)
         self.mode_box = QComboBox()
         for mode, label in MODE_LABELS.items():
             self.mode_box.addItem(label, mode)
@@ -107,6 +128,21 @@ class DecodingPanel(QGroupBox):
 
         self.temperature_slider.valueChanged.connect(self._on_temperature)
         self.mode_box.currentIndexChanged.connect(self._on_mode)
+        for widget in (
+            self.mode_box,
+            self.temperature_slider,
+            self.top_k,
+            self.top_p,
+            self.min_p,
+            self.seed,
+            self.beam_width,
+            self.max_tokens,
+        ):
+            # The panel scrolls on a short screen: the wheel scrolls it, and changes a
+            # value only in the control the user clicked (a passing wheel changed max
+            # tokens from 64 to 67).
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            widget.installEventFilter(self._wheel_guard)
         self._on_temperature()
         self._on_mode()
 
@@ -138,8 +174,18 @@ class DecodingPanel(QGroupBox):
         for widget in (self.top_k, self.top_p, self.min_p, self.seed, self.dice):
             widget.setEnabled(sampling)
         self.beam_width.setEnabled(mode == "beam")
-        self.view_only_note.setVisible(not sampling)
+        # Always shown (the rows below never move), its words follow the mode.
+        self.view_only_note.setText(
+            "sampling draws at this T"
+            if sampling
+            else "view only: the choice does not depend on it"
+        )
+        self.view_only_note.setProperty("view_only", not sampling)
         self.mode_changed.emit(mode)
+
+    @property
+    def slider_is_view_only(self) -> bool:
+        return bool(self.view_only_note.property("view_only"))
 
     def settings(self) -> DecodingSettings:
         return DecodingSettings(

@@ -128,7 +128,7 @@ class HelpDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)
         layout.addWidget(buttons)
-        self.resize(620, 560)
+        self.resize(620, 560 if page.count("<dt>") > 4 else 380)
 
 
 def about_html(version: str) -> str:

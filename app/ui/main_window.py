@@ -111,13 +111,15 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(140)
         self.model_label = QLabel("")
         self.run_label = LiveLabel("", alignment=Qt.AlignmentFlag.AlignRight)
-        self.run_label.setMinimumWidth(320)  # elides what does not fit
+        # Wide enough for a run's figures; the rest of the bar shows messages (saved, the
+        # guess's score), which need the stretch: a permanent widget covers them.
+        self.run_label.setMinimumWidth(540)
         self.run_label.setToolTip(
             "Perplexity: exp of the mean −log p of the generated tokens, under the "
             "distribution they were chosen from"
         )
-        self.statusBar().addWidget(self.model_label)
-        self.statusBar().addPermanentWidget(self.run_label, 1)
+        self.statusBar().addWidget(self.model_label, 1)
+        self.statusBar().addPermanentWidget(self.run_label)
         self.statusBar().addPermanentWidget(self.progress)
 
         worker = self._engine.worker

@@ -80,8 +80,8 @@ class ProbabilityChart(QWidget):
         self._ranges = (0.0, 0)
 
         self.empty_hint = "Generate to see the next-token distribution"
-        # Two lines of constant height: it changes with every step of a run.
-        self.title = LiveLabel(self.empty_hint, lines=2)
+        # Three lines of constant height: it changes with every step of a run.
+        self.title = LiveLabel(self.empty_hint, lines=3)
         self.k_spin = QSpinBox(minimum=5, maximum=50, value=DEFAULT_K)
         self.k_spin.setPrefix("top ")
         self.k_spin.setToolTip("How many of the most likely tokens to show")
@@ -143,8 +143,8 @@ class ProbabilityChart(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
+        layout.addWidget(self.legend)  # above the plot: seen without scrolling
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.legend)
         layout.addWidget(self.draw_caption)
         layout.addWidget(self.draw_plot)
         layout.addWidget(self.beam_panel)
@@ -218,7 +218,7 @@ class ProbabilityChart(QWidget):
             else:
                 keep = survivor_mask(step.distribution, self._settings, len(ids))
                 colors = [BAR_COLOR if k else CUT_COLOR for k in keep.tolist()]
-        elif self._mode == "beam":
+        elif self._mode == "beam" or self._chosen_by(step) == "beam":
             parent = self._best_parent(step.index)
             at_step = [n for n in self._beam_nodes if n.step == step.index and n.parent == parent]
             if at_step:  # this beam's candidates: which became beams, which were pruned
@@ -272,12 +272,15 @@ class ProbabilityChart(QWidget):
             )
             for entry, color in zip(top, colors, strict=True)
         ]
-        others = max(0.0, 1.0 - math.fsum(entry.p for entry in top))
+        if step.id not in ids:  # the chosen token ranked below the top K: shown too
+            label = f"{self._label(step.id)} #{step.rank + 1}"
+            bars.append(Bar(step.id, label, step.p_at(t), CHOSEN_COLOR, step.p_model))
+        others = max(0.0, 1.0 - math.fsum(b.p for b in bars))
         others_model = max(0.0, 1.0 - math.fsum(b.p_model for b in bars))
         bars.append(
             Bar(
                 -1,
-                f"{dist.vocab_size - len(top):,} others",
+                f"{dist.vocab_size - len(bars):,} others",
                 others,
                 OTHERS_COLOR,
                 others_model,
@@ -313,9 +316,13 @@ class ProbabilityChart(QWidget):
         if not self._live:
             self._update_formula()
 
-    @property
-    def _run_mode(self) -> str:
-        """How the shown step was chosen (the screen's mode may have changed since)."""
+    def _chosen_by(self, step: TokenStep) -> str:
+        """How the shown step was chosen: its own record, whatever the screen's mode is
+        now (sessions of earlier versions: its sample, else the run's settings)."""
+        if step.chosen_by:
+            return step.chosen_by
+        if step.sample is not None:
+            return "sample"
         return self._run_settings.mode if self._run_settings is not None else self._mode
 
     @property
@@ -324,7 +331,7 @@ class ProbabilityChart(QWidget):
         return abs(self._temperature - 1.0) > 1e-9
 
     def _title(self, step: TokenStep, argmax: int) -> str:
-        run_mode = self._run_mode
+        run_mode = self._chosen_by(step)
         kind = (
             "forced by you"
             if step.forced
@@ -340,11 +347,11 @@ class ProbabilityChart(QWidget):
         t = self._temperature
         view_only = " (view only)" if self._mode != "sample" else ""
         if self.shows_model_too:
-            scale = f"Bars: softmax(z / T) at T = {t:.2f}{view_only}; in brackets: the model, T = 1"
+            scale = f"bars: p at T = {t:.2f}{view_only} · (in brackets) the model, T = 1"
         else:
-            scale = "Bars: the model's softmax(z), T = 1"
+            scale = "bars: the model's p, softmax(z) at T = 1"
         return (
-            f"Step {step.number}: chose “{visible_piece(step.piece)}” — {kind}{argmax_note}. "
+            f"Step {step.number}: chose “{visible_piece(step.piece)}” — {kind}{argmax_note}\n"
             f"{scale}"
         )
 
@@ -375,7 +382,7 @@ class ProbabilityChart(QWidget):
             self._step is not None
             and not self._step.forced
             and self._step.sample is None
-            and self._run_mode == "greedy"
+            and self._chosen_by(self._step) == "greedy"
         )
         both = self.shows_model_too
         inside = INSIDE_LABEL_P_BOTH if both else INSIDE_LABEL_P
@@ -422,8 +429,8 @@ class ProbabilityChart(QWidget):
         self._draw_line.setValue(sample.uniform)
         self.draw_caption.setText(
             f"The draw: u = {sample.uniform:.4f} lands on “{visible_piece(step.piece)}” among "
-            f"{probs.size} survivor{'s' if probs.size != 1 else ''} (renormalised at "
-            f"T = {sample.temperature:.2f}, the run's sampling temperature)"
+            f"{probs.size:,} survivor{'s' if probs.size != 1 else ''}, renormalised at "
+            f"T = {sample.temperature:.2f}"
         )
         self._show_draw(True)
 
@@ -438,14 +445,22 @@ class ProbabilityChart(QWidget):
         )
 
     def _update_legend(self) -> None:
+        # Non-breaking hyphens: a narrow column must not wrap "min-" / "p".
         entries = [(CHOSEN_COLOR, "chosen")]
+        step = self._step
         if self._mode == "sample":
-            entries += [(BAR_COLOR, "kept by top-k / top-p / min-p"), (CUT_COLOR, "cut")]
-        elif self._mode == "beam":
-            entries += [(KEPT_BEAM_COLOR, "became a beam"), (PRUNED_BEAM_COLOR, "pruned")]
-        entries.append((OTHERS_COLOR, "all other tokens"))
+            entries += [(BAR_COLOR, "kept by top‑k / top‑p / min‑p"), (CUT_COLOR, "cut")]
+        elif self._mode == "beam" or (step is not None and self._chosen_by(step) == "beam"):
+            entries += [
+                (KEPT_BEAM_COLOR, "became a beam"),
+                (PRUNED_BEAM_COLOR, "pruned"),
+                (BAR_COLOR, "not a candidate of this beam"),
+            ]
+        else:
+            entries.append((BAR_COLOR, "other tokens"))
+        entries.append((OTHERS_COLOR, "all the rest"))
         self.legend.setText(
-            "&nbsp;&nbsp;".join(
+            " &nbsp;".join(
                 f"<span style='color:{color.name()}'>■</span>&nbsp;{text}"
                 for color, text in entries
             )

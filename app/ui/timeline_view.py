@@ -31,6 +31,9 @@ def axis_end(steps: int) -> int:
     return end
 
 
+HEADROOM = 1.3
+
+
 class TimelineView(pg.PlotWidget):  # type: ignore[misc]
     """Entropy (how unsure the model was) and surprisal (−log2 p of the chosen token)."""
 
@@ -62,6 +65,7 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         )
         item.addItem(self._surprisal)
         legend.addItem(self._surprisal, "surprisal")
+        legend.setColumnCount(2)  # one row: it sits in the headroom above the data
         self._hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#fb923c", width=1))
         self._selected_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#f97316", width=2))
         for line in (self._hover_line, self._selected_line):
@@ -101,7 +105,9 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
             self._peak = max(self._peak, float(new.max()), float(entropy[self._plotted :].max()))
             self._plotted = steps
         x_end = axis_end(steps)
-        y_end = max(Y_CHUNK, math.ceil(self._peak / Y_CHUNK) * Y_CHUNK)
+        # Headroom above the highest point, for the legend's row and so no peak touches
+        # the top edge.
+        y_end = max(Y_CHUNK, math.ceil(self._peak * HEADROOM / Y_CHUNK) * Y_CHUNK)
         if (x_end, y_end) != self._ranges:
             self._ranges = (x_end, y_end)
             item = self.getPlotItem()

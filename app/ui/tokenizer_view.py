@@ -218,6 +218,12 @@ class TokenizerView(QWidget):
         self.compare_button.setMenu(compare_menu)
         compare_row = QHBoxLayout()
         compare_row.addWidget(self.compare_button)
+        self.compare_note = QLabel(
+            "<span style='color:#be123c'>red dashed outline</span>: a token the tokenizers "
+            "split differently"
+        )
+        self.compare_note.setVisible(False)
+        compare_row.addWidget(self.compare_note)
         compare_row.addStretch(1)
         left_layout.addLayout(compare_row)
         self._compare_box = QVBoxLayout()
@@ -266,6 +272,7 @@ class TokenizerView(QWidget):
         other.remove_button.clicked.connect(lambda: self.remove_compared(other))
         self.compared.append(other)
         self._compare_box.addWidget(other)
+        self.compare_note.setVisible(True)
         self._apply_options()
         self.compare_button.setEnabled(len(self.compared) < MAX_COMPARED)
         self.tokenize()
@@ -277,6 +284,7 @@ class TokenizerView(QWidget):
             other.setParent(None)
             other.deleteLater()
             self.compare_button.setEnabled(True)
+            self.compare_note.setVisible(bool(self.compared))
             self._mark_differences()
 
     def _mark_differences(self) -> None:

@@ -31,7 +31,7 @@ from app.core.decoding import DecodingSettings
 from app.core.guess_score import GuessResult, GuessScore, rate_guess
 from app.core.run_record import Branch, RunRecord, RunStats
 from app.core.session_file import SessionView
-from app.core.token_step import describe_stop
+from app.core.token_step import TokenStep, describe_stop
 from app.core.units import format_percent
 from app.ui.color_legends import boundaries_legend, entropy_legend, probability_legend
 from app.ui.decoding_panel import DecodingPanel
@@ -59,6 +59,7 @@ SLOW_STREAM_S = 0.125
 # dear (a long paragraph): then they are spaced to stay within TEXT_BUDGET of the time,
 # the paint after an update costing about as much as the update.
 TEXT_INTERVAL_S = 0.05
+OUTPUT_CAPTION = "Output: hover a token for its probabilities, click it to inspect its step"
 STEP_POLL_MS = 25  # a running generation's new steps are taken from the worker this often
 
 Notify = Callable[[str, int], None]
@@ -130,8 +131,8 @@ class WorkspaceView(EngineTab):
             "The next token as you expect it (a leading space does not matter); Enter reveals"
         )
         self.guess_edit.returnPressed.connect(lambda: self.step_once() if self._holding else None)
-        self.guess_edit.setVisible(False)
-        self.guess_box.toggled.connect(self.guess_edit.setVisible)
+        self.guess_edit.setEnabled(False)  # shown always: the buttons never move
+        self.guess_box.toggled.connect(self.guess_edit.setEnabled)
         self.guess_score = GuessScore()
         self.last_guess: GuessResult | None = None
         self.restore_button = QPushButton("Restore branch")
@@ -182,9 +183,7 @@ class WorkspaceView(EngineTab):
         text_layout.setContentsMargins(0, 0, 0, 0)
         text_layout.addWidget(QLabel("Prompt"))
         text_layout.addWidget(self.prompt_edit)
-        self.output_caption = QLabel(
-            "Output: hover a token for its probabilities, click it to inspect its step"
-        )
+        self.output_caption = QLabel(OUTPUT_CAPTION)
         text_layout.addWidget(self.output_caption)
         text_layout.addWidget(self.stream_view, 1)
         self.color_legend = QLabel(boundaries_legend())
@@ -219,6 +218,8 @@ class WorkspaceView(EngineTab):
         self.side_scroll.setWidgetResizable(True)
         self.side_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Always there: a bar that came and went with the mode changed the panel's width.
+        self.side_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.side_scroll.setMinimumWidth(side.minimumWidth() + 16)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -289,7 +290,7 @@ class WorkspaceView(EngineTab):
         self._request = self._next_id()
         self._holding = self._hold_next = False
         self.step_button.setText("Step")
-        self.record = RunRecord(prompt=prompt, settings=settings)
+        self.record = RunRecord(prompt=prompt, settings=self.settings())
         self._eog = []
         self._branches = []
         self._pending = []
@@ -316,10 +317,18 @@ class WorkspaceView(EngineTab):
         settings = self.settings()
         if max_tokens is not None:
             settings = settings.with_(max_tokens=max_tokens)
-        record.settings = settings
+        record.settings = self.settings()  # the run's own settings, not a Step's max tokens
         record.stop_reason = ""
         self._request = self._next_id()
-        self._send(GenerationRequest(self._request, record.prompt, settings, tuple(record.ids)))
+        self._send(
+            GenerationRequest(
+                self._request,
+                record.prompt,
+                settings,
+                tuple(record.ids),
+                batched=TokenStep.batched_prefix(record.steps),
+            )
+        )
 
     def step_once(self) -> None:
         """One more token; with "Guess first" it stays hidden until Step is pressed again."""
@@ -406,7 +415,12 @@ class WorkspaceView(EngineTab):
         self._request = self._next_id()
         self._send(
             GenerationRequest(
-                self._request, record.prompt, settings, tuple(record.ids), forced=forced
+                self._request,
+                record.prompt,
+                settings,
+                tuple(record.ids),
+                forced=forced,
+                batched=TokenStep.batched_prefix(record.steps),
             )
         )
 
@@ -500,7 +514,16 @@ class WorkspaceView(EngineTab):
 
     def _on_beam_progress(self, request_id: int, searched: int) -> None:
         if request_id == self._request:
-            self.run_label.setText(f"Beam search: step {searched}…")
+            total = self.record.settings.max_tokens if self.record is not None else 0
+            self.run_label.setText(f"Beam search: step {searched} of at most {total}…")
+            self.output_caption.setText(
+                f"Beam search is running (step {searched} of at most {total}): the best "
+                "beam's text appears when it ends; the Beam search tab draws the whole tree"
+            )
+
+    def _end(self) -> None:
+        self.output_caption.setText(OUTPUT_CAPTION)
+        super()._end()
 
     def _on_finished(self, request_id: int, finished: RunFinished) -> None:
         if request_id != self._request or self.record is None:

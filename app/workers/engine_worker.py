@@ -43,6 +43,7 @@ class GenerationRequest:
     settings: DecodingSettings
     prefix_ids: tuple[int, ...] = ()
     forced: TokenStep | None = None
+    batched: int = 0  # leading prefix tokens made by beam search (see generation.run_streams)
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,9 @@ class EngineWorker(Worker):
             if request.settings.mode == "beam":
                 finished = self._beam(engine, rid, ids, request.settings, first_index)
             else:
-                finished = self._stream(engine, rid, ids, request.settings, first_index)
+                finished = self._stream(
+                    engine, rid, ids, request.settings, first_index, request.batched
+                )
         except PlaygroundError as exc:
             self.sig_failed.emit(rid, str(exc))
             return
@@ -254,14 +257,20 @@ class EngineWorker(Worker):
         self.sig_finished.emit(rid, finished)
 
     def _stream(
-        self, engine: object, rid: int, ids: list[int], settings: DecodingSettings, first: int
+        self,
+        engine: object,
+        rid: int,
+        ids: list[int],
+        settings: DecodingSettings,
+        first: int,
+        batched: int = 0,
     ) -> RunFinished:
         from app.core.generation import GenerationStats, generate
 
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
         reporter = StepReporter(vocab)
-        again = engine.redecode_count(ids, len(ids) - first)  # type: ignore[attr-defined]
+        again = engine.redecode_count(ids, len(ids) - first + batched)  # type: ignore[attr-defined]
         if again > REDECODE_NOTICE:
             self.sig_redecoding.emit(rid, again)
 
@@ -276,6 +285,7 @@ class EngineWorker(Worker):
             on_step=on_step,
             stats=stats,
             first_index=first,
+            batched=batched,
         )
         return RunFinished(
             result.stop_reason or "", stats.tokens_per_second, stats.time_to_first_token
@@ -385,7 +395,10 @@ class EngineWorker(Worker):
                 if len(lockstep) > 1:
                     for pane in lockstep:
                         self.sig_pane_note.emit(
-                            rid, pane, f"in lockstep with {len(lockstep) - 1} other pane(s)"
+                            rid,
+                            pane,
+                            f"in lockstep with {len(lockstep) - 1} other "
+                            f"pane{'s' if len(lockstep) > 2 else ''}",
                         )
         except PlaygroundError as exc:
             self.sig_failed.emit(rid, str(exc))

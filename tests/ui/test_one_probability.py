@@ -38,7 +38,8 @@ def test_tooltip_chart_csv_and_json_agree(
     step = record.steps[index]
     ws.select_step(index)
     ws.decoding.set_temperature(0.8)
-    assert "view only" in ws.chart.title.text() and ws.decoding.view_only_note.isVisibleTo(ws)
+    assert "view only" in ws.chart.title.text() and ws.decoding.slider_is_view_only
+    assert ws.decoding.view_only_note.text() == "view only: the choice does not depend on it"
 
     bar = next(b for b in ws.chart.bars if b.token_id == step.id)
     row = ws.chart.bars.index(bar)
@@ -101,9 +102,9 @@ def test_beam_panel_and_chart_agree(
     node = next(n for n in record.beam_nodes if n.step == 1 and n.token == chosen.token_id)
     assert math.exp(node.logprob) == pytest.approx(chosen.p_model, abs=5e-3)
     assert f"{node.logprob:.2f}" in text
-    assert ws.decoding.view_only_note.isVisibleTo(ws)
+    assert ws.decoding.slider_is_view_only
     ws.decoding.set_mode("sample")
-    assert not ws.decoding.view_only_note.isVisibleTo(ws)
+    assert not ws.decoding.slider_is_view_only
 
 
 def test_a_sampled_step_is_not_labelled_argmax_after_a_mode_change(

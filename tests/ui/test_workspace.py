@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.distribution import full_softmax
 from app.core.engine import Engine
+from app.core.units import format_percent
 from app.ui.main_window import MainWindow
 
 Workspace = Callable[[], MainWindow]
@@ -59,8 +60,7 @@ def test_generating_twenty_tokens(
     assert len(labels) == len(bars)
     assert labels[0].endswith("◀ argmax")  # greedy, the default mode, marks the argmax
     for label, bar in zip(labels, bars, strict=True):
-        shown = f"{bar.p * 100:.1f}%" if bar.p >= 0.001 else f"{bar.p:.1e}" if bar.p else "0"
-        assert label.split()[0] == shown
+        assert label.split()[0] == format_percent(bar.p)
     assert window.workspace.chart.step is record.steps[-1]
     assert len(window.workspace.timeline.entropy) == 20
     assert "tokens/s" in window.run_label.text() and "perplexity" in window.run_label.text()
