@@ -86,3 +86,23 @@ def test_only_what_the_cache_lacks_is_decoded_again(engine: Engine, prompt_ids: 
     stop.set()
     result = generate(engine, ids, SETTINGS.with_(max_tokens=4), first_index=20, cancel=stop)
     assert result.stop_reason == "cancelled" and result.steps == []
+
+
+def test_a_beam_made_text_is_decoded_like_a_prompt(engine: Engine, prompt_ids: list[int]) -> None:
+    from dataclasses import replace
+
+    from app.core.beam_search import beam_search
+    from app.core.token_step import TokenStep
+
+    beam = beam_search(engine, prompt_ids, SETTINGS.with_(mode="beam", beam_width=2, max_tokens=6))
+    steps = beam.best.steps
+    assert all(s.chosen_by == "beam" for s in steps)
+    assert TokenStep.batched_prefix(steps) == len(steps)
+    mixed = [*steps[:3], replace(steps[3], forced=True), *steps[4:]]
+    assert TokenStep.batched_prefix(mixed) == len(steps)
+    assert TokenStep.batched_prefix([replace(s, chosen_by="greedy") for s in steps]) == 0
+    # Continuing it decodes the beam's tokens in a batch, not one by one.
+    ids = prompt_ids + [s.id for s in steps]
+    assert engine.redecode_count(ids, len(ids)) == 0
+    more = generate(engine, ids, SETTINGS.with_(max_tokens=2), first_index=6, batched=6).steps
+    assert [s.index for s in more] == [6, 7] and all(s.chosen_by == "sample" for s in more)
