@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPalette
@@ -28,6 +27,7 @@ from app.core.truncation import survivor_mask
 from app.core.units import format_percent as percent
 from app.ui.bar_labels import BarLabel, BarValueLabels
 from app.ui.beam_candidates import BeamCandidatesPanel
+from app.ui.draw_strip import DrawStrip
 from app.ui.live_label import LiveLabel
 from app.ui.plot_style import make_static
 from app.ui.token_axis import TokenAxis
@@ -41,7 +41,6 @@ KEPT_BEAM_COLOR = QColor("#34d399")
 PRUNED_BEAM_COLOR = QColor("#c4b5fd")
 OTHERS_COLOR = QColor("#9ca3af")
 LABEL_CHARS = 18
-DRAW_SEGMENTS = 64  # survivors drawn one by one in the draw strip; the rest in blocks
 
 
 INSIDE_LABEL_P = 0.6  # bars longer than this hold their label inside
@@ -111,21 +110,7 @@ class ProbabilityChart(QWidget):
         self.plot.scene().sigMouseMoved.connect(self._on_hover)
         self.plot.setToolTip(BRANCH_HINT)
 
-        self.draw_plot = pg.PlotWidget()
-        make_static(self.draw_plot)
-        self.draw_plot.setFixedHeight(64)
-        draw_item = self.draw_plot.getPlotItem()
-        draw_item.hideAxis("left")
-        draw_item.setLabel("bottom", "cumulative probability of the survivors")
-        draw_item.setXRange(0, 1, padding=0.01)
-        draw_item.setYRange(-0.5, 0.5, padding=0)
-        self._draw_bars = pg.BarGraphItem(x0=[], y=[], height=0.8, width=[])
-        self._draw_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#dc2626", width=2))
-        self.draw_plot.addItem(self._draw_bars)
-        self.draw_plot.addItem(self._draw_line)
-        self.draw_caption = QLabel()
-        self.draw_caption.setWordWrap(True)
-        self.draw_caption.setFixedHeight(self.draw_caption.fontMetrics().lineSpacing() * 2 + 4)
+        self.draw_strip = DrawStrip()
 
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -145,8 +130,7 @@ class ProbabilityChart(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.legend)  # above the plot: seen without scrolling
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.draw_caption)
-        layout.addWidget(self.draw_plot)
+        layout.addWidget(self.draw_strip)
         layout.addWidget(self.beam_panel)
         layout.addWidget(self.formula)
         layout.addStretch(0)  # with the plot hidden (no step yet) the hint stays on top
@@ -409,30 +393,10 @@ class ProbabilityChart(QWidget):
         super().changeEvent(event)
 
     def _show_draw(self, visible: bool) -> None:
-        self.draw_plot.setVisible(visible)
-        self.draw_caption.setVisible(visible)
+        self.draw_strip.setVisible(visible)
 
     def _update_draw(self, step: TokenStep) -> None:
-        sample = step.sample
-        if self._mode != "sample" or sample is None:
-            self._show_draw(False)
-            return
-        probs = sample.survivor_probs
-        starts, widths, colors = draw_segments(probs, sample.chosen_index)
-        self._draw_bars.setOpts(
-            x0=starts,
-            y=np.zeros(starts.size),
-            width=widths,
-            brushes=[pg.mkBrush(c) for c in colors],
-            pens=[pg.mkPen("#ffffff") for _ in colors],
-        )
-        self._draw_line.setValue(sample.uniform)
-        self.draw_caption.setText(
-            f"The draw: u = {sample.uniform:.4f} lands on “{visible_piece(step.piece)}” among "
-            f"{probs.size:,} survivor{'s' if probs.size != 1 else ''}, renormalised at "
-            f"T = {sample.temperature:.2f}"
-        )
-        self._show_draw(True)
+        self._show_draw(self._mode == "sample" and self.draw_strip.show_step(step))
 
     def _update_beams(self, step: TokenStep) -> None:
         """In beam mode, list each beam's candidates at this step (from the search tree)."""
@@ -541,29 +505,3 @@ class ProbabilityChart(QWidget):
         scene = vb.mapViewToScene(QPointF(max(bar.p / 2, 0.001), float(row)))
         point: QPointF = self.plot.mapFromScene(scene)
         return point
-
-
-def draw_segments(
-    probs: npt.NDArray[np.float64], chosen: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[QColor]]:
-    """(starts, widths, colours) of the draw strip: the first survivors one by one, the
-    rest (with top-k off, the whole vocabulary: 262,144 bars took a second to draw) in
-    grey blocks around the chosen token, so the cumulative order stays as drawn."""
-    cumulative = np.concatenate(([0.0], np.cumsum(probs)))
-    shown = min(probs.size, DRAW_SEGMENTS)
-    starts = list(cumulative[:shown])
-    widths = list(probs[:shown])
-    colors = [
-        CHOSEN_COLOR if i == chosen else (BAR_COLOR if i % 2 == 0 else BAR_COLOR.lighter(125))
-        for i in range(shown)
-    ]
-    blocks = [(shown, probs.size)]
-    if chosen >= shown:
-        blocks = [(shown, chosen), (chosen, chosen + 1), (chosen + 1, probs.size)]
-    for first, end in blocks:
-        if end <= first:
-            continue
-        starts.append(float(cumulative[first]))
-        widths.append(float(cumulative[end] - cumulative[first]))
-        colors.append(CHOSEN_COLOR if first == chosen and end == chosen + 1 else OTHERS_COLOR)
-    return np.array(starts), np.array(widths), colors

@@ -52,7 +52,7 @@ def test_generate_continue_and_steps_draw_one_stream(
     for _ in range(4):
         _click_and_wait(qtbot, window, ws.step_button)
         latest = len(_uniforms(window)) - 1
-        assert f"u = {uniform_at(0, latest):.4f}" in ws.chart.draw_caption.text()
+        assert f"u = {uniform_at(0, latest):.4f}" in ws.chart.draw_strip.caption.text()
     assert _uniforms(window) == [uniform_at(0, k) for k in range(20)]
     record = ws.record
     assert record is not None

@@ -196,8 +196,8 @@ def test_saved_session_reopens_the_same_view(
     theirs = [(b.token_id, b.label, b.p) for b in other.workspace.chart.bars]
     assert theirs == mine
     assert (
-        other.workspace.chart.draw_plot.isVisibleTo(other)
-        and "u = " in other.workspace.chart.draw_caption.text()
+        other.workspace.chart.draw_strip.isVisibleTo(other)
+        and "u = " in other.workspace.chart.draw_strip.caption.text()
     )
     assert other.run_label.text() == window.run_label.text()
 
