@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from app.core import paths
+from app.core.errors import PlaygroundError
 from app.core.version import app_version
 
 SUBCOMMANDS = {"generate", "tokenize", "bpe", "info", "models", "_probe"}
@@ -17,8 +18,11 @@ def configure_logging() -> None:
     """Everything, llama.cpp's log included, goes to a log file, not the terminal."""
     handler: logging.Handler
     try:
-        handler = logging.FileHandler(paths.log_dir() / "llm-playground.log", encoding="utf-8")
-    except OSError:
+        # backslashreplace: a path of undecodable bytes must not make logging itself fail.
+        handler = logging.FileHandler(
+            paths.log_dir() / "llm-playground.log", encoding="utf-8", errors="backslashreplace"
+        )
+    except (OSError, PlaygroundError):
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -27,12 +31,16 @@ def configure_logging() -> None:
     logging.getLogger("llama.cpp").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per request otherwise
     log = logging.getLogger("app")
+    try:
+        data: object = paths.data_dir()
+    except PlaygroundError as exc:
+        data = f"nowhere ({exc})"
     log.info(
         "LLM Playground %s · Python %s · %s · data in %s",
         app_version(),
         platform.python_version(),
         platform.platform(),
-        paths.data_dir(),
+        data,
     )
     previous = sys.excepthook
 

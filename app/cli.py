@@ -1,6 +1,9 @@
 """Headless subcommands: the scripting interface to the same engine the window uses.
 
-Exit codes: 0 success, 2 bad input (one line on stderr, never a traceback).
+Exit codes: 0 success; 2 bad input (a value out of range, text that is not UTF-8, a
+model file that cannot be read); 1 a failure of the machine or the network (a full disk,
+a Hub that answers nonsense); 130 interrupted (Ctrl+C). An error is one line on stderr,
+never a traceback; the log file keeps the details.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -16,7 +20,10 @@ from typing import Any
 
 from app.core.errors import PlaygroundError, PromptError, SettingsError
 
+log = logging.getLogger(__name__)
+
 EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
 MAX_TOP = 1000  # alternatives listed per step
 MAX_INT32 = 2**31 - 1
 # Arguments that are text for the model: on POSIX a byte that is not UTF-8 arrives as a
@@ -323,7 +330,17 @@ def _check_text(args: argparse.Namespace) -> None:
                 ) from None
 
 
+def _fail(message: str, code: int) -> int:
+    if sys.stderr is not None:
+        sys.stderr.write(f"llm-playground: error: {message}\n")
+    return code
+
+
 def run(argv: Sequence[str]) -> int:
+    """Run one subcommand. Exit codes: 0 done, 2 bad input (one line on stderr), 1 a
+    failure of the machine or the network (one line; details in the log), 130 Ctrl+C."""
+    if sys.stdout is None:  # started with its output closed (`>&-`)
+        return _fail("standard output is closed; nothing can be printed", EXIT_FAILURE)
     if isinstance(sys.stdout, io.TextIOWrapper):
         # A path given as undecodable bytes is printed as \udcXX (valid in JSON, too).
         sys.stdout.reconfigure(errors="backslashreplace")
@@ -332,8 +349,7 @@ def run(argv: Sequence[str]) -> int:
         _check_text(args)
         return COMMANDS[args.command](args)
     except PlaygroundError as exc:
-        sys.stderr.write(f"llm-playground: error: {exc}\n")
-        return EXIT_BAD_INPUT
+        return _fail(str(exc), EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -341,3 +357,14 @@ def run(argv: Sequence[str]) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a full disk, an unwritable output, a vanished file
+        log.warning("%s failed: %s", args.command, exc, exc_info=True)
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(f"{exc.strerror or exc}{where}", EXIT_FAILURE)
+    except Exception as exc:  # never a traceback on the terminal; the log keeps it
+        log.exception("%s failed", args.command)
+        return _fail(
+            f"{args.command} failed unexpectedly ({type(exc).__name__}: {exc}); the details "
+            "are in the log file",
+            EXIT_FAILURE,
+        )

@@ -12,8 +12,7 @@ import threading
 from pathlib import Path
 
 from app.core import paths
-from app.core.atomic_file import write_atomic
-from app.core.state_file import read_state
+from app.core.state_file import read_state, write_state
 
 _LOCK = threading.Lock()
 
@@ -45,5 +44,5 @@ def cached_sha256(path: Path) -> str:
     digest = sha256_of(path)
     with _LOCK:
         cache[key] = {"stamp": stamp, "sha256": digest}
-        write_atomic(_cache_file(), json.dumps(cache))
+        write_state(_cache_file(), json.dumps(cache))
     return digest

@@ -94,6 +94,10 @@ class HubServerError(HubError):
     pass
 
 
+class MalformedAnswer(HubError):
+    """The Hub (or a mirror) answered, but not in the shape its API has."""
+
+
 class HubUnreachable(HubError):
     pass
 
@@ -149,6 +153,30 @@ def _license(info: Any) -> str | None:
     return None
 
 
+def _text(value: Any, field_name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"'{field_name}' is {value!r}, not a name")
+    return value
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"a count is {value!r}")
+    return value
+
+
+def _hub_file(sibling: Any) -> HubFile:
+    """One file of a repository, checked: a name, a size of 0 or more, a sha256 or none."""
+    lfs = sibling.lfs
+    size = _count(lfs.size if lfs is not None else sibling.size)
+    sha = lfs.sha256 if lfs is not None else None
+    if sha is not None and not (isinstance(sha, str) and len(sha) == 64):
+        raise ValueError(f"the sha256 of {sibling.rfilename!r} is {sha!r}")
+    return HubFile(path=_text(sibling.rfilename, "rfilename"), size=size, sha256=sha)
+
+
 class HubClient:
     """One Hub endpoint (HF_ENDPOINT or huggingface.co) and the token the client finds."""
 
@@ -184,6 +212,13 @@ class HubClient:
             raise self.status_error(what, exc.response) from exc
         except httpx2.HTTPError as exc:
             raise self.unreachable(what, exc) from exc
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            # HFValidationError (a ValueError) is handled above; the rest is an answer of
+            # the wrong shape (a mirror or proxy that speaks another dialect).
+            raise MalformedAnswer(
+                f"{what}: the Hub at {self.endpoint} answered something this app does not "
+                f"understand ({type(exc).__name__}: {exc})"
+            ) from exc
 
     def gated_message(self, repo_id: str) -> str:
         return (
@@ -245,10 +280,10 @@ class HubClient:
             )
             return [
                 HubModel(
-                    repo_id=m.id,
-                    author=m.author or m.id.split("/", 1)[0],
-                    downloads=int(m.downloads or 0),
-                    likes=int(m.likes or 0),
+                    repo_id=_text(m.id, "id"),
+                    author=m.author or _text(m.id, "id").split("/", 1)[0],
+                    downloads=_count(m.downloads),
+                    likes=_count(m.likes),
                     last_modified=m.last_modified,
                     gated=_gated(m.gated),
                     pipeline_tag=m.pipeline_tag,
@@ -262,25 +297,18 @@ class HubClient:
         self.probe(repo_id)
         with self.errors(repo_id, repo_id):
             info = self._api.model_info(repo_id, revision=revision, files_metadata=True)
-        files = [
-            HubFile(
-                path=s.rfilename,
-                size=int(s.lfs.size if s.lfs is not None else s.size or 0),
-                sha256=s.lfs.sha256 if s.lfs is not None else None,
+            files = [_hub_file(s) for s in info.siblings or []]
+            return RepoDetails(
+                repo_id=_text(info.id, "id"),
+                commit=info.sha or (revision or "main"),
+                files=files,
+                license=_license(info),
+                downloads=_count(info.downloads),
+                likes=_count(info.likes),
+                last_modified=info.last_modified,
+                gated=_gated(info.gated),
+                pipeline_tag=info.pipeline_tag,
             )
-            for s in info.siblings or []
-        ]
-        return RepoDetails(
-            repo_id=info.id,
-            commit=info.sha or (revision or "main"),
-            files=files,
-            license=_license(info),
-            downloads=int(info.downloads or 0),
-            likes=int(info.likes or 0),
-            last_modified=info.last_modified,
-            gated=_gated(info.gated),
-            pipeline_tag=info.pipeline_tag,
-        )
 
     def resolve_url(self, repo_id: str, filename: str, revision: str) -> str:
         return (

@@ -10,6 +10,7 @@ models appear once, as their first shard.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from app.core.quant_files import is_projector, quant_of, shard_info
 from app.core.state_file import read_state
 from app.core.verified_stamp import read_stamp, stamp_path
 
+log = logging.getLogger(__name__)
 Source = Literal["downloaded", "bundled", "hf-cache", "imported"]
 SOURCE_LABELS: dict[Source, str] = {
     "downloaded": "Downloaded",
@@ -80,12 +82,18 @@ class Library:
             ("hf-cache", self._hf_cached()),
             ("imported", self._imported()),
         ):
-            for path, repo_id in files:
-                key = path.resolve()
-                if key in seen:
-                    continue
-                seen.add(key)
-                found.append(self._entry(path, source, repo_id))  # type: ignore[arg-type]
+            try:
+                for path, repo_id in files:
+                    try:
+                        key = path.resolve()
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        found.append(self._entry(path, source, repo_id))  # type: ignore[arg-type]
+                    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+                        log.warning("the library skips %s: %s", path, exc)
+            except OSError as exc:  # the walk itself failed (a name too long, a lost disk)
+                log.warning("the library could not list all of its %s models: %s", source, exc)
         return found
 
     def _downloaded(self) -> Iterable[tuple[Path, str | None]]:

@@ -20,9 +20,8 @@ import threading
 from pathlib import Path
 
 from app.core import paths
-from app.core.atomic_file import write_atomic
 from app.core.errors import ModelFileError
-from app.core.state_file import read_state
+from app.core.state_file import read_state, write_state
 
 PROBE_COMMAND = "_probe"  # a hidden subcommand of the app (app/cli.py)
 FULL_LOAD_MAX = 1 << 30  # bytes: larger models only have their vocabulary checked
@@ -54,7 +53,7 @@ def _remember(key: str) -> None:
     with _LOCK:
         cache = _load_cache()
         cache[key] = True
-        write_atomic(_cache_file(), json.dumps(cache))
+        write_state(_cache_file(), json.dumps(cache))
 
 
 def probe_command(path: Path) -> list[str]:

@@ -8,10 +8,16 @@ from pathlib import Path
 
 from platformdirs import PlatformDirs
 
+from app.core.errors import PlaygroundError
+
 APP_NAME = "llm-playground"
 APP_AUTHOR = "LLMPlayground"
 
 _DIRS = PlatformDirs(APP_NAME, APP_AUTHOR)
+
+
+class DataFolderError(PlaygroundError):
+    """The app's data or log folder cannot be created or written."""
 
 
 def data_dir() -> Path:
@@ -20,21 +26,29 @@ def data_dir() -> Path:
     `LLM_PLAYGROUND_DATA_DIR` overrides it (tests, portable installs).
     """
     override = os.environ.get("LLM_PLAYGROUND_DATA_DIR")
-    path = Path(override) if override else Path(_DIRS.user_data_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder(Path(override) if override else Path(_DIRS.user_data_dir))
 
 
 def models_dir() -> Path:
-    path = data_dir() / "models"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder(data_dir() / "models")
 
 
 def log_dir() -> Path:
     override = os.environ.get("LLM_PLAYGROUND_DATA_DIR")
-    path = Path(override) / "logs" if override else Path(_DIRS.user_log_dir)
-    path.mkdir(parents=True, exist_ok=True)
+    return _folder(Path(override) / "logs" if override else Path(_DIRS.user_log_dir))
+
+
+def _folder(path: Path) -> Path:
+    """`path`, created if needed; a folder that cannot be is a clear error, not a crash."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not path.is_dir():
+            raise NotADirectoryError(20, "not a folder")
+    except OSError as exc:
+        raise DataFolderError(
+            f"the data folder {path} cannot be used ({exc.strerror or exc}); set "
+            "LLM_PLAYGROUND_DATA_DIR to a folder you can write to"
+        ) from None
     return path
 
 

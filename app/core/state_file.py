@@ -56,3 +56,16 @@ def read_state(path: Path) -> Any | None:
     except ValueError as exc:
         set_aside(path, f"not valid JSON: {exc}")
         return None
+
+
+def write_state(path: Path, text: str) -> bool:
+    """Write a cache or stamp; a write that fails (a full disk, a folder in its place) is
+    logged and forgotten: the state is rebuilt next time. Returns whether it was written."""
+    from app.core.atomic_file import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        log.warning("could not write %s: %s", path, exc)
+        return False
+    return True

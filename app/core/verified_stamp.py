@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.core.atomic_file import write_atomic
-from app.core.state_file import read_state
+from app.core.state_file import read_state, write_state
 
 STAMP_SUFFIX = ".verified.json"
 
@@ -38,4 +37,4 @@ def write_stamp(target: Path, sha256: str | None, **source: str) -> None:
     """Record `target`'s verified sha256 (and where it came from: repo_id, revision...)."""
     st = target.stat()
     document = {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns, **source}
-    write_atomic(stamp_path(target), json.dumps(document))
+    write_state(stamp_path(target), json.dumps(document))

@@ -87,8 +87,15 @@ def run_gui(argv: Sequence[str], commands: Sequence[str] = ()) -> int:
         return 0
     if args.smoke_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from app.core.errors import PlaygroundError
+    from app.core.paths import models_dir
     from app.ui.display_check import display_problem
 
+    try:
+        models_dir()
+    except PlaygroundError as exc:
+        sys.stderr.write(f"llm-playground: error: {exc}\n")
+        return 2
     problem = display_problem()
     if problem is not None:
         log.error("cannot open the window: %s", problem)
