@@ -33,7 +33,7 @@ from app.core.chat_template import template_of
 from app.core.default_model import resolve_model
 from app.core.engine_config import EngineConfig
 from app.core.errors import ModelFileError, PromptError
-from app.core.gguf_file import read_gguf
+from app.core.gguf_file import non_finite_numbers, read_gguf
 from app.core.load_probe import ensure_loadable
 from app.core.model_card import ModelCard, card_from_gguf
 from app.core.vocabulary import Vocabulary
@@ -80,6 +80,13 @@ class Engine:
         self._seq0_prompt = 0
         self.path = resolve_model(str(model_spec))
         gguf = read_gguf(self.path)
+        damaged = non_finite_numbers(gguf.metadata)
+        if damaged:
+            key, value = damaged[0]
+            raise ModelFileError(
+                f"{self.path.name}: its metadata says {key} = {value}, which no model can "
+                "run with (the file is damaged)"
+            )
         card = card_from_gguf(gguf)
         self.chat_template = template_of(gguf.metadata)
         backend = backend_info()

@@ -13,6 +13,7 @@ length is kept, except the ones named in `KEEP_ARRAYS`.
 
 from __future__ import annotations
 
+import math
 import mmap
 import struct
 from dataclasses import dataclass, field
@@ -299,3 +300,14 @@ def _check_model(gguf: GGUFFile, require_tensors: bool) -> None:
             raise ModelFileError(
                 f"{name}: holds a vocabulary only (no weights); it can tokenize but not generate"
             )
+
+
+def non_finite_numbers(metadata: dict[str, Any]) -> list[tuple[str, float]]:
+    """Metadata numbers that are NaN or infinite (a damaged file): llama.cpp loads such a
+    model and then aborts the whole process in its first decode (seen with a NaN
+    `gemma3.attention.layer_norm_rms_epsilon`)."""
+    return [
+        (key, value)
+        for key, value in metadata.items()
+        if isinstance(value, float) and not math.isfinite(value)
+    ]

@@ -102,3 +102,23 @@ def test_log_captures_on_two_threads_end_independently() -> None:
         _on_log(2, b"a message for the outer capture only\n", None)
     assert outer == ["a message for the outer capture only\n"]
     assert inner == []
+
+
+def test_a_nan_hyperparameter_is_refused_before_llama_cpp_aborts(
+    model_path: Path, tmp_path: Path
+) -> None:
+    import math
+
+    import numpy as np
+    from gguf import GGUFReader
+
+    target = tmp_path / "eps-nan.gguf"
+    shutil.copyfile(model_path, target)
+    reader = GGUFReader(target, "r+")
+    field = reader.fields["gemma3.attention.layer_norm_rms_epsilon"]
+    field.parts[field.data[0]][0] = np.nan
+    reader.data.flush()
+    del reader
+    assert math.isnan(read_gguf(target).metadata["gemma3.attention.layer_norm_rms_epsilon"])
+    with pytest.raises(ModelFileError, match="layer_norm_rms_epsilon = nan.*damaged"):
+        Engine(target)
