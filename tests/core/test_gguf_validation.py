@@ -120,5 +120,5 @@ def test_a_nan_hyperparameter_is_refused_before_llama_cpp_aborts(
     reader.data.flush()
     del reader
     assert math.isnan(read_gguf(target).metadata["gemma3.attention.layer_norm_rms_epsilon"])
-    with pytest.raises(ModelFileError, match="layer_norm_rms_epsilon = nan.*damaged"):
+    with pytest.raises(ModelFileError, match=r"layer_norm_rms_epsilon = nan.*damaged"):
         Engine(target)
