@@ -218,22 +218,29 @@ class Engine:
             self._seq0 = None
             raise RuntimeError(f"llama_decode failed with code {rc}")
 
+    def _reusable(self, ids: Sequence[int], n_prompt: int) -> int | None:
+        """How many of `ids` sequence 0 holds decoded as `decode_text` would decode them
+        (always fewer than all: the last is decoded again for its logits); None when the
+        cache must be rebuilt from the prompt."""
+        known = self._seq0
+        if (
+            known is None
+            or len(ids) <= n_prompt
+            or self._seq0_prompt != n_prompt
+            or known[:n_prompt] != list(ids[:n_prompt])
+        ):
+            return None
+        common = n_prompt
+        limit = min(len(known), len(ids) - 1)
+        while common < limit and known[common] == ids[common]:
+            common += 1
+        return common
+
     def redecode_count(self, ids: Sequence[int], n_prompt: int) -> int:
         """How many generated tokens `decode_text` would decode one by one (0 when what
         sequence 0 holds already covers them), for saying why a continue takes a while."""
-        known = self._seq0
-        if (
-            known is not None
-            and len(ids) > n_prompt
-            and self._seq0_prompt == n_prompt
-            and known[:n_prompt] == list(ids[:n_prompt])
-        ):
-            common = n_prompt
-            limit = min(len(known), len(ids) - 1)
-            while common < limit and known[common] == ids[common]:
-                common += 1
-            return len(ids) - common
-        return len(ids) - n_prompt
+        common = self._reusable(ids, n_prompt)
+        return len(ids) - (n_prompt if common is None else common)
 
     def decode_text(
         self, ids: Sequence[int], n_prompt: int, cancel: threading.Event | None = None
@@ -250,18 +257,10 @@ class Engine:
             raise PromptError("the prompt is empty")
         if len(ids) > self.n_ctx:
             raise PromptError(f"the text has {len(ids)} tokens but the context holds {self.n_ctx}")
-        known = self._seq0
         ids = list(ids)
-        if (
-            known is not None
-            and len(ids) > n_prompt
-            and self._seq0_prompt == n_prompt
-            and known[:n_prompt] == ids[:n_prompt]
-        ):
-            common = n_prompt
-            limit = min(len(known), len(ids) - 1)  # the last token is decoded for its logits
-            while common < limit and known[common] == ids[common]:
-                common += 1
+        reusable = self._reusable(ids, n_prompt)
+        if reusable is not None:
+            common = reusable
             self.remove_sequence(0, common)
             decoded = 0
         else:

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -86,14 +85,7 @@ class BeamView(EngineTab):
         self.hypotheses.setMinimumWidth(300)
         self.hypotheses.setText(BEFORE_A_RUN)
         self.legend = QLabel(beam_tree_legend())
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.legend.setWordWrap(True)
-        tree_column = QWidget()
-        column = QVBoxLayout(tree_column)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.tree, 1)
-        column.addWidget(self.legend)
-        self._lay_out(self.prompt_edit, bar, tree_column, self.hypotheses, (950, 350))
+        self._lay_out(self.prompt_edit, bar, self.tree, self.hypotheses, (950, 350), self.legend)
 
         worker.sig_beam_nodes.connect(self._on_nodes)
         worker.sig_finished.connect(self._on_finished)

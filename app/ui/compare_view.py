@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -266,14 +266,7 @@ class CompareView(EngineTab):
         self.chart.empty_hint = "Click a token in any pane to see the distribution it came from"
         self.chart.title.setText(self.chart.empty_hint)
         self.legend = QLabel(compare_legend())
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.legend.setWordWrap(True)
-        panes_column = QWidget()
-        column = QVBoxLayout(panes_column)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(scroll, 1)
-        column.addWidget(self.legend)
-        self._lay_out(self.prompt_edit, bar, panes_column, self.chart, (960, 320))
+        self._lay_out(self.prompt_edit, bar, scroll, self.chart, (960, 320), self.legend)
 
         # The panes' tokens are taken from the worker's queue (step_queue) on a timer.
         self._step_timer = QTimer(self)

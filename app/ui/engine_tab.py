@@ -54,8 +54,19 @@ class EngineTab(QWidget):
         main: QWidget,
         side: QWidget,
         sizes: tuple[int, int],
+        legend: QLabel | None = None,
     ) -> None:
-        """The prompt, the tab's controls, then its main view beside a side panel (3:1)."""
+        """The prompt, the tab's controls, then its main view (with `legend` under it)
+        beside a side panel (3:1)."""
+        if legend is not None:
+            legend.setTextFormat(Qt.TextFormat.RichText)
+            legend.setWordWrap(True)
+            column = QWidget()
+            stack = QVBoxLayout(column)
+            stack.setContentsMargins(0, 0, 0, 0)
+            stack.addWidget(main, 1)
+            stack.addWidget(legend)
+            main = column
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(main)
         splitter.addWidget(side)

@@ -274,6 +274,23 @@ class WorkspaceView(EngineTab):
         self._step_timer.start()
         self._worker.generate(request)
 
+    def _send_more(
+        self, record: RunRecord, settings: DecodingSettings, forced: TokenStep | None = None
+    ) -> None:
+        """Generate after the run's text (after `forced`, when the user picked a token)."""
+        record.settings = self.settings()  # the run's own settings, not a Step's max tokens
+        self._request = self._next_id()
+        self._send(
+            GenerationRequest(
+                self._request,
+                record.prompt,
+                settings,
+                tuple(record.ids),
+                forced=forced,
+                batched=TokenStep.batched_prefix(record.steps),
+            )
+        )
+
     def start_generation(self) -> None:
         self._start(None)
 
@@ -317,18 +334,8 @@ class WorkspaceView(EngineTab):
         settings = self.settings()
         if max_tokens is not None:
             settings = settings.with_(max_tokens=max_tokens)
-        record.settings = self.settings()  # the run's own settings, not a Step's max tokens
         record.stop_reason = ""
-        self._request = self._next_id()
-        self._send(
-            GenerationRequest(
-                self._request,
-                record.prompt,
-                settings,
-                tuple(record.ids),
-                batched=TokenStep.batched_prefix(record.steps),
-            )
-        )
+        self._send_more(record, settings)
 
     def step_once(self) -> None:
         """One more token; with "Guess first" it stays hidden until Step is pressed again."""
@@ -410,19 +417,7 @@ class WorkspaceView(EngineTab):
         del self._eog[index:]
         self.stream_view.truncate(index)
         self.timeline.set_steps(record.steps)
-        settings = self.settings()
-        record.settings = settings
-        self._request = self._next_id()
-        self._send(
-            GenerationRequest(
-                self._request,
-                record.prompt,
-                settings,
-                tuple(record.ids),
-                forced=forced,
-                batched=TokenStep.batched_prefix(record.steps),
-            )
-        )
+        self._send_more(record, self.settings(), forced)
 
     def restore_branch(self) -> None:
         record = self.record
