@@ -17,7 +17,7 @@ from platformdirs import user_config_dir
 
 from app.core.atomic_file import write_atomic
 from app.core.engine_config import EngineConfig
-from app.core.state_file import parse_json
+from app.core.state_file import parse_json, set_aside
 
 SETTINGS_VERSION = 1
 MIN_CTX = 256
@@ -62,21 +62,20 @@ class SettingsStore:
     def load(cls, path: Path | None = None) -> SettingsStore:
         path = path or settings_path()
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except FileNotFoundError:
             return cls(path, RuntimeSettings())
         except OSError as exc:
             return cls(path, RuntimeSettings(), f"{path}: cannot read ({exc.strerror})")
         try:
-            return cls(path, _parse(parse_json(text)))
-        except (ValueError, TypeError) as exc:
-            backup = path.with_name(path.name + ".bad")
-            os.replace(path, backup)
+            return cls(path, _parse(parse_json(raw.decode("utf-8"))))
+        except (ValueError, TypeError) as exc:  # UnicodeDecodeError is a ValueError too
+            backup = set_aside(path, str(exc))
+            kept = f"it was kept as {backup.name}" if backup else "it could not be moved aside"
             return cls(
                 path,
                 RuntimeSettings(),
-                f"the settings file was unusable ({exc}); it was kept as {backup.name} and the "
-                "defaults are used",
+                f"the settings file was unusable ({exc}); {kept} and the defaults are used",
             )
 
     def save(self, settings: RuntimeSettings) -> None:

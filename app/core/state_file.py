@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from app.core.atomic_file import write_atomic
+
 log = logging.getLogger(__name__)
 
 BAD_SUFFIX = ".bad"
@@ -27,42 +29,39 @@ def parse_json(text: str) -> Any:
         raise ValueError("nested too deeply") from None
 
 
-def set_aside(path: Path, why: str) -> None:
-    """Keep an unusable state file as `<name>.bad` (replacing an older one) and log it."""
+def set_aside(path: Path, why: str) -> Path | None:
+    """Keep an unusable state file as `<name>.bad` (replacing an older one) and log it;
+    the backup's path, or None when it could not be moved."""
     backup = path.with_name(path.name + BAD_SUFFIX)
     try:
         os.replace(path, backup)
     except OSError as exc:
         log.warning("%s is unusable (%s) and could not be set aside: %s", path, why, exc)
-        return
+        return None
     log.warning("%s is unusable (%s); kept as %s and rebuilt", path, why, backup.name)
+    return backup
 
 
 def read_state(path: Path) -> Any | None:
     """The JSON document in `path`; None when it is missing, unreadable or damaged (a
     damaged file is set aside first, so the next write starts afresh)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        if isinstance(exc, UnicodeDecodeError):
-            set_aside(path, "not UTF-8 text")
-        else:
-            log.warning("cannot read %s: %s", path, exc)
+    except OSError as exc:
+        log.warning("cannot read %s: %s", path, exc)
         return None
     try:
-        return parse_json(text)
-    except ValueError as exc:
-        set_aside(path, f"not valid JSON: {exc}")
+        return parse_json(raw.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is one too
+        set_aside(path, f"not valid JSON text: {exc}")
         return None
 
 
 def write_state(path: Path, text: str) -> bool:
     """Write a cache or stamp; a write that fails (a full disk, a folder in its place) is
     logged and forgotten: the state is rebuilt next time. Returns whether it was written."""
-    from app.core.atomic_file import write_atomic
-
     try:
         write_atomic(path, text)
     except OSError as exc:

@@ -85,3 +85,11 @@ def test_commands_go_on_past_damaged_state_files(damaged_data_dir: dict[str, str
     assert stamps and json.loads(stamps[0].read_text())["sha256"]  # rebuilt
     log = (data / "logs" / "llm-playground.log").read_text()
     assert "kept as loadable-models.json.bad and rebuilt" in log
+
+
+def test_settings_that_are_not_utf8_fall_back_to_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_bytes(b'{"version": 1, "runtime": {"n_ctx": \xff}}')
+    store = SettingsStore.load(path)
+    assert store.problem is not None and "kept as settings.json.bad" in store.problem
+    assert (tmp_path / "settings.json.bad").exists() and not path.exists()
