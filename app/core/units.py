@@ -54,7 +54,7 @@ def format_percent(p: float) -> str:
     if p >= 0.001:
         return f"{p * 100:.1f}%"
     if p >= 1e-6:
-        return f"{p * 100:.2g}%" if p * 100 >= 1e-4 else f"{p * 100:.6f}".rstrip("0") + "%"
+        return f"{p * 100:.2g}%"
     if p > 0:
         return f"{p * 100:.1e}%"
     return "0%"

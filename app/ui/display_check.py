@@ -87,8 +87,14 @@ def missing_xcb_libraries() -> list[str]:
     return missing_from_ldd(done.stdout)
 
 
+def _platform(env: Mapping[str, str]) -> str:
+    """The platform QT_QPA_PLATFORM asks for, without its options ("offscreen:size=…";
+    a ";"-separated list is tried in order: its first)."""
+    return env.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
+
+
 def _uses_xcb(env: Mapping[str, str]) -> bool:
-    platform = env.get("QT_QPA_PLATFORM", "").split(":")[0].split(";")[0].strip()
+    platform = _platform(env)
     if platform:
         return platform == "xcb"
     # Qt picks Wayland in a Wayland session and falls back to xcb.
@@ -100,8 +106,7 @@ def display_problem(env: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if env is None else env
     if not sys.platform.startswith("linux"):
         return None
-    platform = env.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
-    if platform in HEADLESS_PLATFORMS:
+    if _platform(env) in HEADLESS_PLATFORMS:
         return None
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         return (

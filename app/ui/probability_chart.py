@@ -92,6 +92,7 @@ class ProbabilityChart(QWidget):
         self._font = QFont("DejaVu Sans Mono")
         self._font.setStyleHint(QFont.StyleHint.Monospace)
         self._font.setPointSize(9)
+        self._metrics = QFontMetricsF(self._font)  # measures the value labels every step
         self._token_axis = TokenAxis(self._font)
         self.plot = pg.PlotWidget(axisItems={"left": self._token_axis})
         self.plot.setMinimumHeight(200)  # below this the bar labels of a top 10 overlap
@@ -346,7 +347,7 @@ class ProbabilityChart(QWidget):
         """Where the probability axis ends: far enough right for every label outside its
         bar (measured in pixels on the plot as it is now), in steps of 0.1."""
         width = float(self.plot.getPlotItem().getViewBox().width())
-        metrics = QFontMetricsF(self._font)
+        metrics = self._metrics
         room = LABEL_ROOM_BOTH if self.shows_model_too else LABEL_ROOM
         need = 0.05
         for label in labels:
