@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint pytest bench bench-ui bench-download bundle bundle-check tarball clean
 
-$(STAMP): pyproject.toml setup.py app/core/_logit_histogram.c
+$(STAMP): pyproject.toml setup.py app/core/decoding/_logit_histogram.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install -e ".[model,test]"

@@ -15,12 +15,12 @@ if sys.platform.startswith("linux"):
 setup(
     ext_modules=[
         Extension(
-            "app.core._logit_histogram",
-            ["app/core/_logit_histogram.c"],
+            "app.core.decoding._logit_histogram",
+            ["app/core/decoding/_logit_histogram.c"],
             extra_compile_args=COMPILE_ARGS,
             extra_link_args=LINK_ARGS,
             libraries=[] if sys.platform == "win32" else ["m"],
-            optional=True,  # app.core.distribution falls back to numpy (slower)
+            optional=True,  # app.core.decoding.distribution falls back to numpy (slower)
         )
     ]
 )

@@ -3,7 +3,7 @@
 # llama.cpp's native libraries must be loaded before numpy's: with a CUDA build, loading a
 # model segfaulted whenever numpy had been imported first (H100, llama-cpp-python 0.3.36,
 # numpy 2.5). Importing this package loads them first, unless the caller already
-# imported numpy. Everything else about llama_cpp stays in app.core.llama_runtime.
+# imported numpy. Everything else about llama_cpp stays in app.core.llama.llama_runtime.
 import contextlib as _contextlib
 import os as _os
 

@@ -155,11 +155,11 @@ def _step_json(step: Any, top: int, vocab: Any, temperature: float) -> dict[str,
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from app.core.beam_search import beam_search
-    from app.core.decoding import DecodingSettings
-    from app.core.engine import Engine
-    from app.core.engine_config import EngineConfig
-    from app.core.generation import GenerationStats, generate
+    from app.core.decoding.beam_search import beam_search
+    from app.core.decoding.decoding_settings import DecodingSettings
+    from app.core.decoding.generation import GenerationStats, generate
+    from app.core.llama.engine import Engine
+    from app.core.llama.engine_config import EngineConfig
 
     if not args.prompt:
         raise PromptError("the prompt is empty")
@@ -219,8 +219,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_tokenize(args: argparse.Namespace) -> int:
-    from app.core.default_model import resolve_model
-    from app.core.vocabulary import load_vocabulary
+    from app.core.library.default_model import resolve_model
+    from app.core.llama.vocabulary import load_vocabulary
 
     if args.file is not None:
         try:
@@ -240,8 +240,8 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from app.core.default_model import resolve_model
-    from app.core.model_card import read_model_card
+    from app.core.gguf.model_card import read_model_card
+    from app.core.library.default_model import resolve_model
 
     card = read_model_card(resolve_model(args.model), require_tensors=False)
     if args.json:
@@ -253,8 +253,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bpe(args: argparse.Namespace) -> int:
-    from app.core.bpe_replay import load_tokenizer_model, replay
-    from app.core.default_model import resolve_model
+    from app.core.library.default_model import resolve_model
+    from app.core.tokenizer.bpe_replay import load_tokenizer_model, replay
 
     model = load_tokenizer_model(resolve_model(args.model))
     result = replay(model, args.text)
@@ -297,7 +297,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from app.core.load_probe import probe_child
+    from app.core.llama.load_probe import probe_child
 
     return probe_child(args.path)
 

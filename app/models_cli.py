@@ -8,12 +8,12 @@ import threading
 from typing import Any
 
 from app.core.errors import PlaygroundError
-from app.core.quant_files import QuantGroup, group_files
+from app.core.gguf.quant_files import QuantGroup, group_files
 from app.core.units import format_bytes
 
 
 def _client() -> Any:
-    from app.core.hub_client import HubClient
+    from app.core.hub.hub_client import HubClient
 
     return HubClient()
 
@@ -93,7 +93,7 @@ def _pick(groups: list[QuantGroup], args: argparse.Namespace, repo: str) -> Quan
 
 def download(args: argparse.Namespace) -> dict[str, Any]:
     from app.core import paths
-    from app.core.downloader import DownloadCancelled, Downloader, DownloadProgress
+    from app.core.hub.downloader import DownloadCancelled, Downloader, DownloadProgress
 
     client = _client()
     details = client.repo(args.repo, args.revision)
@@ -136,7 +136,7 @@ def download(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def listing(args: argparse.Namespace) -> dict[str, Any]:
-    from app.core.library import SOURCE_LABELS, Library
+    from app.core.library.library import SOURCE_LABELS, Library
 
     entries = Library().entries()
     if not args.json:

@@ -17,15 +17,15 @@ import argparse
 import statistics
 import time
 
-from app.core.engine import Engine  # imports llama_cpp first
-from app.core.engine_config import EngineConfig
-from app.core.llama_runtime import llama
+from app.core.llama.engine import Engine  # imports llama_cpp first
+from app.core.llama.engine_config import EngineConfig
+from app.core.llama.llama_runtime import llama
 
 import numpy as np  # isort: skip
 
-from app.core.beam_search import beam_search
-from app.core.decoding import DecodingSettings
-from app.core.generation import generate, run_streams
+from app.core.decoding.beam_search import beam_search
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import generate, run_streams
 
 PROMPT = "Detective Jameson sat in his cramped office, surrounded by stacks of dusty files"
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fakehub.server import FakeFile, FakeHub, FakeRepo
 
-from app.core.downloader import Downloader
-from app.core.hub_client import HubClient
+from app.core.hub.downloader import Downloader
+from app.core.hub.hub_client import HubClient
 
 REPO = "bench/Model-GGUF"
 
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--file", type=Path, default=None)
     args = parser.parse_args()
     if args.file is None:
-        from app.core.default_model import default_model_path
+        from app.core.library.default_model import default_model_path
 
         args.file = default_model_path()
     name = "model-Q4_K_M.gguf"

@@ -20,9 +20,9 @@ import app  # noqa: F401  (loads llama.cpp's libraries first)
 
 import numpy as np  # isort: skip
 
-from app.core.default_model import resolve_model
-from app.core.gguf_file import read_gguf
-from app.core.llama_runtime import physical_cores
+from app.core.gguf.gguf_file import read_gguf
+from app.core.library.default_model import resolve_model
+from app.core.llama.llama_runtime import physical_cores
 
 GIB = 1 << 30
 

@@ -16,9 +16,9 @@ import statistics
 import time
 
 import app  # noqa: F401  (loads llama.cpp's libraries first)
-from app.core.decoding import DecodingSettings
-from app.core.engine import Engine
-from app.core.generation import GenerationStats, generate
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import GenerationStats, generate
+from app.core.llama.engine import Engine
 
 PROMPTS = [
     "Detective Jameson sat in his cramped office, surrounded by stacks of dusty files",

@@ -22,8 +22,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from event_loop import Heartbeat, run_until
 from PySide6.QtWidgets import QApplication
 
-from app.core.default_model import resolve_model
-from app.ui.tokenizer_view import TokenizerView
+from app.core.library.default_model import resolve_model
+from app.ui.tabs.tokenizer_view import TokenizerView
 
 SIZES = (100_000, 1_000_000)
 

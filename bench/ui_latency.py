@@ -26,9 +26,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from event_loop import HEARTBEAT_MS, Heartbeat, run_until
 from PySide6.QtWidgets import QApplication
 
-from app.core.decoding import DecodingSettings
-from app.core.engine import Engine
-from app.core.generation import GenerationStats, generate
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import GenerationStats, generate
+from app.core.llama.engine import Engine
 from app.ui.main_window import SAMPLE_PROMPT, MainWindow
 
 

@@ -25,9 +25,9 @@ from fakehub.gguf_files import tiny_gguf
 from fakehub.server import FakeFile, FakeHub, FakeRepo
 from gguf import LlamaFileType
 
-from app.core.default_model import default_model_path
-from app.core.engine import Engine
-from app.core.engine_config import EngineConfig
+from app.core.library.default_model import default_model_path
+from app.core.llama.engine import Engine
+from app.core.llama.engine_config import EngineConfig
 
 PROMPT = "The meaning of life is"
 

@@ -16,7 +16,7 @@ from typing import Any
 from platformdirs import user_config_dir
 
 from app.core.atomic_file import write_atomic
-from app.core.engine_config import EngineConfig
+from app.core.llama.engine_config import EngineConfig
 from app.core.state_file import parse_json, set_aside
 
 SETTINGS_VERSION = 1

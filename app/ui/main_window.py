@@ -35,24 +35,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.default_model import is_default_model
 from app.core.errors import PlaygroundError
-from app.core.library import Library, LibraryEntry
-from app.core.llama_runtime import physical_cores
-from app.core.session_file import load_session, save_session
+from app.core.library.default_model import is_default_model
+from app.core.library.library import Library, LibraryEntry
+from app.core.llama.llama_runtime import physical_cores
+from app.core.runs.session_file import load_session, save_session
+from app.core.runs.step_export import export_steps_csv
 from app.core.settings import RuntimeSettings, SettingsStore
-from app.core.step_export import export_steps_csv
 from app.core.version import app_version
-from app.ui.beam_view import BeamView
-from app.ui.chart_export import export_png, export_svg
-from app.ui.compare_view import CompareView
 from app.ui.help_dialogs import HelpDialog, about_html, glossary_html, shortcuts_html
-from app.ui.live_label import LiveLabel
-from app.ui.models_view import ModelsView
-from app.ui.prompt_link import PromptLink
+from app.ui.models.models_view import ModelsView
 from app.ui.settings_dialog import SettingsDialog
-from app.ui.tokenizer_view import TokenizerView
-from app.ui.workspace_view import SAMPLE_PROMPT, WorkspaceView
+from app.ui.tabs.beam_view import BeamView
+from app.ui.tabs.compare_view import CompareView
+from app.ui.tabs.prompt_link import PromptLink
+from app.ui.tabs.tokenizer_view import TokenizerView
+from app.ui.tabs.workspace_view import SAMPLE_PROMPT, WorkspaceView
+from app.ui.widgets.chart_export import export_png, export_svg
+from app.ui.widgets.live_label import LiveLabel
 from app.workers.engine_worker import EngineThread, ModelLoaded
 
 DEFAULT_MODEL_LABEL = "Gemma 3 270M (bundled)"
@@ -434,7 +434,7 @@ class MainWindow(QMainWindow):
         path = self._model.path
         sha = self._model_hashes.get(str(path))
         if sha is None:
-            from app.core.file_hash import cached_sha256
+            from app.core.library.file_hash import cached_sha256
 
             self.statusBar().showMessage("Computing the model's sha256…")
             sha = cached_sha256(path)

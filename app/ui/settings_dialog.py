@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.llama_runtime import BackendInfo
+from app.core.llama.llama_runtime import BackendInfo
 from app.core.settings import RuntimeSettings
 from app.core.units import format_bytes
 

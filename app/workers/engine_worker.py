@@ -15,13 +15,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
 
-from app.core.beam_search import BeamNode
-from app.core.decoding import DecodingSettings
-from app.core.engine_config import EngineConfig
+from app.core.decoding.beam_search import BeamNode
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.step_records import TokenStep
 from app.core.errors import PlaygroundError
-from app.core.file_hash import cached_sha256
-from app.core.llama_runtime import BackendInfo
-from app.core.token_step import TokenStep
+from app.core.library.file_hash import cached_sha256
+from app.core.llama.engine_config import EngineConfig
+from app.core.llama.llama_runtime import BackendInfo
 from app.workers.step_queue import StepQueue
 from app.workers.step_reports import StepReport, StepReporter
 from app.workers.worker_thread import Worker, WorkerThread
@@ -170,7 +170,7 @@ class EngineWorker(Worker):
 
     @Slot(str, object, bool)
     def _load(self, spec: str, config: EngineConfig | None, free_first: bool) -> None:
-        from app.core.engine import Engine
+        from app.core.llama.engine import Engine
 
         had_model = self._engine is not None
         if had_model and free_first:
@@ -219,7 +219,7 @@ class EngineWorker(Worker):
 
     @Slot(object)
     def _generate(self, request: GenerationRequest) -> None:
-        from app.core.engine import Engine
+        from app.core.llama.engine import Engine
 
         engine = self._engine
         rid = request.request_id
@@ -265,7 +265,7 @@ class EngineWorker(Worker):
         first: int,
         batched: int = 0,
     ) -> RunFinished:
-        from app.core.generation import GenerationStats, generate
+        from app.core.decoding.generation import GenerationStats, generate
 
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
@@ -300,8 +300,8 @@ class EngineWorker(Worker):
         first: int,
         pane: int | None = None,
     ) -> RunFinished:
-        from app.core.beam_search import beam_search
-        from app.core.generation import GenerationStats
+        from app.core.decoding.beam_search import beam_search
+        from app.core.decoding.generation import GenerationStats
 
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
@@ -354,8 +354,8 @@ class EngineWorker(Worker):
 
     @Slot(object)
     def _compare(self, request: CompareRequest) -> None:
-        from app.core.engine import Engine
-        from app.core.generation import GenerationStats, run_streams
+        from app.core.decoding.generation import GenerationStats, run_streams
+        from app.core.llama.engine import Engine
 
         engine = self._engine
         rid = request.request_id
@@ -429,9 +429,9 @@ class EngineWorker(Worker):
         self, loaded: object, rid: int, pane: int, spec: PaneSpec, prompt: str
     ) -> RunFinished:
         """A pane that runs on its own: beam search, a chat prompt, or another model."""
-        from app.core.chat_template import chat_prompt_ids
-        from app.core.engine import Engine
-        from app.core.generation import GenerationStats, generate
+        from app.core.decoding.generation import GenerationStats, generate
+        from app.core.llama.chat_template import chat_prompt_ids
+        from app.core.llama.engine import Engine
 
         own = spec.model is not None
         engine = Engine(spec.model) if own else loaded  # type: ignore[arg-type]

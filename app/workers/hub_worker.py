@@ -16,7 +16,9 @@ from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 
-from app.core.downloader import (
+from app.core.errors import PlaygroundError
+from app.core.gguf.quant_files import QuantGroup
+from app.core.hub.downloader import (
     ChecksumMismatch,
     DiskFull,
     DownloadCancelled,
@@ -24,10 +26,8 @@ from app.core.downloader import (
     DownloadProgress,
     UnsafePath,
 )
-from app.core.errors import PlaygroundError
-from app.core.hub_client import HubClient
-from app.core.pending_downloads import forget, remember
-from app.core.quant_files import QuantGroup
+from app.core.hub.hub_client import HubClient
+from app.core.hub.pending_downloads import forget, remember
 from app.workers.worker_thread import Worker, WorkerThread
 
 log = logging.getLogger(__name__)

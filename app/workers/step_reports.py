@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.token_step import TokenStep
+from app.core.decoding.step_records import TokenStep
 
 TOP_PIECES = 50  # the chart shows at most this many alternatives
 

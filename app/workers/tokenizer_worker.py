@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import Signal, Slot
 
 from app.core.errors import PlaygroundError
-from app.core.text_tokens import SplitCharacter, TextCounts, count, split_characters
-from app.core.tokens import TokenInfo
+from app.core.tokenizer.text_tokens import SplitCharacter, TextCounts, count, split_characters
+from app.core.tokenizer.tokens import TokenInfo
 from app.workers.worker_thread import Worker, WorkerThread
 
 PROGRESS_EVERY = 20_000  # tokens between progress reports
@@ -54,7 +54,7 @@ class TokenizerWorker(Worker):
     sig_decoded = Signal(int, str)
     """(request id, text) for ids decoded back to text."""
     sig_replay = Signal(int, object)
-    """(request id, app.core.bpe_replay.Replay)."""
+    """(request id, app.core.tokenizer.bpe_replay.Replay)."""
     sig_failed = Signal(int, str)
 
     _sig_tokenize = Signal(object)
@@ -81,8 +81,8 @@ class TokenizerWorker(Worker):
         self._sig_replay.emit(request_id, path, text)
 
     def _vocabulary(self, spec: str) -> object:
-        from app.core.default_model import resolve_model
-        from app.core.vocabulary import VocabularyFile
+        from app.core.library.default_model import resolve_model
+        from app.core.llama.vocabulary import VocabularyFile
 
         loaded = self._vocabs.get(spec)
         if loaded is None:
@@ -153,8 +153,8 @@ class TokenizerWorker(Worker):
 
     @Slot(int, str, str)
     def _replay(self, request_id: int, path: str, text: str) -> None:
-        from app.core.bpe_replay import load_tokenizer_model, replay
-        from app.core.default_model import resolve_model
+        from app.core.library.default_model import resolve_model
+        from app.core.tokenizer.bpe_replay import load_tokenizer_model, replay
 
         try:
             model = self._models.get(path)

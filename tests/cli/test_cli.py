@@ -127,7 +127,7 @@ def test_tokenize_bad_file(tmp_path: Path) -> None:
 
 
 def test_generate_seed_draws_the_seeds_stream() -> None:
-    from app.core.sampler_chain import uniform_at
+    from app.core.decoding.sampler_chain import uniform_at
 
     doc = _generate_json("--mode", "sample", "--seed", "3", "--max-tokens", "6")
     assert [s["step"] for s in doc["steps"]] == [1, 2, 3, 4, 5, 6]

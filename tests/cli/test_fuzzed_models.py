@@ -21,7 +21,7 @@ from fakehub.gguf_files import loadable_tiny_gguf
 
 from app.cli import run
 from app.core.errors import PlaygroundError
-from app.core.gguf_file import read_gguf
+from app.core.gguf.gguf_file import read_gguf
 
 FULL = os.environ.get("LLM_PLAYGROUND_FUZZ") == "full"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.bpe_replay import load_tokenizer_model, replay
 from app.core.errors import ModelFileError, PromptError
-from app.core.vocabulary import load_vocabulary
+from app.core.llama.vocabulary import load_vocabulary
+from app.core.tokenizer.bpe_replay import load_tokenizer_model, replay
 
 CORPUS = [
     "unrelated",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from app.core.chat_template import ChatTemplateError, render_chat, template_of
-from app.core.engine import Engine
-from app.core.gguf_file import read_gguf
+from app.core.gguf.gguf_file import read_gguf
+from app.core.llama.chat_template import ChatTemplateError, render_chat, template_of
+from app.core.llama.engine import Engine
 
 # The default model is Gemma 3 270M *base*: its GGUF carries no chat template. This is the
 # shape of the template Gemma 3's instruct models carry (system text folded into the

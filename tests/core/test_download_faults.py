@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from fakehub.server import FakeHub, Fault
 
-from app.core.downloader import ChecksumMismatch, Downloader
-from app.core.hub_client import HubClient
-from app.core.library import Library
+from app.core.hub.downloader import ChecksumMismatch, Downloader
+from app.core.hub.hub_client import HubClient
+from app.core.library.library import Library
 
 REPO = "acme/Tiny-GGUF"
 NAME = "tiny-Q8_0.gguf"  # about 6 MB

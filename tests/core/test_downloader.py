@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fakehub.server import FakeHub, Fault
 
-from app.core.downloader import (
+from app.core.gguf.quant_files import HubFile, group_files
+from app.core.hub.downloader import (
     ChecksumMismatch,
     DiskFull,
     DownloadCancelled,
@@ -19,9 +20,8 @@ from app.core.downloader import (
     UnsafePath,
     safe_target,
 )
-from app.core.hub_client import FileNotOnHub, HubClient, RepoNotFound
-from app.core.quant_files import HubFile, group_files
-from app.core.verified_stamp import read_stamp
+from app.core.hub.hub_client import FileNotOnHub, HubClient, RepoNotFound
+from app.core.library.verified_stamp import read_stamp
 
 REPO = "acme/Tiny-GGUF"
 NAME = "tiny-Q4_K_M.gguf"
@@ -130,7 +130,7 @@ def test_split_model_downloads_every_shard(fake_hub: FakeHub, tmp_path: Path) ->
 def test_persistent_server_errors_give_up_with_a_clear_message(
     fake_hub: FakeHub, tmp_path: Path
 ) -> None:
-    from app.core.hub_client import HubServerError
+    from app.core.hub.hub_client import HubServerError
 
     fake_hub.arm(f"{REPO}/{NAME}", Fault("status", status=502, times=100))
     downloader, file, commit = _setup(fake_hub, tmp_path)
@@ -177,8 +177,8 @@ def test_full_disk_keeps_the_partial_file(fake_hub: FakeHub, tmp_path: Path) -> 
 def test_pending_records_survive_restarts_and_refuse_bad_names(tmp_path: Path) -> None:
     import json
 
-    from app.core.pending_downloads import forget, pending, remember
-    from app.core.quant_files import QuantGroup
+    from app.core.gguf.quant_files import QuantGroup
+    from app.core.hub.pending_downloads import forget, pending, remember
 
     group = QuantGroup("Q4_K_M", [HubFile(NAME, 1000, "a" * 64)])
     record = remember(tmp_path, REPO, "abc123", group)

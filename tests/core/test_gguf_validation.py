@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core.engine import Engine
 from app.core.errors import ModelFileError
-from app.core.gguf_file import read_gguf
-from app.core.model_card import read_model_card
+from app.core.gguf.gguf_file import read_gguf
+from app.core.gguf.model_card import read_model_card
+from app.core.llama.engine import Engine
 
 
 def _truncated(model_path: Path, tmp_path: Path, size: int) -> Path:
@@ -94,7 +94,7 @@ def test_unsupported_architecture(model_path: Path, tmp_path: Path) -> None:
 def test_log_captures_on_two_threads_end_independently() -> None:
     """The engine thread and the tokenizer thread can load at the same time: ending one
     capture must not remove the other's (they often hold equal lines)."""
-    from app.core.llama_runtime import _on_log, captured_log
+    from app.core.llama.llama_runtime import _on_log, captured_log
 
     with captured_log() as outer:
         with captured_log() as inner:

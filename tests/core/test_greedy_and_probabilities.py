@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core.decoding import DecodingSettings
-from app.core.distribution import analyze_logits, full_softmax
-from app.core.engine import Engine
-from app.core.generation import generate
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.distribution import analyze_logits, full_softmax
+from app.core.decoding.generation import generate
+from app.core.llama.engine import Engine
 
 TEMPERATURES = [0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 1.3, 1.7, 2.0]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from fakehub.server import VALID_TOKEN, FakeHub
 
-from app.core.hub_client import (
+from app.core.gguf.quant_files import group_files
+from app.core.hub.hub_client import (
     GatedRepo,
     HubClient,
     HubUnreachable,
@@ -17,7 +18,6 @@ from app.core.hub_client import (
     known_token,
     network_reason,
 )
-from app.core.quant_files import group_files
 
 
 def test_search_filters_and_sorts(fake_hub: FakeHub) -> None:
@@ -106,7 +106,7 @@ def test_token_is_checked_and_kept_by_the_hub_client(fake_hub: FakeHub, hf_home:
 
 
 def test_gated_file_without_token_explains(fake_hub: FakeHub, tmp_path: Path) -> None:
-    from app.core.downloader import Downloader
+    from app.core.hub.downloader import Downloader
 
     client = HubClient(fake_hub.endpoint, token=False)
     details = client.repo("acme/Gated-GGUF")
@@ -121,7 +121,7 @@ def test_offline_mode_is_said_not_waited_for(
 ) -> None:
     from huggingface_hub import constants
 
-    from app.core.downloader import Downloader
+    from app.core.hub.downloader import Downloader
 
     client = HubClient(fake_hub.endpoint, token=False)
     details = client.repo("acme/Tiny-GGUF")

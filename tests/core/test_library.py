@@ -7,10 +7,10 @@ from pathlib import Path
 
 from fakehub.server import FakeHub
 
-from app.core.downloader import Downloader
-from app.core.hub_client import HubClient
-from app.core.library import Library
-from app.core.quant_files import group_files
+from app.core.gguf.quant_files import group_files
+from app.core.hub.downloader import Downloader
+from app.core.hub.hub_client import HubClient
+from app.core.library.library import Library
 
 
 def _library(tmp_path: Path) -> Library:

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.core._logit_histogram import histogram
-from app.core.distribution import (
+from app.core.decoding._logit_histogram import histogram
+from app.core.decoding.distribution import (
     BINS_PER_LOGIT,
     HEAD_MAX,
     HEAD_MIN,
@@ -16,7 +16,7 @@ from app.core.distribution import (
     full_softmax,
     numpy_histogram,
 )
-from app.core.engine import Engine
+from app.core.llama.engine import Engine
 
 
 def _numpy_bins(row: np.ndarray, n_bins: int) -> np.ndarray:
@@ -146,7 +146,7 @@ def test_minus_infinity_logits_count_as_impossible() -> None:
 def test_reused_scratch_sizes_a_wider_row_correctly() -> None:
     """The histogram is sized from the previous row's span; a wider row must still count
     every token at its own distance (not clamped into the last bin)."""
-    from app.core.distribution import LogitsScratch
+    from app.core.decoding.distribution import LogitsScratch
 
     rng = np.random.default_rng(2)
     narrow = rng.normal(0.0, 1.0, 100_000).astype(np.float32)
@@ -166,7 +166,7 @@ def test_tokens_beyond_the_histogram_share_its_last_bin() -> None:
     """A row far deeper than the previous one (here ~130 logits) is histogrammed to at
     least MIN_SPAN logits; the tokens beyond share the last bin. Every token is still
     counted once, and probabilities stay exact at the highest temperature offered."""
-    from app.core.distribution import MIN_SPAN, LogitsScratch
+    from app.core.decoding.distribution import MIN_SPAN, LogitsScratch
 
     rng = np.random.default_rng(3)
     narrow = rng.normal(0.0, 1.0, 100_000).astype(np.float32)
@@ -187,7 +187,7 @@ def test_tokens_beyond_the_histogram_share_its_last_bin() -> None:
 
 def test_c_tail_sums_equal_the_numpy_quadrature(engine: Engine) -> None:
     """The C tail integration (no exp per node) matches the numpy nodes it replaces."""
-    from app.core._logit_histogram import tail_sums
+    from app.core.decoding._logit_histogram import tail_sums
 
     dist = analyze_logits(_real_row(engine, "The capital of France is"))
     distance, weight = dist._tail_nodes
@@ -206,7 +206,7 @@ def test_c_tail_sums_equal_the_numpy_quadrature(engine: Engine) -> None:
 def test_c_sums_equal_the_numpy_fallback(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Normalizer and entropy from the C head and tail sums match the numpy path a build
     without the extension takes, and the full-vocabulary softmax."""
-    from app.core import distribution
+    from app.core.decoding import distribution
 
     row = _real_row(engine, "The capital of France is")
     temperatures = (0.05, 0.3, 1.0, 2.0)
@@ -237,7 +237,7 @@ def _rows(engine: Engine) -> list[np.ndarray]:
 
 def test_c_head_selection_equals_numpy(engine: Engine) -> None:
     """The C head selection (bins, threshold, candidates, order) is the numpy path's."""
-    from app.core import distribution as d
+    from app.core.decoding import distribution as d
 
     for row in _rows(engine):
         max_logit = float(row.max())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ctypes
 from pathlib import Path
 
-from app.core.engine import Engine
-from app.core.memory_fit import estimate, fit_for, kv_cache_bytes, system_memory, verdict
-from app.core.model_card import read_model_card
+from app.core.gguf.memory_fit import estimate, fit_for, kv_cache_bytes, system_memory, verdict
+from app.core.gguf.model_card import read_model_card
+from app.core.llama.engine import Engine
 
 
 def _meta(lib: object, model: object, key: str) -> str:

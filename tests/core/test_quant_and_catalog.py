@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.catalog import load_catalog
 from app.core.errors import PlaygroundError
-from app.core.quant_files import HubFile, group_files, quant_of, shard_info
+from app.core.gguf.quant_files import HubFile, group_files, quant_of, shard_info
+from app.core.library.catalog import load_catalog
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,10 @@ branching draw what one uninterrupted run draws."""
 
 from __future__ import annotations
 
-from app.core.decoding import DecodingSettings
-from app.core.engine import Engine
-from app.core.generation import generate
-from app.core.sampler_chain import uniform_at
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import generate
+from app.core.decoding.sampler_chain import uniform_at
+from app.core.llama.engine import Engine
 
 SETTINGS = DecodingSettings(mode="sample", temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=0)
 
@@ -91,8 +91,8 @@ def test_only_what_the_cache_lacks_is_decoded_again(engine: Engine, prompt_ids: 
 def test_a_beam_made_text_is_decoded_like_a_prompt(engine: Engine, prompt_ids: list[int]) -> None:
     from dataclasses import replace
 
-    from app.core.beam_search import beam_search
-    from app.core.token_step import TokenStep
+    from app.core.decoding.beam_search import beam_search
+    from app.core.decoding.step_records import TokenStep
 
     beam = beam_search(engine, prompt_ids, SETTINGS.with_(mode="beam", beam_width=2, max_tokens=6))
     steps = beam.best.steps

@@ -7,10 +7,10 @@ import ctypes
 import numpy as np
 import pytest
 
-from app.core.decoding import DecodingSettings
-from app.core.engine import Engine
-from app.core.generation import generate
-from app.core.llama_runtime import llama
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import generate
+from app.core.llama.engine import Engine
+from app.core.llama.llama_runtime import llama
 
 SETTINGS = [
     DecodingSettings(mode="sample", temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, seed=7),

@@ -7,9 +7,9 @@ import os
 
 import psutil
 
-from app.core.decoding import DecodingSettings
-from app.core.engine import Engine
-from app.core.generation import generate
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import generate
+from app.core.llama.engine import Engine
 
 RUNS = 200 if os.environ.get("LLM_PLAYGROUND_SOAK") == "full" else 24
 

@@ -7,15 +7,15 @@ import threading
 import numpy as np
 import pytest
 
-from app.core.beam_search import beam_search
-from app.core.decoding import DecodingSettings
-from app.core.distribution import full_softmax
-from app.core.engine import Engine
-from app.core.engine_config import EngineConfig
+from app.core.decoding.beam_search import beam_search
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.distribution import full_softmax
+from app.core.decoding.generation import generate, run_streams
+from app.core.decoding.step_records import TokenStep
 from app.core.errors import PromptError, SettingsError
-from app.core.generation import generate, run_streams
-from app.core.token_step import TokenStep
-from app.core.utf8_stream import Utf8Stream
+from app.core.llama.engine import Engine
+from app.core.llama.engine_config import EngineConfig
+from app.core.tokenizer.utf8_stream import Utf8Stream
 
 
 def test_lockstep_streams_equal_each_run_alone(engine: Engine, prompt_ids: list[int]) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.engine import Engine
 from app.core.errors import PromptError
-from app.core.text_tokens import count, decode_text, parse_ids, split_characters
+from app.core.llama.engine import Engine
+from app.core.tokenizer.text_tokens import count, decode_text, parse_ids, split_characters
 
 
 def test_counts_and_price(engine: Engine) -> None:

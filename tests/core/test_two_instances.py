@@ -10,7 +10,7 @@ from pathlib import Path
 WRITER = r"""
 import sys
 from pathlib import Path
-from app.core.library import Library
+from app.core.library.library import Library
 from app.core.settings import RuntimeSettings, SettingsStore
 folder, who = Path(sys.argv[1]), int(sys.argv[2])
 store = SettingsStore.load(folder / "settings.json")

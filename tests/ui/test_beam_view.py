@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.core.beam_search import beam_search
-from app.core.engine import Engine
+from app.core.decoding.beam_search import beam_search
+from app.core.llama.engine import Engine
 from app.ui.main_window import MainWindow
 
 Workspace = Callable[[], MainWindow]

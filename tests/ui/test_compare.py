@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.core.chat_template import chat_prompt_ids
-from app.core.compare import first_divergence, repetition_score, sequence_metrics
-from app.core.decoding import DecodingSettings
-from app.core.engine import Engine
-from app.core.generation import generate
+from app.core.decoding.compare import first_divergence, repetition_score, sequence_metrics
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import generate
+from app.core.llama.chat_template import chat_prompt_ids
+from app.core.llama.engine import Engine
 from app.ui.main_window import MainWindow
 
 Workspace = Callable[[], MainWindow]

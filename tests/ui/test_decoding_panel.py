@@ -8,7 +8,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QScrollArea, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
-from app.ui.decoding_panel import DecodingPanel
+from app.ui.tabs.decoding_panel import DecodingPanel
 
 
 def _wheel(widget: QWidget) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from app.core.token_step import describe_stop
-from app.ui.chart_export import PNG_SCALE, export_size
+from app.core.decoding.step_records import describe_stop
 from app.ui.help_dialogs import GLOSSARY
 from app.ui.main_window import MainWindow
+from app.ui.widgets.chart_export import PNG_SCALE, export_size
 
 Workspace = Callable[[], MainWindow]
 RunTokens = Callable[[MainWindow, int], None]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.core.default_model import default_model_path
+from app.core.library.default_model import default_model_path
 from app.ui.main_window import MainWindow
 
 

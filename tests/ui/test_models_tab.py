@@ -9,7 +9,7 @@ from pathlib import Path
 from fakehub.server import FakeFile, FakeHub, FakeRepo
 from pytestqt.qtbot import QtBot
 
-from app.core.library import Library
+from app.core.library.library import Library
 from app.ui.main_window import MainWindow
 
 LOAD_TIMEOUT_MS = 90_000
@@ -121,9 +121,9 @@ def test_gated_repo_offers_a_token_and_offline_search_says_so(
 def test_library_card_and_delete(
     qtbot: QtBot, fake_hub: FakeHub, model_path: Path, tmp_path: Path
 ) -> None:
-    from app.core.downloader import Downloader
-    from app.core.hub_client import HubClient
-    from app.core.quant_files import group_files
+    from app.core.gguf.quant_files import group_files
+    from app.core.hub.downloader import Downloader
+    from app.core.hub.hub_client import HubClient
 
     client = HubClient(fake_hub.endpoint, token=False)
     details = client.repo("acme/Tiny-GGUF")
@@ -188,10 +188,10 @@ def test_unfinished_download_resumes_after_restart(
     import pytest
     from fakehub.server import Fault
 
-    from app.core.downloader import DownloadCancelled, Downloader
-    from app.core.hub_client import HubClient
-    from app.core.pending_downloads import pending, remember
-    from app.core.quant_files import group_files
+    from app.core.gguf.quant_files import group_files
+    from app.core.hub.downloader import DownloadCancelled, Downloader
+    from app.core.hub.hub_client import HubClient
+    from app.core.hub.pending_downloads import pending, remember
 
     repo, name = "acme/Tiny-GGUF", "tiny-Q8_0.gguf"
     client = HubClient(fake_hub.endpoint, token=False)

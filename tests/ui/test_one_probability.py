@@ -17,8 +17,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.core.units import format_percent
-from app.ui.draw_strip import DRAW_SEGMENTS, draw_segments
 from app.ui.main_window import MainWindow
+from app.ui.widgets.draw_strip import DRAW_SEGMENTS, draw_segments
 
 Workspace = Callable[[], MainWindow]
 RunTokens = Callable[[MainWindow, int], None]

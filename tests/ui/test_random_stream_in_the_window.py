@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from app.core.sampler_chain import uniform_at
+from app.core.decoding.sampler_chain import uniform_at
 from app.ui.main_window import MainWindow
 
 Workspace = Callable[[], MainWindow]

@@ -11,10 +11,10 @@ from fakehub.server import VALID_TOKEN, FakeHub
 from pytestqt.qtbot import QtBot
 
 from app.core import paths
-from app.core.downloader import Downloader, DownloadError, insecure_redirect
-from app.core.hub_client import HubClient
-from app.core.library import Library
-from app.core.quant_files import group_files
+from app.core.gguf.quant_files import group_files
+from app.core.hub.downloader import Downloader, DownloadError, insecure_redirect
+from app.core.hub.hub_client import HubClient
+from app.core.library.library import Library
 from app.core.settings import RuntimeSettings, settings_path
 from app.ui.main_window import MainWindow
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from app.core.decoding import DecodingSettings
-from app.core.engine import Engine
-from app.core.generation import generate
-from app.core.run_record import entropy_bits, surprisal_bits
-from app.core.token_step import TokenStep
-from app.ui.timeline_view import TimelineView, axis_end
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import generate
+from app.core.decoding.step_records import TokenStep
+from app.core.llama.engine import Engine
+from app.core.runs.run_record import entropy_bits, surprisal_bits
+from app.ui.widgets.timeline_view import TimelineView, axis_end
 
 
 def _plotted(timeline: TimelineView) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.core.vocabulary import load_vocabulary
+from app.core.llama.vocabulary import load_vocabulary
 from app.ui.main_window import MainWindow
 
 Workspace = Callable[[], MainWindow]
@@ -191,8 +191,8 @@ def test_replay_starts_from_exactly_the_clicked_chip(qtbot: QtBot, workspace: Wo
 def test_whitespace_marks_in_vocabulary_strings_and_compared_panes(
     qtbot: QtBot, workspace: Workspace
 ) -> None:
-    from app.core.reference_tokenizers import REFERENCE_TOKENIZERS
-    from app.ui.token_chips import shown_text
+    from app.core.tokenizer.reference_tokenizers import REFERENCE_TOKENIZERS
+    from app.ui.widgets.token_chips import shown_text
 
     window = workspace()
     view = window.tokenizer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.ui.update_pacer import UpdatePacer
+from app.ui.widgets.update_pacer import UpdatePacer
 
 
 class FakeClock:

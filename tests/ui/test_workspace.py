@@ -17,8 +17,8 @@ from PySide6.QtGui import QDropEvent, QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 from pytestqt.qtbot import QtBot
 
-from app.core.distribution import full_softmax
-from app.core.engine import Engine
+from app.core.decoding.distribution import full_softmax
+from app.core.llama.engine import Engine
 from app.core.units import format_percent
 from app.ui.main_window import MainWindow
 

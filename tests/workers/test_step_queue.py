@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from app.core.decoding import DecodingSettings
+from app.core.decoding.decoding_settings import DecodingSettings
 from app.workers.engine_worker import EngineThread, GenerationRequest, ModelLoaded, RunFinished
 from app.workers.step_queue import StepQueue
 from app.workers.step_reports import StepReport

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.core.decoding import DecodingSettings
-from app.core.engine import Engine
-from app.core.generation import generate
-from app.core.token_step import TokenStep
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import generate
+from app.core.decoding.step_records import TokenStep
+from app.core.llama.engine import Engine
 from app.workers.step_reports import TOP_PIECES, StepReporter
 
 

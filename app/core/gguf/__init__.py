@@ -1,0 +1,1 @@
+"""GGUF files: reading and validating them, the model card, memory fit, quant names."""

@@ -1,0 +1,136 @@
+"""Load a model file in a child process first, so a crash inside llama.cpp ends the child.
+
+The GGUF reader (gguf_file.py) refuses malformed files before llama.cpp sees them, but a
+file can be well-formed and still make llama.cpp abort: a SentencePiece vocabulary
+without the byte tokens, for one, ends in `std::terminate` from `unordered_map::at`
+while the vocabulary loads, and takes the whole process with it. So the first time a
+file (path, size, modification time) is opened, a child process loads it (vocabulary,
+then the whole model when it is small enough to be quick) and tokenizes a line; only a
+clean exit lets the app load it itself. Files that passed are remembered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from app.core import paths
+from app.core.errors import ModelFileError
+from app.core.state_file import read_state, write_state
+
+PROBE_COMMAND = "_probe"  # a hidden subcommand of the app (app/cli.py)
+FULL_LOAD_MAX = 1 << 30  # bytes: larger models only have their vocabulary checked
+TIMEOUT_S = 300.0
+_LOCK = threading.Lock()
+
+
+def _cache_file() -> Path:
+    return paths.data_dir() / "loadable-models.json"
+
+
+def _key(path: Path) -> str:
+    st = path.stat()
+    from importlib.metadata import version
+
+    try:
+        build = version("llama_cpp_python")
+    except Exception:
+        build = "bundled"
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{build}"
+
+
+def _load_cache() -> dict[str, bool]:
+    data = read_state(_cache_file())
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(key: str) -> None:
+    with _LOCK:
+        cache = _load_cache()
+        cache[key] = True
+        write_state(_cache_file(), json.dumps(cache))
+
+
+def probe_command(path: Path) -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, PROBE_COMMAND, str(path)]
+    return [sys.executable, "-m", "app", PROBE_COMMAND, str(path)]
+
+
+def ensure_loadable(path: Path) -> None:
+    """Raise ModelFileError when loading `path` would fail or crash llama.cpp."""
+    key = _key(path)
+    with _LOCK:
+        if _load_cache().get(key):
+            return
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    try:
+        done = subprocess.run(
+            probe_command(path),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=TIMEOUT_S,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ModelFileError(
+            f"{path.name}: llama.cpp did not finish reading this file in {TIMEOUT_S:.0f} s"
+        ) from None
+    if done.returncode == 0:
+        _remember(key)
+        return
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    prefix = "llm-playground: error: "
+    errors = [line.removeprefix(prefix) for line in lines if line.startswith(prefix)]
+    if errors:
+        raise ModelFileError(errors[-1])
+    raise ModelFileError(f"{path.name}: {_crash_reason(done.returncode, lines)}")
+
+
+def _crash_reason(code: int, lines: list[str]) -> str:
+    what = ""
+    for index, line in enumerate(lines):
+        if line.startswith("terminate called"):
+            detail = lines[index + 1] if index + 1 < len(lines) else ""
+            what = f" ({line.removeprefix('terminate called after throwing an instance of ')}"
+            what += f": {detail.removeprefix('what():').strip()})" if detail else ")"
+            break
+        if "GGML_ASSERT" in line or "error:" in line.lower():
+            what = f" ({line[:160]})"
+    signal_name = ""
+    if code < 0:
+        try:
+            signal_name = signal.Signals(-code).name
+        except ValueError:
+            signal_name = f"signal {-code}"
+    how = f"crashed with {signal_name}" if signal_name else f"exited with status {code}"
+    return (
+        f"llama.cpp {how} while reading this file{what}; the file is damaged or uses a "
+        "format this build of llama.cpp cannot read"
+    )
+
+
+def probe_child(path: Path) -> int:
+    """The child's side: read the file as the app would; exit 0 when all went well."""
+    from app.core.gguf.gguf_file import read_gguf
+    from app.core.llama.vocabulary import load_vocabulary
+
+    gguf = read_gguf(path, require_tensors=False)
+    with load_vocabulary(path, probe=False) as vocab:
+        ids = vocab.tokenize("Hello, world!\n")
+        for token in ids:
+            vocab.piece(token)
+    if gguf.tensors and path.stat().st_size <= FULL_LOAD_MAX:
+        from app.core.llama.engine import Engine
+        from app.core.llama.engine_config import EngineConfig
+
+        with Engine(path, EngineConfig(n_ctx=64, n_gpu_layers=0), probe=False) as engine:
+            engine.tokenize_prompt("Hello")
+    return 0

@@ -1,0 +1,2 @@
+"""The Models tab: library, Hub search, repository files, model card, downloads, course
+picks."""

@@ -1,0 +1,102 @@
+"""Search the Hub: a query, a sort order, and the matching GGUF repositories with the
+columns the Hub's own list shows (name, author, downloads, likes, updated, access)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.hub.hub_client import HubModel, SortKey
+from app.core.units import format_age, format_count
+from app.ui.widgets.item_table import item_table, number_item
+
+SORTS: list[tuple[str, SortKey]] = [
+    ("Most downloaded", "downloads"),
+    ("Most liked", "likes"),
+    ("Recently updated", "updated"),
+]
+
+
+class HubSearchPanel(QWidget):
+    sig_search = Signal(str, str)
+    """(text, sort key) the user asked for."""
+    sig_selected = Signal(str)
+    """(repo id) of the chosen result."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: list[HubModel] = []
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText(
+            "Search GGUF models on the Hugging Face Hub (e.g. qwen 0.5b)"
+        )
+        self.search_edit.returnPressed.connect(self.request)
+        self.sort_box = QComboBox()
+        for label, key in SORTS:
+            self.sort_box.addItem(label, key)
+        self.sort_box.activated.connect(lambda _i: self.request())
+        search_button = QPushButton("Search")
+        search_button.clicked.connect(self.request)
+        row = QHBoxLayout()
+        row.addWidget(self.search_edit, 1)
+        row.addWidget(self.sort_box)
+        row.addWidget(search_button)
+        self.table = item_table(["Model", "Author", "Downloads", "Likes", "Updated", "Access"], 0)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.status = QLabel("Search the Hub, or start from the course picks.")
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+
+    def request(self) -> None:
+        self.sig_search.emit(self.search_edit.text(), self.sort_box.currentData())
+
+    def show_searching(self) -> None:
+        self.status.setText("Searching the Hub…")
+        self.status.setStyleSheet("")
+
+    def show_error(self, message: str) -> None:
+        self.status.setText(message)
+        self.status.setStyleSheet("color: #b3261e;")
+
+    def show_results(self, found: list[HubModel]) -> None:
+        self.results = found
+        self.table.setRowCount(len(found))
+        for row, model in enumerate(found):
+            name = QTableWidgetItem(model.name)
+            name.setToolTip(model.repo_id)
+            access = QTableWidgetItem("gated" if model.gated else "open")
+            if model.gated:
+                access.setForeground(QBrush(QColor("#a86400")))
+                access.setToolTip("Needs an accepted licence and an access token to download")
+            stamp = int(model.last_modified.timestamp()) if model.last_modified else 0
+            cells = (
+                name,
+                QTableWidgetItem(model.author),
+                number_item(format_count(model.downloads), model.downloads),
+                number_item(format_count(model.likes), model.likes),
+                number_item(format_age(model.last_modified), stamp),
+                access,
+            )
+            for column, item in enumerate(cells):
+                self.table.setItem(row, column, item)
+        self.status.setText(
+            f"{len(found)} GGUF repositories" if found else "No GGUF repositories match."
+        )
+
+    def _on_selection(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows and rows[0].row() < len(self.results):
+            self.sig_selected.emit(self.results[rows[0].row()].repo_id)
