@@ -20,7 +20,7 @@ setup(
             extra_compile_args=COMPILE_ARGS,
             extra_link_args=LINK_ARGS,
             libraries=[] if sys.platform == "win32" else ["m"],
-            optional=True,  # app.core.decoding.distribution falls back to numpy (slower)
+            optional=True,  # step_distribution and logit_analysis fall back to numpy (slower)
         )
     ]
 )

@@ -157,7 +157,8 @@ def _step_json(step: Any, top: int, vocab: Any, temperature: float) -> dict[str,
 def cmd_generate(args: argparse.Namespace) -> int:
     from app.core.decoding.beam_search import beam_search
     from app.core.decoding.decoding_settings import DecodingSettings
-    from app.core.decoding.generation import GenerationStats, generate
+    from app.core.decoding.generation import generate
+    from app.core.decoding.step_records import GenerationStats
     from app.core.llama.engine import Engine
     from app.core.llama.engine_config import EngineConfig
 
@@ -297,7 +298,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from app.core.llama.load_probe import probe_child
+    from app.core.llama.load_probe_child import probe_child
 
     return probe_child(args.path)
 

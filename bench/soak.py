@@ -17,7 +17,8 @@ import time
 
 import app  # noqa: F401  (loads llama.cpp's libraries first)
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.generation import GenerationStats, generate
+from app.core.decoding.generation import generate
+from app.core.decoding.step_records import GenerationStats
 from app.core.llama.engine import Engine
 
 PROMPTS = [

@@ -27,7 +27,8 @@ from event_loop import HEARTBEAT_MS, Heartbeat, run_until
 from PySide6.QtWidgets import QApplication
 
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.generation import GenerationStats, generate
+from app.core.decoding.generation import generate
+from app.core.decoding.step_records import GenerationStats
 from app.core.llama.engine import Engine
 from app.ui.main_window import SAMPLE_PROMPT, MainWindow
 

@@ -15,9 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
 
-from app.core.decoding.beam_search import BeamNode
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.step_records import TokenStep
+from app.core.decoding.step_records import BeamNode, TokenStep
 from app.core.errors import PlaygroundError
 from app.core.library.file_hash import cached_sha256
 from app.core.llama.engine_config import EngineConfig
@@ -265,7 +264,8 @@ class EngineWorker(Worker):
         first: int,
         batched: int = 0,
     ) -> RunFinished:
-        from app.core.decoding.generation import GenerationStats, generate
+        from app.core.decoding.generation import generate
+        from app.core.decoding.step_records import GenerationStats
 
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
@@ -301,7 +301,7 @@ class EngineWorker(Worker):
         pane: int | None = None,
     ) -> RunFinished:
         from app.core.decoding.beam_search import beam_search
-        from app.core.decoding.generation import GenerationStats
+        from app.core.decoding.step_records import GenerationStats
 
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
@@ -354,7 +354,8 @@ class EngineWorker(Worker):
 
     @Slot(object)
     def _compare(self, request: CompareRequest) -> None:
-        from app.core.decoding.generation import GenerationStats, run_streams
+        from app.core.decoding.generation import run_streams
+        from app.core.decoding.step_records import GenerationStats
         from app.core.llama.engine import Engine
 
         engine = self._engine
@@ -429,8 +430,8 @@ class EngineWorker(Worker):
         self, loaded: object, rid: int, pane: int, spec: PaneSpec, prompt: str
     ) -> RunFinished:
         """A pane that runs on its own: beam search, a chat prompt, or another model."""
-        from app.core.decoding.generation import GenerationStats, generate
-        from app.core.llama.chat_template import chat_prompt_ids
+        from app.core.decoding.generation import generate
+        from app.core.decoding.step_records import GenerationStats
         from app.core.llama.engine import Engine
 
         own = spec.model is not None
@@ -439,7 +440,7 @@ class EngineWorker(Worker):
         try:
             vocab = engine.vocab
             if spec.chat:
-                ids = chat_prompt_ids(engine, prompt)
+                ids = engine.chat_prompt_ids(prompt)
                 tokens = [
                     PromptToken(
                         vocab.piece(i).decode("utf-8", "replace"),

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.distribution import analyze_logits, full_softmax
 from app.core.decoding.generation import generate
+from app.core.decoding.logit_analysis import analyze_logits
+from app.core.decoding.step_distribution import full_softmax
 from app.core.llama.engine import Engine
 
 TEMPERATURES = [0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 1.3, 1.7, 2.0]

@@ -8,14 +8,8 @@ import numpy as np
 import pytest
 
 from app.core.decoding._logit_histogram import histogram
-from app.core.decoding.distribution import (
-    BINS_PER_LOGIT,
-    HEAD_MAX,
-    HEAD_MIN,
-    analyze_logits,
-    full_softmax,
-    numpy_histogram,
-)
+from app.core.decoding.logit_analysis import analyze_logits, numpy_histogram
+from app.core.decoding.step_distribution import BINS_PER_LOGIT, HEAD_MAX, HEAD_MIN, full_softmax
 from app.core.llama.engine import Engine
 
 
@@ -146,7 +140,7 @@ def test_minus_infinity_logits_count_as_impossible() -> None:
 def test_reused_scratch_sizes_a_wider_row_correctly() -> None:
     """The histogram is sized from the previous row's span; a wider row must still count
     every token at its own distance (not clamped into the last bin)."""
-    from app.core.decoding.distribution import LogitsScratch
+    from app.core.decoding.logit_analysis import LogitsScratch
 
     rng = np.random.default_rng(2)
     narrow = rng.normal(0.0, 1.0, 100_000).astype(np.float32)
@@ -166,7 +160,7 @@ def test_tokens_beyond_the_histogram_share_its_last_bin() -> None:
     """A row far deeper than the previous one (here ~130 logits) is histogrammed to at
     least MIN_SPAN logits; the tokens beyond share the last bin. Every token is still
     counted once, and probabilities stay exact at the highest temperature offered."""
-    from app.core.decoding.distribution import MIN_SPAN, LogitsScratch
+    from app.core.decoding.logit_analysis import MIN_SPAN, LogitsScratch
 
     rng = np.random.default_rng(3)
     narrow = rng.normal(0.0, 1.0, 100_000).astype(np.float32)
@@ -206,7 +200,7 @@ def test_c_tail_sums_equal_the_numpy_quadrature(engine: Engine) -> None:
 def test_c_sums_equal_the_numpy_fallback(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Normalizer and entropy from the C head and tail sums match the numpy path a build
     without the extension takes, and the full-vocabulary softmax."""
-    from app.core.decoding import distribution
+    from app.core.decoding import step_distribution as distribution
 
     row = _real_row(engine, "The capital of France is")
     temperatures = (0.05, 0.3, 1.0, 2.0)
@@ -237,7 +231,7 @@ def _rows(engine: Engine) -> list[np.ndarray]:
 
 def test_c_head_selection_equals_numpy(engine: Engine) -> None:
     """The C head selection (bins, threshold, candidates, order) is the numpy path's."""
-    from app.core.decoding import distribution as d
+    from app.core.decoding import logit_analysis as d
 
     for row in _rows(engine):
         max_logit = float(row.max())

@@ -9,8 +9,8 @@ import pytest
 
 from app.core.decoding.beam_search import beam_search
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.distribution import full_softmax
 from app.core.decoding.generation import generate, run_streams
+from app.core.decoding.step_distribution import full_softmax
 from app.core.decoding.step_records import TokenStep
 from app.core.errors import PromptError, SettingsError
 from app.core.llama.engine import Engine

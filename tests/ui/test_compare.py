@@ -13,7 +13,6 @@ from pytestqt.qtbot import QtBot
 from app.core.decoding.compare import first_divergence, repetition_score, sequence_metrics
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.generation import generate
-from app.core.llama.chat_template import chat_prompt_ids
 from app.core.llama.engine import Engine
 from app.ui.main_window import MainWindow
 
@@ -126,7 +125,7 @@ def test_chat_template_panes_base_and_instruct(
     specials = [text for text, special in instruct.stream.prompt_tokens if special]
     assert specials[:2] == ["<bos>", "<start_of_turn>"]
     with Engine(chat_model_path) as chat_engine:
-        ids = chat_prompt_ids(chat_engine, compare.prompt_edit.toPlainText())
+        ids = chat_engine.chat_prompt_ids(compare.prompt_edit.toPlainText())
         alone = generate(chat_engine, ids, DecodingSettings(mode="greedy", max_tokens=TOKENS))
     assert instruct.ids == alone.ids
     assert all(len(p.steps) > 0 for p in compare.panes[:2])  # the others still ran

@@ -17,7 +17,7 @@ from PySide6.QtGui import QDropEvent, QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 from pytestqt.qtbot import QtBot
 
-from app.core.decoding.distribution import full_softmax
+from app.core.decoding.step_distribution import full_softmax
 from app.core.llama.engine import Engine
 from app.core.units import format_percent
 from app.ui.main_window import MainWindow

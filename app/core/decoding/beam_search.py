@@ -18,26 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.distribution import LogitsScratch, analyze_logits
-from app.core.decoding.generation import GenerationStats
-from app.core.decoding.step_records import StopReason, TokenStep
+from app.core.decoding.logit_analysis import LogitsScratch, analyze_logits
+from app.core.decoding.step_records import BeamNode, GenerationStats, StopReason, TokenStep
 from app.core.errors import SettingsError
 from app.core.llama.engine import MAX_SEQUENCES, Engine
-
-
-@dataclass(frozen=True)
-class BeamNode:
-    """One candidate the search considered."""
-
-    node_id: int
-    parent: int  # node_id of the parent, -1 for the prompt
-    step: int
-    token: int
-    piece: bytes
-    logprob: float  # log p of this token given its parent (T = 1)
-    score: float  # cumulative log p of the path up to here
-    kept: bool  # became a beam (or a finished hypothesis)
-    finished: bool  # ended the sequence (end-of-generation token)
 
 
 @dataclass

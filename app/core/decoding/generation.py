@@ -18,39 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.distribution import LogitsScratch, StepDistribution, analyze_logits
+from app.core.decoding.logit_analysis import LogitsScratch, analyze_logits
 from app.core.decoding.sampler_chain import SamplerChain
-from app.core.decoding.step_records import SampleRecord, StopReason, TokenStep
+from app.core.decoding.step_distribution import StepDistribution
+from app.core.decoding.step_records import GenerationStats, SampleRecord, StopReason, TokenStep
 from app.core.errors import SettingsError
 from app.core.llama.engine import MAX_SEQUENCES, Engine
 from app.core.tokenizer.utf8_stream import Utf8Stream
-
-
-@dataclass
-class GenerationStats:
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
-    prefill_seconds: float = 0.0
-    decode_seconds: float = 0.0
-    time_to_first_token: float = 0.0
-
-    @property
-    def tokens_per_second(self) -> float:
-        """Decode throughput after the first token (prefill excluded)."""
-        after_first = self.generated_tokens - 1
-        if after_first <= 0 or self.decode_seconds <= 0:
-            return 0.0
-        return after_first / self.decode_seconds
-
-    def to_json(self) -> dict[str, float | int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "generated_tokens": self.generated_tokens,
-            "prefill_seconds": round(self.prefill_seconds, 6),
-            "decode_seconds": round(self.decode_seconds, 6),
-            "time_to_first_token": round(self.time_to_first_token, 6),
-            "tokens_per_second": round(self.tokens_per_second, 3),
-        }
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from app.core.decoding.distribution import StepDistribution, TokenProb
+from app.core.decoding.step_distribution import StepDistribution, TokenProb
 
 StopReason = Literal["eog", "max_tokens", "stop_string", "cancelled", "context_full"]
 # How a step's token was chosen; "" when not recorded (sessions of earlier versions).
@@ -138,3 +138,45 @@ STOP_TEXT = {
 def describe_stop(reason: str) -> str:
     """A stop reason as the views write it ("max tokens reached", not "max_tokens")."""
     return STOP_TEXT.get(reason, reason.replace("_", " "))
+
+
+@dataclass(frozen=True)
+class BeamNode:
+    """One candidate the search considered."""
+
+    node_id: int
+    parent: int  # node_id of the parent, -1 for the prompt
+    step: int
+    token: int
+    piece: bytes
+    logprob: float  # log p of this token given its parent (T = 1)
+    score: float  # cumulative log p of the path up to here
+    kept: bool  # became a beam (or a finished hypothesis)
+    finished: bool  # ended the sequence (end-of-generation token)
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    prefill_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    time_to_first_token: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Decode throughput after the first token (prefill excluded)."""
+        after_first = self.generated_tokens - 1
+        if after_first <= 0 or self.decode_seconds <= 0:
+            return 0.0
+        return after_first / self.decode_seconds
+
+    def to_json(self) -> dict[str, float | int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "generated_tokens": self.generated_tokens,
+            "prefill_seconds": round(self.prefill_seconds, 6),
+            "decode_seconds": round(self.decode_seconds, 6),
+            "time_to_first_token": round(self.time_to_first_token, 6),
+            "tokens_per_second": round(self.tokens_per_second, 3),
+        }

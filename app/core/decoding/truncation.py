@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.distribution import StepDistribution
+from app.core.decoding.step_distribution import StepDistribution
 
 
 def survivor_mask(

@@ -32,7 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from app.core.errors import PlaygroundError, PromptError
 
 if TYPE_CHECKING:
-    from app.core.llama.engine import Engine
+    from app.core.llama.vocabulary import Vocabulary
 
 TEMPLATE_KEY = "tokenizer.chat_template"
 RENDER_SECONDS = 2.0
@@ -163,18 +163,18 @@ def template_of(metadata: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def chat_prompt_ids(engine: Engine, user_text: str) -> list[int]:
-    """`user_text` as one user turn through the model's own chat template, tokenized
-    with its special tokens (the template writes BOS itself)."""
+def chat_turn_ids(
+    vocab: Vocabulary, template: str | None, model_name: str, user_text: str
+) -> list[int]:
+    """`user_text` as one user turn through `template`, tokenized with its special tokens
+    (the template writes BOS itself). The length check is the engine's (prompt_checks)."""
     if not user_text:
         raise PromptError("the prompt is empty")
-    template = engine.chat_template
     if template is None:
         raise ChatTemplateError(
-            f"{engine.path.name} has no chat template: it is a base model, or its GGUF "
+            f"{model_name} has no chat template: it is a base model, or its GGUF "
             "lacks tokenizer.chat_template"
         )
-    vocab = engine.vocab
     text = render_chat(
         template,
         [{"role": "user", "content": user_text}],
@@ -184,8 +184,4 @@ def chat_prompt_ids(engine: Engine, user_text: str) -> list[int]:
     ids = vocab.tokenize(text, add_bos=False, special=True)
     if not ids:
         raise PromptError("the chat template produced an empty prompt")
-    if len(ids) >= engine.n_ctx:
-        raise PromptError(
-            f"the chat prompt has {len(ids)} tokens but the context holds {engine.n_ctx}"
-        )
     return ids

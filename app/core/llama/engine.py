@@ -33,9 +33,10 @@ from app.core.errors import ModelFileError, PromptError
 from app.core.gguf.gguf_file import non_finite_numbers, read_gguf
 from app.core.gguf.model_card import ModelCard, card_from_gguf
 from app.core.library.default_model import resolve_model
-from app.core.llama.chat_template import template_of
+from app.core.llama.chat_template import chat_turn_ids, template_of
 from app.core.llama.engine_config import EngineConfig
 from app.core.llama.load_probe import ensure_loadable
+from app.core.llama.prompt_checks import check_prompt
 from app.core.llama.vocabulary import Vocabulary
 
 MAX_SEQUENCES = 16
@@ -255,8 +256,7 @@ class Engine:
         """
         if not 0 < n_prompt <= len(ids):
             raise PromptError("the prompt is empty")
-        if len(ids) > self.n_ctx:
-            raise PromptError(f"the text has {len(ids)} tokens but the context holds {self.n_ctx}")
+        check_prompt(ids, self.n_ctx, what="text", leave_room=False)
         ids = list(ids)
         reusable = self._reusable(ids, n_prompt)
         if reusable is not None:
@@ -278,10 +278,7 @@ class Engine:
         """Decode a prompt into `seq` in chunks; logits are kept for the last token only."""
         if not ids:
             raise PromptError("the prompt is empty")
-        if start + len(ids) > self.n_ctx:
-            raise PromptError(
-                f"the prompt has {start + len(ids)} tokens but the context holds {self.n_ctx}"
-            )
+        check_prompt(range(start + len(ids)), self.n_ctx, leave_room=False)
         if seq == 0 and start == 0:
             self._seq0 = []  # decode() records the prompt's tokens
             self._seq0_prompt = len(ids)
@@ -330,13 +327,14 @@ class Engine:
         if not prompt:
             raise PromptError("the prompt is empty")
         ids = self.vocab.tokenize(prompt, add_bos=add_bos)
-        if not ids:
-            raise PromptError("the prompt is empty")
-        if len(ids) >= self.n_ctx:
-            raise PromptError(
-                f"the prompt has {len(ids)} tokens but the context holds {self.n_ctx}; "
-                "shorten it or raise the context size"
-            )
+        check_prompt(ids, self.n_ctx, hint="; shorten it or raise the context size")
+        return ids
+
+    def chat_prompt_ids(self, user_text: str) -> list[int]:
+        """`user_text` as one user turn through the model's own chat template, tokenized
+        with its special tokens (the template writes BOS itself)."""
+        ids = chat_turn_ids(self.vocab, self.chat_template, self.path.name, user_text)
+        check_prompt(ids, self.n_ctx, what="chat prompt")
         return ids
 
     @property

@@ -23,8 +23,7 @@ from app.core import paths
 from app.core.errors import ModelFileError
 from app.core.state_file import read_state, write_state
 
-PROBE_COMMAND = "_probe"  # a hidden subcommand of the app (app/cli.py)
-FULL_LOAD_MAX = 1 << 30  # bytes: larger models only have their vocabulary checked
+PROBE_COMMAND = "_probe"  # a hidden subcommand of the app (app/cli.py): load_probe_child
 TIMEOUT_S = 300.0
 _LOCK = threading.Lock()
 
@@ -115,22 +114,3 @@ def _crash_reason(code: int, lines: list[str]) -> str:
         f"llama.cpp {how} while reading this file{what}; the file is damaged or uses a "
         "format this build of llama.cpp cannot read"
     )
-
-
-def probe_child(path: Path) -> int:
-    """The child's side: read the file as the app would; exit 0 when all went well."""
-    from app.core.gguf.gguf_file import read_gguf
-    from app.core.llama.vocabulary import load_vocabulary
-
-    gguf = read_gguf(path, require_tensors=False)
-    with load_vocabulary(path, probe=False) as vocab:
-        ids = vocab.tokenize("Hello, world!\n")
-        for token in ids:
-            vocab.piece(token)
-    if gguf.tensors and path.stat().st_size <= FULL_LOAD_MAX:
-        from app.core.llama.engine import Engine
-        from app.core.llama.engine_config import EngineConfig
-
-        with Engine(path, EngineConfig(n_ctx=64, n_gpu_layers=0), probe=False) as engine:
-            engine.tokenize_prompt("Hello")
-    return 0

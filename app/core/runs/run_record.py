@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from app.core.decoding.beam_search import BeamNode
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.step_records import TokenStep
+from app.core.decoding.step_records import BeamNode, TokenStep
 from app.core.tokenizer.utf8_stream import Utf8Stream
 
 LN2 = math.log(2)

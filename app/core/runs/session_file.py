@@ -19,10 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from app.core.atomic_file import write_atomic
-from app.core.decoding.beam_search import BeamNode
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.distribution import StepDistribution
-from app.core.decoding.step_records import ChosenBy, SampleRecord, TokenStep
+from app.core.decoding.step_distribution import StepDistribution
+from app.core.decoding.step_records import BeamNode, ChosenBy, SampleRecord, TokenStep
 from app.core.errors import PlaygroundError
 from app.core.runs.run_record import RunRecord, RunStats
 from app.core.state_file import parse_json

@@ -17,9 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.decoding.beam_search import BeamNode
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.step_records import describe_stop
+from app.core.decoding.step_records import BeamNode, describe_stop
 from app.ui.tabs.engine_tab import EngineTab
 from app.ui.widgets.beam_tree_view import BeamTreeView
 from app.ui.widgets.color_legends import beam_tree_legend

@@ -7,7 +7,7 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from app.core.decoding.beam_search import BeamNode
+from app.core.decoding.step_records import BeamNode
 from app.ui.widgets.token_text import visible_piece
 
 SHOWN_PER_BEAM = 6

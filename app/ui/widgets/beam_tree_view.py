@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.decoding.beam_search import BeamNode
+from app.core.decoding.step_records import BeamNode
 from app.ui.widgets.token_text import visible_piece
 
 NODE_W = 118

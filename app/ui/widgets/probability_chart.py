@@ -20,9 +20,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from app.core.decoding.beam_search import BeamNode
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.step_records import TokenStep
+from app.core.decoding.step_records import BeamNode, TokenStep
 from app.core.decoding.truncation import survivor_mask
 from app.core.units import format_percent as percent
 from app.ui.widgets.bar_labels import BarLabel, BarValueLabels
