@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,6 +44,23 @@ class GenerationRequest:
     prefix_ids: tuple[int, ...] = ()
     forced: TokenStep | None = None
     batched: int = 0  # leading prefix tokens made by beam search (see generation.run_streams)
+    # Where the steps go: the requesting view's own queue, as (request id, StepReport);
+    # None when the view wants only the end (the Beam search tab).
+    steps: StepQueue[tuple[int, StepReport]] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class PromptToken:
+    text: str
+    special: bool  # a control token of the template (turn markers, BOS)
+
+
+PaneQueue = StepQueue[tuple[int, int, StepReport | list[PromptToken]]]
+Report = Callable[[StepReport], None]
+
+
+def _discard(_report: StepReport) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -65,12 +83,9 @@ class CompareRequest:
     request_id: int
     prompt: str
     panes: tuple[PaneSpec, ...]
-
-
-@dataclass(frozen=True)
-class PromptToken:
-    text: str
-    special: bool  # a control token of the template (turn markers, BOS)
+    # (request id, pane, StepReport), and a chat pane's prompt (its PromptTokens after
+    # the template) before its tokens.
+    steps: PaneQueue | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -108,11 +123,6 @@ class ModelLoaded:
     chat_template: bool = False  # the GGUF carries a chat template (an instruct model)
 
 
-def _shifted(node: BeamNode, first: int) -> BeamNode:
-    """A node of a search that started `first` steps into the text."""
-    return replace(node, step=first + node.step) if first else node
-
-
 class EngineWorker(Worker):
     sig_model_loaded = Signal(object)
     """A model finished loading (ModelLoaded)."""
@@ -144,11 +154,6 @@ class EngineWorker(Worker):
     def __init__(self) -> None:
         super().__init__()
         self._engine: object = None
-        # Each generated token, in order, as (request id, StepReport) for a generation
-        # and (request id, pane, StepReport) for a compare run (see step_queue). A chat
-        # pane's prompt (its PromptTokens after the template) comes the same way, first.
-        self.steps: StepQueue[tuple[int, StepReport]] = StepQueue()
-        self.pane_steps: StepQueue[tuple[int, int, StepReport | list[PromptToken]]] = StepQueue()
         self._sig_load.connect(self._load)
         self._sig_generate.connect(self._generate)
         self._sig_compare.connect(self._compare)
@@ -225,26 +230,31 @@ class EngineWorker(Worker):
         if not isinstance(engine, Engine):
             self.sig_failed.emit(rid, "no model is loaded")
             return
+        queue = request.steps
+        put: Report = _discard if queue is None else lambda r: queue.put((rid, r))
         try:
             ids = engine.tokenize_prompt(request.prompt) + list(request.prefix_ids)
             first_index = len(request.prefix_ids)
             if request.forced is not None:
-                forced = request.forced.moved(first_index)
-                report = StepReporter(engine.vocab).report(forced)
-                self.steps.put((rid, report))
+                forced = replace(
+                    request.forced,
+                    index=first_index,
+                    ends_generation=engine.vocab.is_eog(request.forced.id),
+                )
+                put(StepReporter(engine.vocab).report(forced))
                 ids.append(forced.id)
                 first_index += 1
-                if report.is_eog:
+                if forced.ends_generation:
                     self.sig_finished.emit(rid, RunFinished("eog", 0.0, 0.0))
                     return
             if len(ids) >= engine.n_ctx:
                 self.sig_finished.emit(rid, RunFinished("context_full", 0.0, 0.0))
                 return
             if request.settings.mode == "beam":
-                finished = self._beam(engine, rid, ids, request.settings, first_index)
+                finished = self._beam(engine, rid, ids, request.settings, first_index, put)
             else:
                 finished = self._stream(
-                    engine, rid, ids, request.settings, first_index, request.batched
+                    engine, rid, ids, request.settings, first_index, put, request.batched
                 )
         except PlaygroundError as exc:
             self.sig_failed.emit(rid, str(exc))
@@ -262,6 +272,7 @@ class EngineWorker(Worker):
         ids: list[int],
         settings: DecodingSettings,
         first: int,
+        put: Report,
         batched: int = 0,
     ) -> RunFinished:
         from app.core.decoding.generation import generate
@@ -275,7 +286,7 @@ class EngineWorker(Worker):
             self.sig_redecoding.emit(rid, again)
 
         def on_step(step: TokenStep) -> None:
-            self.steps.put((rid, reporter.report(step)))
+            put(reporter.report(step))
 
         result = generate(
             engine,  # type: ignore[arg-type]
@@ -298,7 +309,7 @@ class EngineWorker(Worker):
         ids: list[int],
         settings: DecodingSettings,
         first: int,
-        pane: int | None = None,
+        put: Report,
     ) -> RunFinished:
         from app.core.decoding.beam_search import beam_search
         from app.core.decoding.step_records import GenerationStats
@@ -311,7 +322,7 @@ class EngineWorker(Worker):
             nonlocal searched
             searched += 1
             self.sig_beam_progress.emit(rid, searched)
-            self.sig_beam_nodes.emit(rid, [_shifted(n, first) for n in new_nodes])
+            self.sig_beam_nodes.emit(rid, new_nodes)
 
         result = beam_search(
             engine,  # type: ignore[arg-type]
@@ -320,15 +331,12 @@ class EngineWorker(Worker):
             cancel=self.cancel,
             on_nodes=on_nodes,
             stats=stats,
+            first_index=first,
         )
         reporter = StepReporter(vocab)
         for step in result.best.steps:
-            report = reporter.report(step.moved(first + step.index))
-            if pane is None:
-                self.steps.put((rid, report))
-            else:
-                self.pane_steps.put((rid, pane, report))
-        nodes = [_shifted(n, first) for n in result.nodes]
+            put(reporter.report(step))
+        nodes = result.nodes
         # Beam steps are per step of the search: report the search's speed per step.
         steps = max(len(result.best.steps) - 1, 0)
         speed = steps / stats.decode_seconds if stats.decode_seconds > 0 else 0.0
@@ -360,6 +368,7 @@ class EngineWorker(Worker):
 
         engine = self._engine
         rid = request.request_id
+        queue = request.steps
         if not isinstance(engine, Engine):
             self.sig_failed.emit(rid, "no model is loaded")
             return
@@ -376,7 +385,8 @@ class EngineWorker(Worker):
                 reporters = [StepReporter(vocab) for _pane in lockstep]
 
                 def on_step(seq: int, step: TokenStep) -> None:
-                    self.pane_steps.put((rid, lockstep[seq], reporters[seq].report(step)))
+                    if queue is not None:
+                        queue.put((rid, lockstep[seq], reporters[seq].report(step)))
 
                 results = run_streams(
                     engine,
@@ -415,7 +425,7 @@ class EngineWorker(Worker):
                 self.sig_pane_finished.emit(rid, pane, RunFinished("cancelled", 0.0, 0.0))
                 continue
             try:
-                finished = self._solo_pane(engine, rid, pane, spec, request.prompt)
+                finished = self._solo_pane(engine, rid, pane, spec, request.prompt, queue)
             except PlaygroundError as exc:
                 self.sig_pane_note.emit(rid, pane, str(exc))
                 finished = RunFinished("error", 0.0, 0.0)
@@ -427,7 +437,13 @@ class EngineWorker(Worker):
         self.sig_compare_finished.emit(rid)
 
     def _solo_pane(
-        self, loaded: object, rid: int, pane: int, spec: PaneSpec, prompt: str
+        self,
+        loaded: object,
+        rid: int,
+        pane: int,
+        spec: PaneSpec,
+        prompt: str,
+        queue: PaneQueue | None,
     ) -> RunFinished:
         """A pane that runs on its own: beam search, a chat prompt, or another model."""
         from app.core.decoding.generation import generate
@@ -437,6 +453,11 @@ class EngineWorker(Worker):
         own = spec.model is not None
         engine = Engine(spec.model) if own else loaded  # type: ignore[arg-type]
         assert isinstance(engine, Engine)
+
+        def put(report: StepReport | list[PromptToken]) -> None:
+            if queue is not None:
+                queue.put((rid, pane, report))
+
         try:
             vocab = engine.vocab
             if spec.chat:
@@ -448,7 +469,7 @@ class EngineWorker(Worker):
                     )
                     for i in ids
                 ]
-                self.pane_steps.put((rid, pane, tokens))
+                put(tokens)
             else:
                 ids = engine.tokenize_prompt(prompt)
             if own:
@@ -456,12 +477,12 @@ class EngineWorker(Worker):
                     rid, pane, f"{engine.path.name}: loaded for this pane, run after the others"
                 )
             if spec.settings.mode == "beam":
-                return self._beam(engine, rid, ids, spec.settings, 0, pane=pane)
+                return self._beam(engine, rid, ids, spec.settings, 0, put)
             stats = GenerationStats()
             reporter = StepReporter(vocab)
 
             def on_step(step: TokenStep) -> None:
-                self.pane_steps.put((rid, pane, reporter.report(step)))
+                put(reporter.report(step))
 
             result = generate(
                 engine, ids, spec.settings, cancel=self.cancel, on_step=on_step, stats=stats

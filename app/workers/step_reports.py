@@ -15,7 +15,6 @@ class StepReport:
     """A step with what the views need from the vocabulary, looked up on the worker."""
 
     step: TokenStep
-    is_eog: bool
     pieces: dict[int, bytes]  # pieces of the chosen token and top alternatives not yet sent
 
 
@@ -36,4 +35,4 @@ class StepReporter:
         pieces = {token: self._vocab.piece(token) for token in new}
         if step.id in pieces:
             pieces[step.id] = step.piece  # as it appears in the text
-        return StepReport(step, self._vocab.is_eog(step.id), pieces)
+        return StepReport(step, pieces)

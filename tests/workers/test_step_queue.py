@@ -1,5 +1,5 @@
-"""A run's steps reach the UI thread through the worker's queue: complete, in order, and
-all of them before the run's end is signalled."""
+"""A run's steps reach the UI thread through the requesting view's own queue: complete, in
+order, all of them before the run's end is signalled, and none in another view's queue."""
 
 from __future__ import annotations
 
@@ -39,13 +39,13 @@ def test_worker_queues_every_step_before_the_result(qtbot: QtBot, model_path: Pa
         with qtbot.waitSignal(worker.sig_model_loaded, timeout=90_000) as loaded:
             worker.load(str(model_path))
         assert isinstance(loaded.args[0], ModelLoaded)
+        mine: StepQueue[tuple[int, StepReport]] = StepQueue()
+        other: StepQueue[tuple[int, StepReport]] = StepQueue()
         queued_at_finish: list[tuple[int, StepReport]] = []
-        worker.sig_finished.connect(
-            lambda rid, finished: queued_at_finish.extend(worker.steps.take_all())
-        )
+        worker.sig_finished.connect(lambda rid, finished: queued_at_finish.extend(mine.take_all()))
         settings = DecodingSettings(mode="greedy", max_tokens=40)
         with qtbot.waitSignal(worker.sig_finished, timeout=60_000) as done:
-            worker.generate(GenerationRequest(7, "The capital of France is", settings))
+            worker.generate(GenerationRequest(7, "The capital of France is", settings, steps=mine))
 
         assert done.args is not None and done.args[0] == 7
         finished = done.args[1]
@@ -53,6 +53,7 @@ def test_worker_queues_every_step_before_the_result(qtbot: QtBot, model_path: Pa
         assert [rid for rid, _report in queued_at_finish] == [7] * 40
         steps = [report.step for _rid, report in queued_at_finish]
         assert [s.index for s in steps] == list(range(40))
-        assert worker.steps.take_all() == []
+        assert mine.take_all() == [] and other.take_all() == []
+        assert not any(s.ends_generation for s in steps)
     finally:
         thread.close()

@@ -72,7 +72,10 @@ def beam_search(
     cancel: threading.Event | None = None,
     on_nodes: TreeCallback | None = None,
     stats: GenerationStats | None = None,
+    first_index: int = 0,
 ) -> BeamResult:
+    """Beam search after `prompt_ids`; steps and nodes are numbered from `first_index`
+    (a search that continues a text)."""
     settings.validated()
     width = settings.beam_width
     if width > MAX_SEQUENCES:
@@ -101,13 +104,14 @@ def beam_search(
             dist = analyze_logits(row, scratch)
             for top in dist.top(width, 1.0):
                 step = TokenStep(
-                    index=step_index,
+                    index=first_index + step_index,
                     id=top.id,
                     piece=vocab.piece(top.id, special=True),
                     logit=top.logit,
                     temperature=1.0,
                     distribution=dist,
                     chosen_by="beam",
+                    ends_generation=vocab.is_eog(top.id),
                 )
                 lp = dist.logprob(top.logit, 1.0)
                 candidates.append((beam.logprob + lp, beam_index, step, lp))
@@ -118,7 +122,7 @@ def beam_search(
         next_beams: list[tuple[int, _Beam]] = []
         for i in order:
             score, beam_index, step, _lp = candidates[i]
-            if vocab.is_eog(step.id):
+            if step.ends_generation:
                 if len(finished) < width:
                     chosen[i] = "finished"
                     parent = beams[beam_index]
@@ -143,7 +147,7 @@ def beam_search(
                 BeamNode(
                     node_id=len(nodes),
                     parent=beams[beam_index].node,
-                    step=step_index,
+                    step=first_index + step_index,
                     token=step.id,
                     piece=step.piece,
                     logprob=lp,

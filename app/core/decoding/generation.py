@@ -86,7 +86,7 @@ class _Stream:
         self.n_chosen += 1
         vocab = self.engine.vocab
         settings = self.settings
-        if vocab.is_eog(token):
+        if vocab.is_eog(token):  # the step's ends_generation, for a stream of ids
             self._finish("eog")
             return
         self.utf8.push(vocab.piece(token, special=False))
@@ -189,6 +189,7 @@ def run_streams(
             distribution=dist,
             sample=sample,
             chosen_by="greedy" if sample is None else "sample",
+            ends_generation=engine.vocab.is_eog(token),
         )
 
     executor = (

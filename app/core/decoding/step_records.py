@@ -54,6 +54,10 @@ class TokenStep:
     sample: SampleRecord | None = None
     forced: bool = False
     chosen_by: ChosenBy = ""  # the decoding that produced it (a forced step keeps its own)
+    # An end-of-generation token: it ends the text and adds nothing to it. Set once, where
+    # the vocabulary is at hand (the decode loop, beam search, the worker for a forced
+    # token), so no view has to ask llama.cpp.
+    ends_generation: bool = False
 
     # Cached: the views ask for these again on every redraw, hover and export, and each
     # integrates the tail histogram. (A frozen dataclass still has a __dict__ for them.)
@@ -116,13 +120,18 @@ class TokenStep:
         """The same step seen at another temperature (no model call)."""
         return replace(self, temperature=temperature)
 
-    def moved(self, index: int) -> TokenStep:
-        """The same step at another position in the text (a continued or branched run)."""
-        return replace(self, index=index)
-
     def forcing(self, token_id: int, piece: bytes, logit: float) -> TokenStep:
-        """Another token of this step's distribution, chosen by the user instead."""
-        return replace(self, id=token_id, piece=piece, logit=logit, sample=None, forced=True)
+        """Another token of this step's distribution, chosen by the user instead (whether
+        it ends the text is for the engine's vocabulary to say)."""
+        return replace(
+            self,
+            id=token_id,
+            piece=piece,
+            logit=logit,
+            sample=None,
+            forced=True,
+            ends_generation=False,
+        )
 
 
 STOP_TEXT = {

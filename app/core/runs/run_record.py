@@ -33,7 +33,6 @@ class RunRecord:
     # Beam search: every candidate the search considered (the steps follow the best beam).
     beam_nodes: list[BeamNode] = field(default_factory=list)
     beam_path: list[int] = field(default_factory=list)  # the best beam's node ids, by step
-    eog_ids: frozenset[int] = frozenset()
     # The pieces of every token the views label (chosen tokens and top alternatives),
     # looked up on the engine thread so the UI never calls into llama.cpp.
     pieces: dict[int, bytes] = field(default_factory=dict)
@@ -49,7 +48,7 @@ class RunRecord:
         """The generated text of the first `upto` steps (all by default)."""
         stream = Utf8Stream()
         for step in self.steps[:upto]:
-            if step.id not in self.eog_ids:
+            if not step.ends_generation:
                 stream.push(step.piece)
         stream.flush()
         return stream.text

@@ -66,6 +66,7 @@ def _step_to_json(step: TokenStep) -> dict[str, Any]:
         "temperature": step.temperature,
         "forced": step.forced,
         "chosen_by": step.chosen_by,
+        "ends_generation": step.ends_generation,
         "distribution": {
             "vocab_size": dist.vocab_size,
             "max_logit": dist.max_logit,
@@ -104,7 +105,7 @@ def _chosen_by(value: Any) -> ChosenBy:
     return value if value in ("greedy", "sample", "beam") else ""
 
 
-def _step_from_json(doc: Any, position: int) -> TokenStep:
+def _step_from_json(doc: Any, position: int, eog_ids: frozenset[int]) -> TokenStep:
     what = f"step {position + 1}"
     if not isinstance(doc, dict) or not isinstance(doc.get("distribution"), dict):
         raise SessionFileError(f"{what}: expected an object with a distribution")
@@ -146,9 +147,10 @@ def _step_from_json(doc: Any, position: int) -> TokenStep:
         piece = bytes.fromhex(str(doc.get("piece", "")))
     except ValueError as exc:
         raise SessionFileError(f"{what}: the piece is not hex") from exc
+    token_id = _integer(doc, "id", what)
     return TokenStep(
         index=_integer(doc, "index", what),
-        id=_integer(doc, "id", what),
+        id=token_id,
         piece=piece,
         logit=_number(doc, "logit", what),
         temperature=_number(doc, "temperature", what),
@@ -156,6 +158,8 @@ def _step_from_json(doc: Any, position: int) -> TokenStep:
         sample=sample,
         forced=bool(doc.get("forced", False)),
         chosen_by=_chosen_by(doc.get("chosen_by")),
+        # Sessions of earlier versions list the run's end-of-generation ids instead.
+        ends_generation=bool(doc.get("ends_generation", token_id in eog_ids)),
     )
 
 
@@ -192,7 +196,6 @@ def session_to_json(
         "prompt": record.prompt,
         "stop_reason": record.stop_reason,
         "stats": asdict(record.stats),
-        "eog_ids": sorted(record.eog_ids),
         "steps": [_step_to_json(step) for step in record.steps],
         "beam_nodes": [{**asdict(n), "piece": n.piece.hex()} for n in record.beam_nodes],
         "beam_path": record.beam_path,
@@ -266,10 +269,11 @@ def load_session(path: Path) -> Session:
         raise SessionFileError(f"{path.name}: the steps are missing")
     stats_doc = _object(document.get("stats"))
     try:
+        eog_ids = frozenset(int(i) for i in document.get("eog_ids", []))
         record = RunRecord(
             prompt=str(document.get("prompt", "")),
             settings=_settings_from_json(document.get("settings")),
-            steps=[_step_from_json(s, i) for i, s in enumerate(steps_doc)],
+            steps=[_step_from_json(s, i, eog_ids) for i, s in enumerate(steps_doc)],
             stop_reason=str(document.get("stop_reason", "")),
             stats=RunStats(
                 tokens_per_second=float(stats_doc.get("tokens_per_second", 0.0)),
@@ -277,7 +281,6 @@ def load_session(path: Path) -> Session:
             ),
             beam_nodes=[_node_from_json(n) for n in document.get("beam_nodes", [])],
             beam_path=[int(i) for i in document.get("beam_path", [])],
-            eog_ids=frozenset(int(i) for i in document.get("eog_ids", [])),
             pieces={int(i): bytes.fromhex(h) for i, h in dict(document.get("pieces", {})).items()},
         )
         view = _view_from_json(_object(document.get("view")))

@@ -9,12 +9,11 @@ Each pane shows its log-probability, mean surprisal, perplexity and repetition s
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -36,6 +35,7 @@ from app.core.decoding.step_records import TokenStep, describe_stop
 from app.ui.tabs.engine_tab import EngineTab
 from app.ui.widgets.color_legends import compare_legend
 from app.ui.widgets.probability_chart import ProbabilityChart
+from app.ui.widgets.step_feed import StepFeed
 from app.ui.widgets.token_stream_view import TokenStreamView
 from app.ui.widgets.update_pacer import TEXT_BUDGET, UpdatePacer
 from app.workers.engine_worker import (
@@ -146,14 +146,12 @@ class ComparePane(QFrame):
         layout.addWidget(self.stream, 1)
         layout.addWidget(self.metrics)
         self.steps: list[TokenStep] = []
-        self.eog: list[bool] = []
         self.stop_reason = ""
         self.prompt = ""
 
     def start(self, prompt: str) -> None:
         self.prompt = prompt
         self.steps = []
-        self.eog = []
         self.stop_reason = ""
         self.metrics.setText("")
         self.note.setText("")
@@ -168,9 +166,8 @@ class ComparePane(QFrame):
     def append(self, reports: list[StepReport]) -> None:
         for report in reports:
             self.steps.append(report.step)
-            self.eog.append(report.is_eog)
             self.stream.pieces.update(report.pieces)
-        self.stream.append_steps([(r.step, r.is_eog) for r in reports])
+        self.stream.append_steps([r.step for r in reports])
 
     def finish(self, finished: RunFinished) -> None:
         self.stop_reason = finished.reason
@@ -268,13 +265,11 @@ class CompareView(EngineTab):
         self.legend = QLabel(compare_legend())
         self._lay_out(self.prompt_edit, bar, scroll, self.chart, (960, 320), self.legend)
 
-        # The panes' tokens are taken from the worker's queue (step_queue) on a timer.
-        self._step_timer = QTimer(self)
-        self._step_timer.setInterval(STEP_POLL_MS)
-        self._step_timer.timeout.connect(self._on_step_timer)
-        # Each pane's text re-lays out its paragraph on every append: as they grow dear,
-        # the panes update less often (see update_pacer).
-        self._text_pacer = UpdatePacer(STEP_POLL_MS / 1000, TEXT_BUDGET, cost_factor=2.0)
+        # The panes' tokens are taken from this tab's queue on a timer. Each pane's text
+        # re-lays out its paragraph on every append: as they grow dear, the panes update
+        # less often (see update_pacer).
+        pacer = UpdatePacer(STEP_POLL_MS / 1000, TEXT_BUDGET, cost_factor=2.0)
+        self.feed = StepFeed(STEP_POLL_MS, self._on_feed, pacer, parent=self)
         worker.sig_pane_finished.connect(self._on_pane_finished)
         worker.sig_compare_finished.connect(self._on_finished)
         worker.sig_pane_note.connect(self._on_pane_note)
@@ -358,28 +353,21 @@ class CompareView(EngineTab):
             pane.start(prompt)
         self.status.setText("Comparing…")
         self._begin()
-        self._text_pacer.reset()
-        self._step_timer.start()
-        self._worker.compare(CompareRequest(self._request, prompt, panes))
+        self.feed.start(self._request)
+        self._worker.compare(CompareRequest(self._request, prompt, panes, self.feed.queue))
 
     def stop(self) -> None:
         if self._running:
             self.status.setText("Stopping…")
         super().stop()
 
-    def _on_step_timer(self) -> None:
-        if self._text_pacer.wait() <= 0:
-            started = time.perf_counter()
-            self._take_steps()
-            self._text_pacer.updated(time.perf_counter() - started)
-
-    def _take_steps(self) -> None:
+    def _on_feed(self, items: list[tuple[int, int, StepReport | list[PromptToken]]]) -> None:
         """Show what the worker has made since the last look: each pane's new tokens in
         one append, a chat pane's prompt before its tokens."""
         batches: dict[int, list[StepReport]] = {}
-        for request_id, index, item in self._worker.pane_steps.take_all():
-            if request_id != self._request or not 0 <= index < len(self.panes):
-                continue  # a superseded run
+        for _request_id, index, item in items:
+            if not 0 <= index < len(self.panes):
+                continue
             if isinstance(item, StepReport):
                 batches.setdefault(index, []).append(item)
                 continue
@@ -395,14 +383,13 @@ class CompareView(EngineTab):
 
     def _on_pane_finished(self, request_id: int, pane: int, finished: RunFinished) -> None:
         if request_id == self._request and 0 <= pane < len(self.panes):
-            self._take_steps()  # its last tokens were queued before it was reported done
+            self.feed.deliver_now()  # its last tokens were queued before it was reported done
             self.panes[pane].finish(finished)
 
     def _on_finished(self, request_id: int) -> None:
         if request_id != self._request:
             return
-        self._step_timer.stop()
-        self._take_steps()
+        self.feed.end()
         self._end()
         self.divergence = first_divergence([p.ids for p in self.panes])
         reference = next((p for p in self.panes if p.settings.mode == "greedy"), None)
@@ -416,8 +403,7 @@ class CompareView(EngineTab):
 
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._request:
-            self._step_timer.stop()
-            self._take_steps()
+            self.feed.end()
             self._end()
             self.status.setText(message)
 

@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,6 +38,7 @@ from app.ui.tabs.engine_tab import EngineTab
 from app.ui.widgets.color_legends import boundaries_legend, entropy_legend, probability_legend
 from app.ui.widgets.live_label import LiveLabel
 from app.ui.widgets.probability_chart import ProbabilityChart
+from app.ui.widgets.step_feed import StepFeed
 from app.ui.widgets.timeline_view import TimelineView
 from app.ui.widgets.token_stream_view import COLOR_MODES, TokenStreamView
 from app.ui.widgets.token_text import visible_piece
@@ -81,7 +82,6 @@ class WorkspaceView(EngineTab):
         self.run_label = run_label
         self._notify = notify
         self.record: RunRecord | None = None
-        self._eog: list[bool] = []
         self._branches: list[Branch] = []
         self._selected = -1  # the step the chart shows; -1 follows the latest
         self._pending: list[StepReport] = []
@@ -93,12 +93,10 @@ class WorkspaceView(EngineTab):
         self._slow_stream = True
         self._timeline_due = 0.0  # time.monotonic() when each plot may repaint again
         self._chart_due = 0.0
-        # While a run goes, new steps are taken from the worker's queue (step_queue) on a
-        # timer and shown at once, unless the text's pacer asks to wait.
+        # While a run goes, new steps are taken from this tab's queue on a timer and shown
+        # at once, unless the text's pacer asks to wait.
         self._text_pacer = UpdatePacer(TEXT_INTERVAL_S, TEXT_BUDGET, cost_factor=2.0)
-        self._step_timer = QTimer(self)
-        self._step_timer.setInterval(STEP_POLL_MS)
-        self._step_timer.timeout.connect(self._take_steps)
+        self.feed = StepFeed(STEP_POLL_MS, self._on_feed, parent=self)
         worker.sig_beam_progress.connect(self._on_beam_progress)
         worker.sig_redecoding.connect(self._on_redecoding)
         worker.sig_finished.connect(self._on_finished)
@@ -271,7 +269,7 @@ class WorkspaceView(EngineTab):
         self._selected = -1
         self.run_label.setText("Generating…")
         self._begin()
-        self._step_timer.start()
+        self.feed.start(request.request_id)
         self._worker.generate(request)
 
     def _send_more(
@@ -288,6 +286,7 @@ class WorkspaceView(EngineTab):
                 tuple(record.ids),
                 forced=forced,
                 batched=TokenStep.batched_prefix(record.steps),
+                steps=self.feed.queue,
             )
         )
 
@@ -308,7 +307,6 @@ class WorkspaceView(EngineTab):
         self._holding = self._hold_next = False
         self.step_button.setText("Step")
         self.record = RunRecord(prompt=prompt, settings=self.settings())
-        self._eog = []
         self._branches = []
         self._pending = []
         self._plot_pending = []
@@ -318,7 +316,7 @@ class WorkspaceView(EngineTab):
         self.stream_view.start(prompt)
         self.timeline.set_steps([])
         self.chart.show_step(None, {}, settings)
-        self._send(GenerationRequest(self._request, prompt, settings))
+        self._send(GenerationRequest(self._request, prompt, settings, steps=self.feed.queue))
 
     def continue_generation(self) -> None:
         self._continue(None)
@@ -414,7 +412,6 @@ class WorkspaceView(EngineTab):
         forced = step.forcing(token_id, record.piece_of(token_id), logit)
         self._branches.append(Branch(index, record.steps[index:], record.stop_reason, record.stats))
         record.cut(index)
-        del self._eog[index:]
         self.stream_view.truncate(index)
         self.timeline.set_steps(record.steps)
         self._send_more(record, self.settings(), forced)
@@ -427,27 +424,18 @@ class WorkspaceView(EngineTab):
             self._reveal()
         branch = self._branches.pop()
         record.cut(branch.at)
-        del self._eog[branch.at :]
         record.steps.extend(branch.steps)
         record.stop_reason = branch.stop_reason
         record.stats = branch.stats
-        self._eog.extend(s.id in record.eog_ids for s in branch.steps)
         self._show_record()
         self.select_step(min(branch.at, len(record.steps) - 1))
 
     # ---- worker events --------------------------------------------------------------
-    def _take_steps(self) -> None:
-        # Steps of a superseded request are dropped here.
-        reports = [r for rid, r in self._worker.steps.take_all() if rid == self._request]
-        if reports:
-            self._on_steps(reports)
+    def _on_feed(self, items: list[tuple[int, StepReport]]) -> None:
+        if items:
+            self._on_steps([report for _rid, report in items])
         elif self._pending and self._text_pacer.wait() <= 0:
             self._flush_pending()
-
-    def _end_steps(self) -> None:
-        """The run ended: its last steps are in the queue (put before the end was sent)."""
-        self._step_timer.stop()
-        self._take_steps()
 
     def _on_steps(self, reports: list[StepReport]) -> None:
         if self.record is None:
@@ -456,9 +444,6 @@ class WorkspaceView(EngineTab):
         for report in reports:
             record.steps.append(report.step)
             record.pieces.update(report.pieces)
-            if report.is_eog:
-                record.eog_ids = record.eog_ids | {report.step.id}
-            self._eog.append(report.is_eog)
         self._pending.extend(reports)
         now = time.monotonic()
         self._slow_stream = len(reports) == 1 and now - self._last_arrival >= SLOW_STREAM_S
@@ -471,7 +456,7 @@ class WorkspaceView(EngineTab):
             return  # a token to guess: shown when the user reveals it
         reports, self._pending = self._pending, []
         started = time.perf_counter()
-        self.stream_view.append_steps([(r.step, r.is_eog) for r in reports])
+        self.stream_view.append_steps([r.step for r in reports])
         self._text_pacer.updated(time.perf_counter() - started)
         self._plot_pending.extend(reports)
         now = time.monotonic()
@@ -523,7 +508,7 @@ class WorkspaceView(EngineTab):
     def _on_finished(self, request_id: int, finished: RunFinished) -> None:
         if request_id != self._request or self.record is None:
             return
-        self._end_steps()
+        self.feed.end()
         record = self.record
         record.stop_reason = finished.reason
         record.stats = RunStats(finished.tokens_per_second, finished.time_to_first_token)
@@ -549,7 +534,7 @@ class WorkspaceView(EngineTab):
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id != self._request:
             return
-        self._end_steps()
+        self.feed.end()
         self._running = False
         self._flush_pending(all_views=True)
         self.run_label.setText("")
@@ -612,7 +597,7 @@ class WorkspaceView(EngineTab):
         if record is None:
             return
         self.stream_view.pieces = record.pieces
-        self.stream_view.set_steps(record.prompt, record.steps, self._eog)
+        self.stream_view.set_steps(record.prompt, record.steps)
         self.timeline.set_steps(record.steps)
         self._update_run_label()
         self._update_actions()
@@ -632,12 +617,12 @@ class WorkspaceView(EngineTab):
         """Show a saved run as it was shown."""
         if self._running:
             return
-        self._request = self._next_id()  # anything still arriving belongs to the old view
+        self._request = self._next_id()
+        self.feed.follow(self._request)  # anything still arriving belongs to the old view
         self._holding = self._hold_next = False
         self._pending = []
         self.step_button.setText("Step")
         self.record = record
-        self._eog = [s.id in record.eog_ids for s in record.steps]
         self._branches = []
         self.prompt_edit.setPlainText(record.prompt)
         self.decoding.apply(record.settings)

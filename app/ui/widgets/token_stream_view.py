@@ -75,7 +75,6 @@ class TokenStreamView(QTextEdit):
         self.view_temperature = 1.0  # the chart's T, shown beside the model's p in tooltips
         self.steps: list[TokenStep] = []
         self.pieces: dict[int, bytes] = {}
-        self._eog: list[bool] = []
         self._starts: list[int] = []  # each step's span in the document: [start, end)
         self._ends: list[int] = []
         self._prompt = ""
@@ -91,7 +90,6 @@ class TokenStreamView(QTextEdit):
         self._prompt = prompt
         self._prompt_tokens = []
         self.steps = []
-        self._eog = []
         self._emphasis = []
         self._divergence = -1
         self._render()
@@ -102,21 +100,19 @@ class TokenStreamView(QTextEdit):
         self._prompt_tokens = list(tokens)
         self._prompt = "".join(text for text, _special in tokens)
         self.steps = []
-        self._eog = []
         self._emphasis = []
         self._divergence = -1
         self._render()
 
-    def append_steps(self, steps: list[tuple[TokenStep, bool]]) -> None:
-        """Append steps (each with whether it ended the text) in one edit: the document
-        lays its paragraph out once for the batch instead of once per token."""
+    def append_steps(self, steps: list[TokenStep]) -> None:
+        """Append steps in one edit: the document lays its paragraph out once for the
+        batch instead of once per token."""
         if not steps:
             return
         cursor = self._cursor_end()
         cursor.beginEditBlock()
-        for step, is_eog in steps:
+        for step in steps:
             self.steps.append(step)
-            self._eog.append(is_eog)
             self._insert(len(self.steps) - 1, cursor)
         cursor.endEditBlock()
         self.ensureCursorVisible()
@@ -124,14 +120,12 @@ class TokenStreamView(QTextEdit):
     def truncate(self, count: int) -> None:
         """Keep the first `count` steps (a branch replaces the rest)."""
         del self.steps[count:]
-        del self._eog[count:]
         self._selected = min(self._selected, count - 1)
         self._render()
 
-    def set_steps(self, prompt: str, steps: list[TokenStep], eog: list[bool]) -> None:
+    def set_steps(self, prompt: str, steps: list[TokenStep]) -> None:
         self._prompt = prompt
         self.steps = list(steps)
-        self._eog = list(eog)
         self._render()
 
     def finish(self) -> None:
@@ -217,7 +211,7 @@ class TokenStreamView(QTextEdit):
     def _insert(self, index: int, cursor: QTextCursor) -> None:
         """Insert a step's text at `cursor`, which stays at the document's end."""
         start = cursor.position()
-        if not self._eog[index]:
+        if not self.steps[index].ends_generation:
             text = self._utf8.push(self.steps[index].piece)
             if text:  # an unfinished character shows with the token that completes it
                 cursor.insertText(self._shown(text), self._token_format(index))
