@@ -53,7 +53,8 @@ from app.ui.tabs.tokenizer_view import TokenizerView
 from app.ui.tabs.workspace_view import SAMPLE_PROMPT, WorkspaceView
 from app.ui.widgets.chart_export import export_png, export_svg
 from app.ui.widgets.live_label import LiveLabel
-from app.workers.engine_worker import EngineThread, ModelLoaded
+from app.workers.engine_requests import ModelLoaded
+from app.workers.engine_worker import EngineThread
 
 DEFAULT_MODEL_LABEL = "Gemma 3 270M (bundled)"
 OPEN_FILE_LABEL = "Open GGUF file…"

@@ -11,20 +11,26 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 
 from PySide6.QtCore import Signal, Slot
 
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import BeamNode, TokenStep
-from app.core.errors import PlaygroundError
 from app.core.library.file_hash import cached_sha256
 from app.core.llama.engine_config import EngineConfig
-from app.core.llama.llama_runtime import BackendInfo
-from app.workers.step_queue import StepQueue
+from app.workers.engine_requests import (
+    CompareRequest,
+    GenerationRequest,
+    Hypothesis,
+    ModelLoaded,
+    PaneQueue,
+    PaneSpec,
+    PromptToken,
+    RunFinished,
+)
 from app.workers.step_reports import StepReport, StepReporter
-from app.workers.worker_thread import Worker, WorkerThread
+from app.workers.worker_thread import Attempt, Worker, WorkerThread
 
 log = logging.getLogger(__name__)
 # Continuing a run whose text is no longer in the cache (another tab used the engine, or a
@@ -33,94 +39,11 @@ log = logging.getLogger(__name__)
 REDECODE_NOTICE = 16
 
 
-@dataclass(frozen=True)
-class GenerationRequest:
-    """Generate after `prompt` + `prefix_ids` (the kept part of a run), optionally forcing
-    `forced` (a step whose token the user picked) first."""
-
-    request_id: int
-    prompt: str
-    settings: DecodingSettings
-    prefix_ids: tuple[int, ...] = ()
-    forced: TokenStep | None = None
-    batched: int = 0  # leading prefix tokens made by beam search (see generation.run_streams)
-    # Where the steps go: the requesting view's own queue, as (request id, StepReport);
-    # None when the view wants only the end (the Beam search tab).
-    steps: StepQueue[tuple[int, StepReport]] | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class PromptToken:
-    text: str
-    special: bool  # a control token of the template (turn markers, BOS)
-
-
-PaneQueue = StepQueue[tuple[int, int, StepReport | list[PromptToken]]]
 Report = Callable[[StepReport], None]
 
 
 def _discard(_report: StepReport) -> None:
     pass
-
-
-@dataclass(frozen=True)
-class PaneSpec:
-    """One pane of a comparison: how it decodes, with which model, and whether the prompt
-    goes through the model's chat template (as an instruct model expects it)."""
-
-    settings: DecodingSettings
-    model: str | None = None  # a GGUF path or "default"; None: the loaded model
-    chat: bool = False
-
-
-@dataclass(frozen=True)
-class CompareRequest:
-    """Several panes on one prompt. Greedy and sampled panes of the loaded model decode in
-    lockstep in one batch (the prompt decoded once); beam panes, chat panes and panes of
-    other models run after them, one by one (another model is loaded for its pane and
-    closed after it, so two models never need memory at once)."""
-
-    request_id: int
-    prompt: str
-    panes: tuple[PaneSpec, ...]
-    # (request id, pane, StepReport), and a chat pane's prompt (its PromptTokens after
-    # the template) before its tokens.
-    steps: PaneQueue | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    """A finished or surviving beam, for the list under the beam tree."""
-
-    text: str
-    score: float  # what the beams were ranked by (with the length penalty, if any)
-    logprob: float
-    length: int
-    finished: bool  # ended with an end-of-generation token
-    last_node: int
-
-
-@dataclass(frozen=True)
-class RunFinished:
-    reason: str
-    tokens_per_second: float
-    time_to_first_token: float
-    beam_nodes: list[BeamNode] = field(default_factory=list)
-    beam_path: list[int] = field(default_factory=list)
-    pieces: dict[int, bytes] = field(default_factory=dict)
-    hypotheses: list[Hypothesis] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ModelLoaded:
-    name: str
-    path: Path
-    device: str
-    n_ctx: int
-    layers: int = 0
-    gpu_layers: int = 0
-    backend: BackendInfo | None = None
-    chat_template: bool = False  # the GGUF carries a chat template (an instruct model)
 
 
 class EngineWorker(Worker):
@@ -172,6 +95,12 @@ class EngineWorker(Worker):
         self.cancel.clear()
         self._sig_compare.emit(request)
 
+    def _fail_request(self, rid: int) -> Callable[[str, Exception], None]:
+        return lambda message, _error: self.sig_failed.emit(rid, message)
+
+    def _note_pane(self, rid: int, pane: int) -> Callable[[str, Exception], None]:
+        return lambda message, _error: self.sig_pane_note.emit(rid, pane, message)
+
     @Slot(str, object, bool)
     def _load(self, spec: str, config: EngineConfig | None, free_first: bool) -> None:
         from app.core.llama.engine import Engine
@@ -181,15 +110,14 @@ class EngineWorker(Worker):
             self._engine.close()  # type: ignore[attr-defined]
             self._engine = None
             had_model = False
-        try:
+
+        def failed(message: str, _error: Exception) -> None:
+            log.warning("could not load %s: %s", spec, message)
+            self.sig_model_failed.emit(message, had_model)
+
+        with Attempt("loading the model", failed) as attempt:  # never takes the window down
             engine = Engine(spec, config)
-        except PlaygroundError as exc:
-            log.warning("could not load %s: %s", spec, exc)
-            self.sig_model_failed.emit(str(exc), had_model)
-            return
-        except Exception as exc:  # a model must never take the window down
-            log.exception("unexpected error in a worker")
-            self.sig_model_failed.emit(f"unexpected error while loading: {exc}", had_model)
+        if attempt.failed:
             return
         if self._engine is not None:
             self._engine.close()  # type: ignore[attr-defined]
@@ -232,7 +160,7 @@ class EngineWorker(Worker):
             return
         queue = request.steps
         put: Report = _discard if queue is None else lambda r: queue.put((rid, r))
-        try:
+        with Attempt("the generation", self._fail_request(rid)):
             ids = engine.tokenize_prompt(request.prompt) + list(request.prefix_ids)
             first_index = len(request.prefix_ids)
             if request.forced is not None:
@@ -256,14 +184,7 @@ class EngineWorker(Worker):
                 finished = self._stream(
                     engine, rid, ids, request.settings, first_index, put, request.batched
                 )
-        except PlaygroundError as exc:
-            self.sig_failed.emit(rid, str(exc))
-            return
-        except Exception as exc:  # report it; the worker and the model stay usable
-            log.exception("unexpected error in a worker")
-            self.sig_failed.emit(rid, f"generation failed: {exc}")
-            return
-        self.sig_finished.emit(rid, finished)
+            self.sig_finished.emit(rid, finished)
 
     def _stream(
         self,
@@ -377,7 +298,9 @@ class EngineWorker(Worker):
             for i, spec in enumerate(request.panes)
             if spec.model is None and not spec.chat and spec.settings.mode != "beam"
         ]
-        try:
+        with Attempt(
+            "the comparison", lambda message, _e: self.sig_failed.emit(rid, message)
+        ) as run:
             if lockstep:
                 ids = engine.tokenize_prompt(request.prompt)
                 vocab = engine.vocab
@@ -411,12 +334,7 @@ class EngineWorker(Worker):
                             f"in lockstep with {len(lockstep) - 1} other "
                             f"pane{'s' if len(lockstep) > 2 else ''}",
                         )
-        except PlaygroundError as exc:
-            self.sig_failed.emit(rid, str(exc))
-            return
-        except Exception as exc:  # report it; the worker and the model stay usable
-            log.exception("unexpected error in a worker")
-            self.sig_failed.emit(rid, f"comparison failed: {exc}")
+        if run.failed:
             return
         for pane, spec in enumerate(request.panes):
             if pane in lockstep:
@@ -424,15 +342,9 @@ class EngineWorker(Worker):
             if self.cancel.is_set():
                 self.sig_pane_finished.emit(rid, pane, RunFinished("cancelled", 0.0, 0.0))
                 continue
-            try:
+            finished = RunFinished("error", 0.0, 0.0)  # one pane failing leaves the others
+            with Attempt("this pane", self._note_pane(rid, pane)):
                 finished = self._solo_pane(engine, rid, pane, spec, request.prompt, queue)
-            except PlaygroundError as exc:
-                self.sig_pane_note.emit(rid, pane, str(exc))
-                finished = RunFinished("error", 0.0, 0.0)
-            except Exception as exc:  # one pane failing leaves the others standing
-                log.exception("unexpected error in a worker")
-                self.sig_pane_note.emit(rid, pane, f"this pane failed: {exc}")
-                finished = RunFinished("error", 0.0, 0.0)
             self.sig_pane_finished.emit(rid, pane, finished)
         self.sig_compare_finished.emit(rid)
 

@@ -20,7 +20,6 @@ from app.core.errors import PlaygroundError
 from app.core.gguf.quant_files import QuantGroup
 from app.core.hub.downloader import (
     ChecksumMismatch,
-    DiskFull,
     DownloadCancelled,
     Downloader,
     DownloadProgress,
@@ -28,7 +27,7 @@ from app.core.hub.downloader import (
 )
 from app.core.hub.hub_client import HubClient
 from app.core.hub.pending_downloads import forget, remember
-from app.workers.worker_thread import Worker, WorkerThread
+from app.workers.worker_thread import Attempt, Worker, WorkerThread
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +51,12 @@ class HubWorker(Worker):
 
     @Slot(int, object)
     def _run(self, request_id: int, call: Callable[[], Any]) -> None:
-        try:
-            result = call()
-        except PlaygroundError as exc:
-            self.sig_failed.emit(request_id, type(exc).__name__, str(exc))
-            return
-        except Exception as exc:  # a bad reply must not end the thread
-            log.exception("unexpected error in a worker")
-            self.sig_failed.emit(request_id, "unexpected", f"unexpected error: {exc}")
-            return
-        self.sig_done.emit(request_id, result)
+        def failed(message: str, error: Exception) -> None:
+            kind = type(error).__name__ if isinstance(error, PlaygroundError) else "unexpected"
+            self.sig_failed.emit(request_id, kind, message)
+
+        with Attempt("the Hub request", failed):
+            self.sig_done.emit(request_id, call())
 
 
 @dataclass(frozen=True)
@@ -118,34 +113,31 @@ class DownloadWorker(Worker):
     def _download(self, job: DownloadJob) -> None:
         with self._lock:
             cancel = self._cancels.setdefault(job.job_id, threading.Event())
-        try:
-            if cancel.is_set():
+
+        def failed(message: str, error: Exception) -> None:
+            if isinstance(error, DownloadCancelled):
                 self.sig_cancelled.emit(job.job_id)
                 return
-            self.sig_started.emit(job.job_id)
+            resumable = not isinstance(error, (ChecksumMismatch, UnsafePath))
+            self.sig_failed.emit(job.job_id, message, resumable)
 
-            def progress(p: DownloadProgress) -> None:
-                self.sig_progress.emit(job.job_id, p)
+        try:
+            with Attempt("the download", failed):
+                if cancel.is_set():
+                    raise DownloadCancelled("cancelled before it started")
+                self.sig_started.emit(job.job_id)
 
-            downloader = self._downloader_for(job.endpoint)
-            models_dir = downloader.models_dir
-            remember(models_dir, job.repo_id, job.revision, job.group)
-            paths = downloader.download_group(
-                job.repo_id, job.group, job.revision, progress, cancel
-            )
-            forget(models_dir, job.repo_id, job.group)
-        except DownloadCancelled:
-            self.sig_cancelled.emit(job.job_id)
-        except DiskFull as exc:
-            self.sig_failed.emit(job.job_id, str(exc), True)
-        except PlaygroundError as exc:
-            resumable = not isinstance(exc, (ChecksumMismatch, UnsafePath))
-            self.sig_failed.emit(job.job_id, str(exc), resumable)
-        except Exception as exc:
-            log.exception("unexpected error in a worker")
-            self.sig_failed.emit(job.job_id, f"unexpected error: {exc}", True)
-        else:
-            self.sig_finished.emit(job.job_id, [str(p) for p in paths])
+                def progress(p: DownloadProgress) -> None:
+                    self.sig_progress.emit(job.job_id, p)
+
+                downloader = self._downloader_for(job.endpoint)
+                models_dir = downloader.models_dir
+                remember(models_dir, job.repo_id, job.revision, job.group)
+                paths = downloader.download_group(
+                    job.repo_id, job.group, job.revision, progress, cancel
+                )
+                forget(models_dir, job.repo_id, job.group)
+                self.sig_finished.emit(job.job_id, [str(p) for p in paths])
         finally:
             with self._lock:
                 self._cancels.pop(job.job_id, None)

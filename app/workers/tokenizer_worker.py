@@ -8,20 +8,15 @@ text itself is tokenized in one llama.cpp call, so chunking never changes the to
 from __future__ import annotations
 
 import gc
-import logging
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import Signal, Slot
 
-from app.core.errors import PlaygroundError
 from app.core.tokenizer.text_tokens import SplitCharacter, TextCounts, count, split_characters
 from app.core.tokenizer.tokens import TokenInfo
-from app.workers.worker_thread import Worker, WorkerThread
+from app.workers.worker_thread import Attempt, Worker, WorkerThread
 
 PROGRESS_EVERY = 20_000  # tokens between progress reports
-
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,7 +90,7 @@ class TokenizerWorker(Worker):
         import time
 
         rid = request.request_id
-        try:
+        with Attempt("tokenizing", lambda message, _e: self.sig_failed.emit(rid, message)):
             loaded = self._vocabulary(request.path)
             vocab = loaded.vocab  # type: ignore[attr-defined]
             data = request.text.encode("utf-8")
@@ -134,39 +129,27 @@ class TokenizerWorker(Worker):
                     ids_text=ids_text(ids),
                 ),
             )
-        except PlaygroundError as exc:
-            self.sig_failed.emit(rid, str(exc))
-        except Exception as exc:  # the tab stays usable
-            log.exception("unexpected error in a worker")
-            self.sig_failed.emit(rid, f"tokenizing failed: {exc}")
 
     @Slot(int, str, object)
     def _decode(self, request_id: int, path: str, ids: list[int]) -> None:
-        try:
+        with Attempt("decoding ids", lambda message, _e: self.sig_failed.emit(request_id, message)):
             vocab = self._vocabulary(path).vocab  # type: ignore[attr-defined]
             for token_id in ids:
                 vocab.check_id(token_id)
             text = vocab.detokenize(ids, special=True).decode("utf-8", "replace")
             self.sig_decoded.emit(request_id, text)
-        except PlaygroundError as exc:
-            self.sig_failed.emit(request_id, str(exc))
 
     @Slot(int, str, str)
     def _replay(self, request_id: int, path: str, text: str) -> None:
         from app.core.library.default_model import resolve_model
         from app.core.tokenizer.bpe_replay import load_tokenizer_model, replay
 
-        try:
+        with Attempt("the replay", lambda message, _e: self.sig_failed.emit(request_id, message)):
             model = self._models.get(path)
             if model is None:
                 model = load_tokenizer_model(resolve_model(path))
                 self._models[path] = model
             self.sig_replay.emit(request_id, replay(model, text))  # type: ignore[arg-type]
-        except PlaygroundError as exc:
-            self.sig_failed.emit(request_id, str(exc))
-        except Exception as exc:
-            log.exception("unexpected error in a worker")
-            self.sig_failed.emit(request_id, f"the replay failed: {exc}")
 
     def shutdown(self) -> None:
         for loaded in self._vocabs.values():

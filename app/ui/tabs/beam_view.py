@@ -22,7 +22,8 @@ from app.core.decoding.step_records import BeamNode, describe_stop
 from app.ui.tabs.engine_tab import EngineTab
 from app.ui.widgets.beam_tree_view import BeamTreeView
 from app.ui.widgets.color_legends import beam_tree_legend
-from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished
+from app.workers.engine_requests import GenerationRequest, RunFinished
+from app.workers.engine_worker import EngineWorker
 
 BEFORE_A_RUN = (
     "Press Search: beam search keeps the <i>width</i> most likely continuations at every "

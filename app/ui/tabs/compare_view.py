@@ -38,13 +38,8 @@ from app.ui.widgets.probability_chart import ProbabilityChart
 from app.ui.widgets.step_feed import StepFeed
 from app.ui.widgets.token_stream_view import TokenStreamView
 from app.ui.widgets.update_pacer import TEXT_BUDGET, UpdatePacer
-from app.workers.engine_worker import (
-    CompareRequest,
-    EngineWorker,
-    PaneSpec,
-    PromptToken,
-    RunFinished,
-)
+from app.workers.engine_requests import CompareRequest, PaneSpec, PromptToken, RunFinished
+from app.workers.engine_worker import EngineWorker
 from app.workers.step_reports import StepReport
 
 MAX_PANES = 6

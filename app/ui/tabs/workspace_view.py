@@ -43,7 +43,8 @@ from app.ui.widgets.timeline_view import TimelineView
 from app.ui.widgets.token_stream_view import COLOR_MODES, TokenStreamView
 from app.ui.widgets.token_text import visible_piece
 from app.ui.widgets.update_pacer import TEXT_BUDGET, UpdatePacer
-from app.workers.engine_worker import EngineWorker, GenerationRequest, RunFinished
+from app.workers.engine_requests import GenerationRequest, RunFinished
+from app.workers.engine_worker import EngineWorker
 from app.workers.step_reports import StepReport
 
 SAMPLE_PROMPT = (
