@@ -5,8 +5,18 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QMessageBox,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.version import app_version
 
 GLOSSARY: tuple[tuple[str, str], ...] = (
     (
@@ -148,3 +158,29 @@ def about_html(version: str) -> str:
         "<li>Reference tokenizers: GPT-2 (MIT), Qwen2 (Apache-2.0), Llama 3 (Meta Llama 3 "
         "Community License)</li></ul>"
     )
+
+
+def show_glossary(parent: QWidget) -> HelpDialog:
+    dialog = HelpDialog("Glossary", glossary_html(), parent)
+    dialog.show()
+    return dialog
+
+
+def show_shortcuts(parent: QWidget, actions: Sequence[QAction]) -> HelpDialog:
+    dialog = HelpDialog("Keyboard shortcuts", shortcuts_html(actions), parent)
+    dialog.show()
+    return dialog
+
+
+def show_about(parent: QWidget) -> QMessageBox:
+    box = QMessageBox(
+        QMessageBox.Icon.Information,
+        "About LLM Playground",
+        about_html(app_version()),
+        QMessageBox.StandardButton.Ok,
+        parent,
+    )
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setIconPixmap(parent.windowIcon().pixmap(64, 64))
+    box.show()
+    return box

@@ -22,7 +22,6 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -35,31 +34,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import PlaygroundError
 from app.core.library.default_model import is_default_model
 from app.core.library.library import Library, LibraryEntry
 from app.core.llama.llama_runtime import physical_cores
-from app.core.runs.session_file import load_session, save_session
-from app.core.runs.step_export import export_steps_csv
 from app.core.settings import RuntimeSettings, SettingsStore
-from app.core.version import app_version
-from app.ui.help_dialogs import HelpDialog, about_html, glossary_html, shortcuts_html
+from app.ui.help_dialogs import HelpDialog, show_about, show_glossary, show_shortcuts
+from app.ui.model_picker import DEFAULT_MODEL_LABEL, ModelPicker
 from app.ui.models.models_view import ModelsView
+from app.ui.run_files import RunFiles
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.tabs.beam_view import BeamView
 from app.ui.tabs.compare_view import CompareView
 from app.ui.tabs.prompt_link import PromptLink
 from app.ui.tabs.tokenizer_view import TokenizerView
 from app.ui.tabs.workspace_view import SAMPLE_PROMPT, WorkspaceView
-from app.ui.widgets.chart_export import export_png, export_svg
 from app.ui.widgets.live_label import LiveLabel
 from app.workers.engine_requests import ModelLoaded
 from app.workers.engine_worker import EngineThread
-
-DEFAULT_MODEL_LABEL = "Gemma 3 270M (bundled)"
-OPEN_FILE_LABEL = "Open GGUF file…"
-RECENT_MODELS = 8
-
+from app.workers.hub_worker import default_downloader, hub_threads
+from app.workers.tokenizer_worker import TokenizerThread
 
 PREFERRED_SIZE = QSize(1280, 800)  # the first start, where the screen has room
 
@@ -73,7 +66,6 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.settings_store = SettingsStore.load()
-        self._library_entries: list[LibraryEntry] = []
         self.setWindowTitle("LLM Playground")
         self.setAcceptDrops(True)
         self._settings_store = QSettings()
@@ -97,10 +89,7 @@ class MainWindow(QMainWindow):
 
     # ---- layout -------------------------------------------------------------------
     def _build(self, hub_endpoint: str | None, library: Library | None) -> None:
-        self.model_picker = QComboBox()
-        self.model_picker.setMinimumWidth(260)
-        self.model_picker.setToolTip("The model every tab uses (drop a .gguf file here too)")
-        self._fill_model_picker()
+        self.model_picker = ModelPicker()
         self.model_picker.activated.connect(self._on_model_picked)
         model_row = QHBoxLayout()
         model_row.addWidget(QLabel("Model"))
@@ -142,9 +131,18 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.workspace, "Workspace")
         self.tabs.addTab(self.compare, "Compare")
         self.tabs.addTab(self.beam_view, "Beam search")
-        self.tokenizer = TokenizerView()
+        self._tokenizer_thread = TokenizerThread()
+        self.tokenizer = TokenizerView(self._tokenizer_thread.worker)
         self.tabs.addTab(self.tokenizer, "Tokenizer")
-        self.models = ModelsView(lambda: self.settings_store.settings, hub_endpoint, library)
+        library = library or Library()
+        self._hub, self._downloads = hub_threads(default_downloader(library.models_dir))
+        self.models = ModelsView(
+            lambda: self.settings_store.settings,
+            self._hub.worker,
+            self._downloads.worker,
+            library,
+            hub_endpoint,
+        )
         self.models.sig_load_model.connect(self._load_from_library)
         self.models.sig_library_listed.connect(self._on_library_listed)
         self.models.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -159,25 +157,37 @@ class MainWindow(QMainWindow):
         layout.addLayout(model_row)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        self.files = RunFiles(
+            self,
+            self.workspace,
+            self._model_identity,
+            self.statusBar().showMessage,
+            self._show_error,
+            lambda: self.tabs.setCurrentWidget(self.workspace),
+        )
         self._build_menus()
         self._update_actions()
 
     def _build_menus(self) -> None:
         ws = self.workspace
+        files = self.files
         file_menu = self.menuBar().addMenu("&File")
         self._add_action(
             file_menu, "Open GGUF model…", self.open_model_dialog, QKeySequence.StandardKey.Open
         )
         file_menu.addSeparator()
-        self._add_action(file_menu, "Open session…", self.open_session_dialog, "Ctrl+Shift+O")
+        self._add_action(file_menu, "Open session…", files.open_session_dialog, "Ctrl+Shift+O")
         self.save_action = self._add_action(
-            file_menu, "Save session…", self.save_session_dialog, QKeySequence.StandardKey.Save
+            file_menu,
+            "Save session…",
+            files.save_session_dialog,
+            QKeySequence.StandardKey.Save,
         )
         self.csv_action = self._add_action(
-            file_menu, "Export steps as CSV…", self.export_csv_dialog
+            file_menu, "Export steps as CSV…", files.export_csv_dialog
         )
         self.png_action = self._add_action(
-            file_menu, "Export chart as PNG or SVG…", self.export_chart_dialog
+            file_menu, "Export chart as PNG or SVG…", files.export_chart_dialog
         )
         file_menu.addSeparator()
         self._add_action(file_menu, "Settings…", self.settings_dialog, "Ctrl+,")
@@ -198,28 +208,14 @@ class MainWindow(QMainWindow):
         self._add_action(help_menu, "About LLM Playground", self.show_about)
 
     def show_glossary(self) -> HelpDialog:
-        dialog = HelpDialog("Glossary", glossary_html(), self)
-        dialog.show()
-        return dialog
+        return show_glossary(self)
 
     def show_shortcuts(self) -> HelpDialog:
         actions = [a for menu in self.menuBar().findChildren(QMenu) for a in menu.actions()]
-        dialog = HelpDialog("Keyboard shortcuts", shortcuts_html(actions), self)
-        dialog.show()
-        return dialog
+        return show_shortcuts(self, actions)
 
     def show_about(self) -> QMessageBox:
-        box = QMessageBox(
-            QMessageBox.Icon.Information,
-            "About LLM Playground",
-            about_html(app_version()),
-            QMessageBox.StandardButton.Ok,
-            self,
-        )
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
-        box.show()
-        return box
+        return show_about(self)
 
     def _add_action(
         self,
@@ -266,42 +262,9 @@ class MainWindow(QMainWindow):
                 view.stop()
 
     # ---- models -------------------------------------------------------------------
-    def _recent_models(self) -> list[str]:
-        value = self._settings_store.value("models/recent", [])
-        values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-        return [str(v) for v in values if Path(str(v)).is_file() and not is_default_model(str(v))]
-
-    def _fill_model_picker(self) -> None:
-        """The bundled model, the library's models, recent files, then Open…."""
-        picker = self.model_picker
-        current = picker.currentData()
-        picker.blockSignals(True)
-        picker.clear()
-        picker.addItem(DEFAULT_MODEL_LABEL, "default")
-        listed = set()
-        for entry in self._library_entries:
-            if entry.source == "bundled" or entry.error:
-                continue
-            listed.add(str(entry.path))
-            picker.addItem(f"{entry.name} · {entry.quantization}", str(entry.path))
-            picker.setItemData(picker.count() - 1, str(entry.path), Qt.ItemDataRole.ToolTipRole)
-        for path in self._recent_models():
-            if path not in listed:
-                picker.addItem(Path(path).name, path)
-        picker.addItem(OPEN_FILE_LABEL, "")
-        if current:
-            self._select_in_picker(str(current))
-        picker.blockSignals(False)
-
     def _on_library_listed(self, entries: list[LibraryEntry]) -> None:
-        self._library_entries = entries
-        self._fill_model_picker()
-        self._select_in_picker(self._current_spec() or self._loading_spec)
-
-    def _select_in_picker(self, spec: str) -> None:
-        index = self.model_picker.findData(spec)
-        if index >= 0:
-            self.model_picker.setCurrentIndex(index)
+        self.model_picker.set_entries(entries)
+        self.model_picker.select(self._current_spec() or self._loading_spec)
 
     def _on_model_picked(self, index: int) -> None:
         spec = self.model_picker.itemData(index)
@@ -367,24 +330,20 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model(path)
         else:
-            self._select_in_picker(self._current_spec())
+            self.model_picker.select(self._current_spec())
 
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
         spec = self._loading_spec
         self._loading_spec = ""
         self._model = loaded
         self._model_spec = spec
-        if spec != "default":
-            recent = [spec, *[p for p in self._recent_models() if p != spec]][:RECENT_MODELS]
-            self._settings_store.setValue("models/recent", recent)
-            self._fill_model_picker()
-        self._select_in_picker(spec)
+        self.model_picker.remember(spec)
         self.progress.setVisible(False)
         self.model_label.setText(f"{loaded.name} · {loaded.device} · context {loaded.n_ctx:,}")
         self.tokenizer.set_model(str(loaded.path))
         self.models.set_backend(loaded.backend)
         self.compare.set_chat_template(loaded.chat_template)
-        listed = any(e.path.resolve() == loaded.path.resolve() for e in self._library_entries)
+        listed = self.model_picker.lists(loaded.path)
         if (spec != "default" and self.models.library.add_import(Path(spec))) or not listed:
             self.models.refresh_library()
         self._update_actions()
@@ -396,7 +355,7 @@ class MainWindow(QMainWindow):
             self.model_label.setText(
                 f"{self._model.name} · {self._model.device} · context {self._model.n_ctx:,}"
             )
-            self._select_in_picker(self._current_spec())
+            self.model_picker.select(self._current_spec())
         else:
             self.model_label.setText(f"Could not load the model: {message}")
         self._show_error("The model could not be loaded", message, previous_kept)
@@ -442,85 +401,6 @@ class MainWindow(QMainWindow):
             self._model_hashes[str(path)] = sha
         return path.name, sha
 
-    def save_session(self, path: Path) -> None:
-        record = self.workspace.record
-        if record is None:
-            return
-        name, sha = self._model_identity()
-        save_session(path, record, name, sha, self.workspace.view_state())
-        self.statusBar().showMessage(f"Saved {path.name}", 4000)
-
-    def open_session(self, path: Path) -> None:
-        if self.workspace.running:
-            return
-        try:
-            session = load_session(path)
-        except PlaygroundError as exc:
-            self._show_error("The session could not be opened", str(exc))
-            return
-        self.workspace.show_run(session.record, session.view)
-        self.tabs.setCurrentWidget(self.workspace)
-        note = f"Opened {path.name}"
-        current = self._model.path.name if self._model is not None else ""
-        if session.model_name and current and session.model_name != current:
-            note += f" (made with {session.model_name}; {current} is loaded)"
-        self.statusBar().showMessage(note, 8000)
-
-    def export_csv(self, path: Path) -> None:
-        record = self.workspace.record
-        if record is not None:
-            export_steps_csv(path, record, record.piece_of, self.workspace.chart.temperature)
-            self.statusBar().showMessage(f"Exported {len(record.steps)} steps to {path.name}", 4000)
-
-    def export_chart(self, path: Path) -> bool:
-        """The chart as PNG (twice the screen's resolution) or, for a .svg name, SVG."""
-        chart = self.workspace.chart
-        svg = path.suffix.lower() == ".svg"
-        saved = export_svg(chart, path) if svg else export_png(chart, path)
-        if saved:
-            self.statusBar().showMessage(f"Saved the chart to {path.name}", 4000)
-        return bool(saved)
-
-    def _ask_path(self, title: str, name: str, pattern: str, save: bool = True) -> Path | None:
-        last_dir = str(self._settings_store.value("files/last_dir", str(Path.home())))
-        start = str(Path(last_dir) / name)
-        if save:
-            chosen, _f = QFileDialog.getSaveFileName(self, title, start, pattern)
-        else:
-            chosen, _f = QFileDialog.getOpenFileName(self, title, str(Path(start).parent), pattern)
-        if not chosen:
-            return None
-        self._settings_store.setValue("files/last_dir", str(Path(chosen).parent))
-        return Path(chosen)
-
-    def save_session_dialog(self) -> None:
-        path = self._ask_path("Save session", "session.llmp.json", "Sessions (*.json)")
-        if path:
-            try:
-                self.save_session(path)
-            except OSError as exc:
-                self._show_error("The session could not be saved", str(exc))
-
-    def open_session_dialog(self) -> None:
-        path = self._ask_path("Open session", "", "Sessions (*.json);;All files (*)", save=False)
-        if path:
-            self.open_session(path)
-
-    def export_csv_dialog(self) -> None:
-        path = self._ask_path("Export steps", "steps.csv", "CSV (*.csv)")
-        if path:
-            try:
-                self.export_csv(path)
-            except OSError as exc:
-                self._show_error("The steps could not be exported", str(exc))
-
-    def export_chart_dialog(self) -> None:
-        path = self._ask_path(
-            "Export chart", "chart.png", "PNG images (*.png);;SVG drawings (*.svg)"
-        )
-        if path and not self.export_chart(path):
-            self._show_error("The chart could not be saved", f"could not write {path}")
-
     # ---- window state -----------------------------------------------------------------
     def _restore_geometry(self) -> None:
         geometry = self._settings_store.value("window/geometry")
@@ -552,6 +432,8 @@ class MainWindow(QMainWindow):
         self._settings_store.setValue("window/geometry", self.saveGeometry())
         self._settings_store.setValue("window/splitter", self.workspace.splitter.saveState())
         self.tokenizer.close_worker()
-        self.models.close_threads()
+        self._tokenizer_thread.close()
+        self._downloads.close()
+        self._hub.close()
         self._engine.close()
         super().closeEvent(event)

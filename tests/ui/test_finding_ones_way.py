@@ -125,13 +125,13 @@ def test_prompts_chat_panes_tab_focus_and_exports(
 
     run_tokens(window, 5)
     png = tmp_path / "chart.png"
-    assert window.export_chart(png)
+    assert window.files.export_chart(png)
     image = QImage(str(png))
     size = export_size(ws.chart)
     assert (image.width(), image.height()) == (size.width() * PNG_SCALE, size.height() * PNG_SCALE)
     assert size.width() == ws.chart.plot.width()  # the plot itself, not the spin box row
     svg = tmp_path / "chart.svg"
-    assert window.export_chart(svg) and svg.read_text().lstrip().startswith("<?xml")
+    assert window.files.export_chart(svg) and svg.read_text().lstrip().startswith("<?xml")
     assert "<svg" in svg.read_text()
 
     ws.whitespace_box.setChecked(True)

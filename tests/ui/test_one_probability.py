@@ -56,7 +56,7 @@ def test_tooltip_chart_csv_and_json_agree(
     assert f"Step {index + 1}:" in ws.chart.title.text()
 
     csv_path = tmp_path / "steps.csv"
-    window.export_csv(csv_path)
+    window.files.export_csv(csv_path)
     with csv_path.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["step"] for r in rows] == [str(k) for k in range(1, 7)]

@@ -59,7 +59,7 @@ def test_generate_continue_and_steps_draw_one_stream(
     assert [s.index for s in record.steps] == list(range(20))
     pieced = list(record.ids)
     session = tmp_path / "run.json"
-    window.save_session(session)
+    window.files.save_session(session)
 
     # One uninterrupted run of 20 chooses the same tokens.
     ws.decoding.max_tokens.setValue(20)

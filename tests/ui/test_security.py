@@ -47,8 +47,8 @@ def test_token_is_never_written_by_the_app(
         window.apply_settings(RuntimeSettings(n_ctx=2048))
         qtbot.waitUntil(lambda: not window._loading_spec, timeout=90_000)
         run_tokens(window, 4)
-        window.save_session(tmp_path / "run.json")
-        window.export_csv(tmp_path / "steps.csv")
+        window.files.save_session(tmp_path / "run.json")
+        window.files.export_csv(tmp_path / "steps.csv")
         window.apply_settings(RuntimeSettings())
         qtbot.waitUntil(lambda: not window._loading_spec, timeout=90_000)
     finally:

@@ -72,25 +72,25 @@ def test_merge_replay_steps_to_llamas_tokens(
     view = window.tokenizer
     window.tabs.setCurrentWidget(view)
     qtbot.waitUntil(lambda: view.result is not None, timeout=30_000)
-    view.replay_text.setPlainText("unrelated")
-    view.replay_button.click()
-    qtbot.waitUntil(lambda: view.replay is not None, timeout=30_000)
-    replay = view.replay
-    assert replay is not None and view.replay_slider.maximum() == len(replay.steps) > 0
-    view.forward_button.click()
-    view.forward_button.click()
-    assert view.replay_position == 2
-    assert f"merge 2 of {len(replay.steps)}" in view.replay_state.text()
-    view.back_button.click()
-    assert view.replay_position == 1
+    view.merges.replay_text.setPlainText("unrelated")
+    view.merges.replay_button.click()
+    qtbot.waitUntil(lambda: view.merges.replay is not None, timeout=30_000)
+    replay = view.merges.replay
+    assert replay is not None and view.merges.replay_slider.maximum() == len(replay.steps) > 0
+    view.merges.forward_button.click()
+    view.merges.forward_button.click()
+    assert view.merges.replay_position == 2
+    assert f"merge 2 of {len(replay.steps)}" in view.merges.replay_state.text()
+    view.merges.back_button.click()
+    assert view.merges.replay_position == 1
     path = Path(tempfile.gettempdir()) / "llm-playground-tokenizer.png"
     assert window.grab().save(str(path), "PNG")
     with capsys.disabled():
         print(f"\ntokenizer screenshot: {path}")
-    view.replay_slider.setValue(len(replay.steps))
+    view.merges.replay_slider.setValue(len(replay.steps))
     with load_vocabulary(model_path) as vocab:
         assert replay.tokens == vocab.tokenize("unrelated", add_bos=False)
-    assert f"tokens: {replay.tokens}" in view.replay_state.text()
+    assert f"tokens: {replay.tokens}" in view.merges.replay_state.text()
 
 
 def test_files_binary_refused_invalid_utf8_warned(workspace: Workspace, tmp_path: Path) -> None:
@@ -167,12 +167,12 @@ def test_replay_starts_from_exactly_the_clicked_chip(qtbot: QtBot, workspace: Wo
     index = next(i for i, t in enumerate(result.infos) if t.piece == b" unrelated")
     chip_id = result.infos[index].id
     view.chips.token_clicked.emit(index)
-    assert view.replay_text.toPlainText() == " unrelated"  # the leading space kept
-    view.replay = None
+    assert view.merges.replay_text.toPlainText() == " unrelated"  # the leading space kept
+    view.merges.replay = None
     view.start_replay()
-    qtbot.waitUntil(lambda: view.replay is not None, timeout=30_000)
-    assert view.replay is not None and view.replay.tokens == [chip_id]
-    assert f"Replaying the chip “␣unrelated” (id {chip_id})" in view.replay_caption.text()
+    qtbot.waitUntil(lambda: view.merges.replay is not None, timeout=30_000)
+    assert view.merges.replay is not None and view.merges.replay.tokens == [chip_id]
+    assert f"Replaying the chip “␣unrelated” (id {chip_id})" in view.merges.replay_caption.text()
 
     # Selecting the word without its space replays that text, and says it is not the chip.
     start = view.input.toPlainText().index("unrelated")
@@ -180,12 +180,12 @@ def test_replay_starts_from_exactly_the_clicked_chip(qtbot: QtBot, workspace: Wo
     cursor.setPosition(start)
     cursor.setPosition(start + len("unrelated"), cursor.MoveMode.KeepAnchor)
     view.input.setTextCursor(cursor)
-    view.replay = None
+    view.merges.replay = None
     view.start_replay()
-    qtbot.waitUntil(lambda: view.replay is not None, timeout=30_000)
-    caption = view.replay_caption.text()
+    qtbot.waitUntil(lambda: view.merges.replay is not None, timeout=30_000)
+    caption = view.merges.replay_caption.text()
     assert "without the chip's leading space" in caption and f"id {chip_id}" in caption
-    assert view.replay is not None and view.replay.tokens != [chip_id]
+    assert view.merges.replay is not None and view.merges.replay.tokens != [chip_id]
 
 
 def test_whitespace_marks_in_vocabulary_strings_and_compared_panes(

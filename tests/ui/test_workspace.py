@@ -176,14 +176,14 @@ def test_saved_session_reopens_the_same_view(
     window.workspace.select_step(5)
     window.workspace.decoding.set_temperature(1.3)
     session = tmp_path / "run.json"
-    window.save_session(session)
+    window.files.save_session(session)
     csv_path = tmp_path / "steps.csv"
-    window.export_csv(csv_path)
+    window.files.export_csv(csv_path)
     with csv_path.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 12 and rows[0]["piece"] and float(rows[0]["p_model"]) > 0
     chart_png = tmp_path / "chart.png"
-    assert window.export_chart(chart_png) and chart_png.stat().st_size > 1000
+    assert window.files.export_chart(chart_png) and chart_png.stat().st_size > 1000
 
     other = new_window(str(model_path))
     other.open_session(session)
@@ -208,7 +208,7 @@ def test_a_bad_session_file_is_reported(
     window = new_window(str(model_path))
     broken = tmp_path / "broken.json"
     broken.write_text('{"format": "llm-playground-session", "version": 1, "steps": 3}')
-    window.open_session(broken)
+    window.files.open_session(broken)
     assert window.error_dialog is not None
     assert "broken.json" in window.error_dialog.text()
     assert window.workspace.record is None

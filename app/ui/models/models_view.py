@@ -42,7 +42,7 @@ from app.ui.models.hub_search_panel import HubSearchPanel
 from app.ui.models.library_panel import LibraryPanel
 from app.ui.models.model_card_view import CardFacts, ModelCardView
 from app.ui.models.repo_files_panel import RepoFilesPanel
-from app.workers.hub_worker import DownloadJob, default_downloader, hub_threads
+from app.workers.hub_worker import DownloadJob, DownloadWorker, HubWorker
 
 SEARCH_LIMIT = 50
 
@@ -58,12 +58,16 @@ class ModelsView(QWidget):
     def __init__(
         self,
         settings: Callable[[], RuntimeSettings],
+        hub: HubWorker,
+        downloads: DownloadWorker,
+        library: Library,
         endpoint: str | None = None,
-        library: Library | None = None,
     ) -> None:
+        """`hub` answers Hub requests and `downloads` fetches files into the library's
+        folder, each on a thread the window owns (hub_worker.hub_threads)."""
         super().__init__()
         self.endpoint = endpoint or HubClient().endpoint
-        self.library = library or Library()
+        self.library = library
         self._settings = settings
         self._backend: BackendInfo | None = None
         self._ids = itertools.count(1)
@@ -72,10 +76,11 @@ class ModelsView(QWidget):
         self._jobs: dict[int, DownloadJob] = {}
         self.status_message = ""
         self.error_dialog: QMessageBox | None = None
-        self._hub, self._downloads = hub_threads(default_downloader(self.library.models_dir))
-        self._hub.worker.sig_done.connect(self._on_hub_done)
-        self._hub.worker.sig_failed.connect(self._on_hub_failed)
-        dl = self._downloads.worker
+        self._hub = hub
+        self._downloads = downloads
+        hub.sig_done.connect(self._on_hub_done)
+        hub.sig_failed.connect(self._on_hub_failed)
+        dl = downloads
         dl.sig_started.connect(lambda job: self.queue.started(job))
         dl.sig_progress.connect(lambda job, p: self.queue.progress(job, p))
         dl.sig_finished.connect(self._on_download_finished)
@@ -124,7 +129,7 @@ class ModelsView(QWidget):
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
         self.queue = DownloadQueueView()
-        self.queue.sig_cancel.connect(self._downloads.worker.cancel_job)
+        self.queue.sig_cancel.connect(self._downloads.cancel_job)
         self.queue.sig_resume.connect(self._resume)
         self.queue.sig_load.connect(self.sig_load_model.emit)
         layout = QVBoxLayout(self)
@@ -143,10 +148,6 @@ class ModelsView(QWidget):
     def set_backend(self, backend: BackendInfo | None) -> None:
         self._backend = backend
 
-    def close_threads(self) -> None:
-        self._downloads.close()
-        self._hub.close()
-
     # ---- requests -----------------------------------------------------------------
     def _request(
         self,
@@ -161,7 +162,7 @@ class ModelsView(QWidget):
             lambda result: done(result) if self._latest.get(kind) == request_id else None,
             lambda k, m: failed(k, m) if self._latest.get(kind) == request_id else None,
         )
-        self._hub.worker.run(request_id, call)
+        self._hub.run(request_id, call)
         return request_id
 
     def _on_hub_done(self, request_id: int, result: object) -> None:
@@ -231,7 +232,7 @@ class ModelsView(QWidget):
         job = DownloadJob(next(self._ids), details.repo_id, group, details.commit, self.endpoint)
         self._jobs[job.job_id] = job
         self.queue.add(job.job_id, f"{job.label} · {group.label}", group.size)
-        self._downloads.worker.enqueue(job)
+        self._downloads.enqueue(job)
         return job.job_id
 
     def _show_pending(self) -> None:
@@ -249,7 +250,7 @@ class ModelsView(QWidget):
     def _resume(self, job_id: int) -> None:
         job = self._jobs[job_id]
         self.queue.requeued(job_id)
-        self._downloads.worker.enqueue(job)
+        self._downloads.enqueue(job)
 
     def _on_download_finished(self, job_id: int, paths: list[str]) -> None:
         self.queue.finished(job_id, paths[0])

@@ -3,7 +3,6 @@ the ids (and ids back to text), and a step-by-step replay of the BPE merges."""
 
 from __future__ import annotations
 
-import html
 import itertools
 import re
 from pathlib import Path
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPlainTextEdit,
     QPushButton,
-    QSlider,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -36,9 +34,9 @@ from app.core.tokenizer.text_tokens import (
     differing_tokens,
     parse_ids,
 )
+from app.ui.tabs.merge_replay_panel import MergeReplayPanel
 from app.ui.widgets.token_chips import TokenChips
-from app.ui.widgets.token_text import visible_piece
-from app.workers.tokenizer_worker import TokenizedText, TokenizeRequest, TokenizerThread
+from app.workers.tokenizer_worker import TokenizedText, TokenizeRequest, TokenizerWorker
 
 COURSE_SENTENCE = (
     "Byte pair encoding (also known as digram coding) is an algorithm, first described in "
@@ -46,15 +44,14 @@ COURSE_SENTENCE = (
 )
 DEBOUNCE_MS = 250
 MAX_COMPARED = 3  # other tokenizers shown beside the model's own
-REPLAY_STEP_MS = 600
 IDS_SLICE = 200_000  # characters of the IDs view filled per event-loop pass
 
 
 class TokenizerView(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, worker: TokenizerWorker, parent: QWidget | None = None) -> None:
+        """`worker` runs on a thread of its own, which the window owns and closes."""
         super().__init__(parent)
-        self._thread = TokenizerThread()
-        worker = self._thread.worker
+        self._worker = worker
         worker.sig_tokenized.connect(self._on_tokenized)
         worker.sig_progress.connect(self._on_progress)
         worker.sig_decoded.connect(self._on_decoded)
@@ -65,16 +62,12 @@ class TokenizerView(QWidget):
         self.model_path = "default"
         self.result: TokenizedText | None = None
         self.compared: list[ComparedTokenizer] = []
-        self.replay: Replay | None = None
-        self._chip: tuple[str, int] | None = None  # the text and id of the chip last clicked
-        self._replayed = ""
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.tokenize)
-        self._player = QTimer(self)
-        self._player.setInterval(REPLAY_STEP_MS)
-        self._player.timeout.connect(self._advance_replay)
+        self.merges = MergeReplayPanel()
+        self.merges.replay_button.clicked.connect(lambda: self.start_replay())
         self._build()
 
     # ---- layout -------------------------------------------------------------------
@@ -101,7 +94,7 @@ class TokenizerView(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop tokenizing this (long) text")
         self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(lambda: self._thread.worker.stop())
+        self.cancel_button.clicked.connect(lambda: self._worker.stop())
         options.addWidget(self.cancel_button)
         self.warning = QLabel("")
         self.warning.setStyleSheet("color: #b45309")
@@ -155,42 +148,6 @@ class TokenizerView(QWidget):
         ids_layout.addWidget(self.ids_view, 1)
         ids_layout.addWidget(self.decoded)
 
-        self.replay_text = QPlainTextEdit("unrelated")
-        self.replay_text.setMaximumHeight(40)
-        self.replay_button = QPushButton("Replay merges")
-        self.replay_button.setToolTip("How the tokenizer builds the tokens of this word")
-        self.replay_button.clicked.connect(lambda: self.start_replay())
-        self.play_button = QPushButton("Play")
-        self.play_button.clicked.connect(lambda: self.toggle_play())
-        self.back_button = QPushButton("◀")
-        self.back_button.clicked.connect(lambda: self.step_replay(-1))
-        self.forward_button = QPushButton("▶")
-        self.forward_button.clicked.connect(lambda: self.step_replay(1))
-        self.replay_slider = QSlider(Qt.Orientation.Horizontal)
-        self.replay_slider.valueChanged.connect(lambda _v: self._show_replay_state())
-        self.replay_caption = QLabel("")
-        self.replay_caption.setWordWrap(True)
-        self.replay_caption.setTextFormat(Qt.TextFormat.RichText)
-        self.replay_state = QLabel("")
-        self.replay_state.setTextFormat(Qt.TextFormat.RichText)
-        self.replay_state.setWordWrap(True)
-        self.replay_state.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        replay_controls = QHBoxLayout()
-        replay_controls.addWidget(self.replay_button)
-        replay_controls.addStretch(1)
-        for widget in (self.back_button, self.play_button, self.forward_button):
-            widget.setMaximumWidth(70)
-            replay_controls.addWidget(widget)
-        replay_box = QWidget()
-        replay_layout = QVBoxLayout(replay_box)
-        replay_layout.setContentsMargins(0, 0, 0, 0)
-        replay_layout.addWidget(QLabel("BPE merge replay (select a word in the text, or type)"))
-        replay_layout.addWidget(self.replay_text)
-        replay_layout.addLayout(replay_controls)
-        replay_layout.addWidget(self.replay_caption)
-        replay_layout.addWidget(self.replay_slider)
-        replay_layout.addWidget(self.replay_state, 1)
-
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -230,7 +187,7 @@ class TokenizerView(QWidget):
         left_layout.addLayout(self._compare_box)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(ids_box)
-        right.addWidget(replay_box)
+        right.addWidget(self.merges)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -239,7 +196,6 @@ class TokenizerView(QWidget):
         splitter.setSizes([820, 460])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
-        self._update_replay_controls()
 
     # ---- tokenizing ---------------------------------------------------------------
     def set_model(self, path: str) -> None:
@@ -251,11 +207,11 @@ class TokenizerView(QWidget):
         self._request = next(self._ids)
         text = self.input.toPlainText()
         add_bos = self.bos_box.isChecked()
-        self._thread.worker.tokenize(TokenizeRequest(self._request, self.model_path, text, add_bos))
+        self._worker.tokenize(TokenizeRequest(self._request, self.model_path, text, add_bos))
         for other in self.compared:
             other.request = next(self._ids)
             other.result = None
-            self._thread.worker.tokenize(TokenizeRequest(other.request, other.path, text, add_bos))
+            self._worker.tokenize(TokenizeRequest(other.request, other.path, text, add_bos))
 
     # ---- comparing tokenizers -------------------------------------------------------
     def add_compare_dialog(self) -> None:
@@ -405,8 +361,7 @@ class TokenizerView(QWidget):
         info = self.chips.infos[index]
         piece = info.piece.decode("utf-8", "replace")
         if piece.strip():  # exactly the chip's text: a leading space is part of the token
-            self.replay_text.setPlainText(piece)
-            self._chip = (piece, info.id)
+            self.merges.set_chip(piece, info.id)
 
     def decode_ids(self) -> None:
         vocab_size = self.result.vocab_size if self.result is not None else 2**31
@@ -415,7 +370,7 @@ class TokenizerView(QWidget):
         except PlaygroundError as exc:
             self.decoded.setText(str(exc))
             return
-        self._thread.worker.decode(self._request, self.model_path, ids)
+        self._worker.decode(self._request, self.model_path, ids)
 
     def _on_decoded(self, request_id: int, text: str) -> None:
         if request_id == self._request:
@@ -425,118 +380,17 @@ class TokenizerView(QWidget):
     def start_replay(self) -> None:
         # Qt writes a selection's line breaks as U+2029; the text is replayed as selected.
         selected = self.input.textCursor().selectedText().replace("\u2029", "\n")
-        if selected.strip():
-            self.replay_text.setPlainText(selected)
-        text = self.replay_text.toPlainText()
-        if not text:
-            return
-        self._player.stop()
-        self._replayed = text
-        self._thread.worker.replay(self._request, self.model_path, text)
-
-    def _replay_caption(self, replay: Replay) -> str:
-        """What is replayed, and how it relates to the chip last clicked."""
-        shown = html.escape(visible_piece(self._replayed.encode()))
-        chip = self._chip
-        if chip is None:
-            return f"Replaying “{shown}”"
-        piece, token_id = chip
-        chip_shown = html.escape(visible_piece(piece.encode()))
-        if self._replayed != piece:
-            why = (
-                "without the chip's leading space"
-                if self._replayed == piece.lstrip() and piece != piece.lstrip()
-                else "another text"
-            )
-            return (
-                f"Replaying “{shown}”: {why}, not the chip “{chip_shown}” (id {token_id}); "
-                "click the chip to replay exactly its text"
-            )
-        note = f"Replaying the chip “{chip_shown}” (id {token_id}), exactly its text"
-        if replay.tokens != [token_id]:
-            note += (
-                f"; on its own this text becomes {replay.tokens}, so in the full text the "
-                "tokenizer split it differently"
-            )
-        return note
+        text = self.merges.begin(selected)
+        if text:
+            self._worker.replay(self._request, self.model_path, text)
 
     def _on_replay(self, request_id: int, replay: Replay) -> None:
-        if request_id != self._request:
-            return
-        self.replay = replay
-        self.replay_caption.setText(self._replay_caption(replay))
-        self.replay_slider.blockSignals(True)
-        self.replay_slider.setRange(0, len(replay.steps))
-        self.replay_slider.setValue(0)
-        self.replay_slider.blockSignals(False)
-        self._show_replay_state()
-        self._update_replay_controls()
-
-    def step_replay(self, delta: int) -> None:
-        self.replay_slider.setValue(self.replay_slider.value() + delta)
-
-    def toggle_play(self) -> None:
-        if self._player.isActive():
-            self._player.stop()
-        else:
-            if self.replay is not None and self.replay_slider.value() >= len(self.replay.steps):
-                self.replay_slider.setValue(0)
-            self._player.start()
-        self._update_replay_controls()
-
-    def _advance_replay(self) -> None:
-        if self.replay is None or self.replay_slider.value() >= len(self.replay.steps):
-            self._player.stop()
-            self._update_replay_controls()
-            return
-        self.step_replay(1)
-
-    def _update_replay_controls(self) -> None:
-        has = self.replay is not None and bool(self.replay.steps)
-        for widget in (self.play_button, self.back_button, self.forward_button):
-            widget.setEnabled(has)
-        self.replay_slider.setEnabled(has)
-        self.play_button.setText("Pause" if self._player.isActive() else "Play")
-
-    @property
-    def replay_position(self) -> int:
-        return self.replay_slider.value()
-
-    def _show_replay_state(self) -> None:
-        replay = self.replay
-        if replay is None:
-            self.replay_state.setText("")
-            return
-        position = self.replay_slider.value()
-        if position == 0:
-            words = replay.initial
-            caption = "start: the pre-tokenizer's words, split into characters"
-        else:
-            step = replay.steps[position - 1]
-            words = step.pieces
-            caption = f"merge {position} of {len(replay.steps)}: {step.left} + {step.right}"
-        chips = " ".join(
-            "<span style='background:#dbeafe'>&nbsp;"
-            + "</span>&nbsp;<span style='background:#fde68a'>".join(
-                _escape(piece) for piece in word
-            )
-            + "&nbsp;</span>"
-            for word in words
-        )
-        ending = f"<br>tokens: {replay.tokens}" if position == len(replay.steps) else ""
-        self.replay_state.setText(
-            f"{caption}<br><span style='font-size:14pt; font-family:monospace'>{chips}</span>"
-            f"{ending}"
-        )
+        if request_id == self._request:
+            self.merges.show_replay(replay)
 
     def close_worker(self) -> None:
-        self._player.stop()
+        self.merges.stop()
         self._debounce.stop()
-        self._thread.close()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class ComparedTokenizer(QWidget):

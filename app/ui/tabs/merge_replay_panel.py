@@ -1,0 +1,184 @@
+"""The Tokenizer tab's BPE merge replay: the text replayed, its caption, and the merges
+stepped through one by one (or played)."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.tokenizer.bpe_replay import Replay
+from app.ui.widgets.token_text import visible_piece
+
+REPLAY_STEP_MS = 600
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class MergeReplayPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.replay: Replay | None = None
+        self._chip: tuple[str, int] | None = None  # the text and id of the chip last clicked
+        self._replayed = ""
+        self._player = QTimer(self)
+        self._player.setInterval(REPLAY_STEP_MS)
+        self._player.timeout.connect(self._advance_replay)
+
+        self.replay_text = QPlainTextEdit("unrelated")
+        self.replay_text.setMaximumHeight(40)
+        self.replay_button = QPushButton("Replay merges")
+        self.replay_button.setToolTip("How the tokenizer builds the tokens of this word")
+        self.play_button = QPushButton("Play")
+        self.play_button.clicked.connect(lambda: self.toggle_play())
+        self.back_button = QPushButton("◀")
+        self.back_button.clicked.connect(lambda: self.step_replay(-1))
+        self.forward_button = QPushButton("▶")
+        self.forward_button.clicked.connect(lambda: self.step_replay(1))
+        self.replay_slider = QSlider(Qt.Orientation.Horizontal)
+        self.replay_slider.valueChanged.connect(lambda _v: self._show_replay_state())
+        self.replay_caption = QLabel("")
+        self.replay_caption.setWordWrap(True)
+        self.replay_caption.setTextFormat(Qt.TextFormat.RichText)
+        self.replay_state = QLabel("")
+        self.replay_state.setTextFormat(Qt.TextFormat.RichText)
+        self.replay_state.setWordWrap(True)
+        self.replay_state.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        controls = QHBoxLayout()
+        controls.addWidget(self.replay_button)
+        controls.addStretch(1)
+        for widget in (self.back_button, self.play_button, self.forward_button):
+            widget.setMaximumWidth(70)
+            controls.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("BPE merge replay (select a word in the text, or type)"))
+        layout.addWidget(self.replay_text)
+        layout.addLayout(controls)
+        layout.addWidget(self.replay_caption)
+        layout.addWidget(self.replay_slider)
+        layout.addWidget(self.replay_state, 1)
+        self._update_replay_controls()
+
+    def set_chip(self, piece: str, token_id: int) -> None:
+        """A chip was clicked: its exact text is what a replay would show next."""
+        self.replay_text.setPlainText(piece)
+        self._chip = (piece, token_id)
+
+    def begin(self, selected: str) -> str:
+        """Start a replay of `selected` (when it is more than blanks) or of the typed text;
+        returns the text to replay ("" for nothing)."""
+        if selected.strip():
+            self.replay_text.setPlainText(selected)
+        text = self.replay_text.toPlainText()
+        if text:
+            self._player.stop()
+            self._replayed = text
+        return text
+
+    def stop(self) -> None:
+        self._player.stop()
+
+    def _replay_caption(self, replay: Replay) -> str:
+        """What is replayed, and how it relates to the chip last clicked."""
+        shown = html.escape(visible_piece(self._replayed.encode()))
+        chip = self._chip
+        if chip is None:
+            return f"Replaying “{shown}”"
+        piece, token_id = chip
+        chip_shown = html.escape(visible_piece(piece.encode()))
+        if self._replayed != piece:
+            why = (
+                "without the chip's leading space"
+                if self._replayed == piece.lstrip() and piece != piece.lstrip()
+                else "another text"
+            )
+            return (
+                f"Replaying “{shown}”: {why}, not the chip “{chip_shown}” (id {token_id}); "
+                "click the chip to replay exactly its text"
+            )
+        note = f"Replaying the chip “{chip_shown}” (id {token_id}), exactly its text"
+        if replay.tokens != [token_id]:
+            note += (
+                f"; on its own this text becomes {replay.tokens}, so in the full text the "
+                "tokenizer split it differently"
+            )
+        return note
+
+    def show_replay(self, replay: Replay) -> None:
+        self.replay = replay
+        self.replay_caption.setText(self._replay_caption(replay))
+        self.replay_slider.blockSignals(True)
+        self.replay_slider.setRange(0, len(replay.steps))
+        self.replay_slider.setValue(0)
+        self.replay_slider.blockSignals(False)
+        self._show_replay_state()
+        self._update_replay_controls()
+
+    def step_replay(self, delta: int) -> None:
+        self.replay_slider.setValue(self.replay_slider.value() + delta)
+
+    def toggle_play(self) -> None:
+        if self._player.isActive():
+            self._player.stop()
+        else:
+            if self.replay is not None and self.replay_slider.value() >= len(self.replay.steps):
+                self.replay_slider.setValue(0)
+            self._player.start()
+        self._update_replay_controls()
+
+    def _advance_replay(self) -> None:
+        if self.replay is None or self.replay_slider.value() >= len(self.replay.steps):
+            self._player.stop()
+            self._update_replay_controls()
+            return
+        self.step_replay(1)
+
+    def _update_replay_controls(self) -> None:
+        has = self.replay is not None and bool(self.replay.steps)
+        for widget in (self.play_button, self.back_button, self.forward_button):
+            widget.setEnabled(has)
+        self.replay_slider.setEnabled(has)
+        self.play_button.setText("Pause" if self._player.isActive() else "Play")
+
+    @property
+    def replay_position(self) -> int:
+        return self.replay_slider.value()
+
+    def _show_replay_state(self) -> None:
+        replay = self.replay
+        if replay is None:
+            self.replay_state.setText("")
+            return
+        position = self.replay_slider.value()
+        if position == 0:
+            words = replay.initial
+            caption = "start: the pre-tokenizer's words, split into characters"
+        else:
+            step = replay.steps[position - 1]
+            words = step.pieces
+            caption = f"merge {position} of {len(replay.steps)}: {step.left} + {step.right}"
+        chips = " ".join(
+            "<span style='background:#dbeafe'>&nbsp;"
+            + "</span>&nbsp;<span style='background:#fde68a'>".join(
+                _escape(piece) for piece in word
+            )
+            + "&nbsp;</span>"
+            for word in words
+        )
+        ending = f"<br>tokens: {replay.tokens}" if position == len(replay.steps) else ""
+        self.replay_state.setText(
+            f"{caption}<br><span style='font-size:14pt; font-family:monospace'>{chips}</span>"
+            f"{ending}"
+        )
