@@ -30,7 +30,8 @@ from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.generation import generate
 from app.core.decoding.step_records import GenerationStats
 from app.core.llama.engine import Engine
-from app.ui.main_window import SAMPLE_PROMPT, MainWindow
+from app.ui.main_window import MainWindow
+from app.ui.tabs.workspace_layout import SAMPLE_PROMPT
 
 
 def percentile(values: list[float], q: float) -> float:

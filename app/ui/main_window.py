@@ -47,7 +47,8 @@ from app.ui.tabs.beam_view import BeamView
 from app.ui.tabs.compare_view import CompareView
 from app.ui.tabs.prompt_link import PromptLink
 from app.ui.tabs.tokenizer_view import TokenizerView
-from app.ui.tabs.workspace_view import SAMPLE_PROMPT, WorkspaceView
+from app.ui.tabs.workspace_layout import SAMPLE_PROMPT
+from app.ui.tabs.workspace_view import WorkspaceView
 from app.ui.widgets.live_label import LiveLabel
 from app.workers.engine_requests import ModelLoaded
 from app.workers.engine_worker import EngineThread

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from app.core.decoding.step_records import TokenStep
+from app.core.units import format_percent
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,22 @@ def rate_guess(step: TokenStep, guess: str, pieces: dict[int, bytes]) -> GuessRe
         if _same(piece, guess):
             return GuessResult(guess, entry.id, dist.rank_of(entry.logit) + 1, entry.p, searched)
     return GuessResult(guess, None, 0, math.nan, searched)
+
+
+def describe_guess(result: GuessResult, step: TokenStep, guess: str, shown: str) -> str:
+    """How `guess` fared, in a sentence; `shown` is the chosen token as the text shows it."""
+    if result.token_id == step.id:
+        verdict = f"Right: “{guess.strip()}” is the token chosen"
+    elif result.token_id is not None:
+        verdict = f"The model chose “{shown}”; your “{guess.strip()}” was"
+    else:
+        verdict = (
+            f"The model chose “{shown}”; your “{guess.strip()}” is not among its "
+            f"{result.searched} most likely tokens"
+        )
+    if result.token_id is not None:
+        verdict += f" (rank {result.rank}, p = {format_percent(result.p)}, model T = 1)"
+    return verdict
 
 
 @dataclass

@@ -8,66 +8,35 @@ dear), so a fast model never floods the event loop. The plots follow more slowly
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QPushButton,
-    QScrollArea,
-    QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.decoding.guess_score import GuessResult, GuessScore, rate_guess
+from app.core.decoding.guess_score import describe_guess, rate_guess
 from app.core.decoding.step_records import TokenStep, describe_stop
 from app.core.runs.run_record import Branch, RunRecord, RunStats
 from app.core.runs.session_file import SessionView
-from app.core.units import format_percent
-from app.ui.tabs.decoding_panel import DecodingPanel
-from app.ui.tabs.engine_tab import EngineTab
+from app.ui.tabs.live_steps import LiveSteps
+from app.ui.tabs.workspace_layout import OUTPUT_CAPTION, WorkspaceLayout
 from app.ui.widgets.color_legends import boundaries_legend, entropy_legend, probability_legend
 from app.ui.widgets.live_label import LiveLabel
-from app.ui.widgets.probability_chart import ProbabilityChart
 from app.ui.widgets.step_feed import StepFeed
-from app.ui.widgets.timeline_view import TimelineView
-from app.ui.widgets.token_stream_view import COLOR_MODES, TokenStreamView
+from app.ui.widgets.token_stream_view import COLOR_MODES
 from app.ui.widgets.token_text import visible_piece
-from app.ui.widgets.update_pacer import TEXT_BUDGET, UpdatePacer
 from app.workers.engine_requests import GenerationRequest, RunFinished
 from app.workers.engine_worker import EngineWorker
 from app.workers.step_reports import StepReport
 
-SAMPLE_PROMPT = (
-    "Detective Jameson sat in his cramped office, surrounded by stacks of dusty files "
-    "and yellowed newspapers."
-)
-# The plots repaint in software (~7–10 ms each) on a core llama.cpp's threads need: on a
-# fast stream each follows once a second, half a second apart, so no event-loop pass
-# holds both (and the GIL) at once; a slow stream (a token every 125 ms or more) leaves
-# the CPU idle between tokens, and the plots follow every token.
-PLOT_INTERVAL_S = 1.0
-SLOW_STREAM_S = 0.125
-# The text follows the steps at most 20 times a second, less when its updates grow
-# dear (a long paragraph): then they are spaced to stay within TEXT_BUDGET of the time,
-# the paint after an update costing about as much as the update.
-TEXT_INTERVAL_S = 0.05
-OUTPUT_CAPTION = "Output: hover a token for its probabilities, click it to inspect its step"
 STEP_POLL_MS = 25  # a running generation's new steps are taken from the worker this often
 
 Notify = Callable[[str, int], None]
 
 
-class WorkspaceView(EngineTab):
+class WorkspaceView(WorkspaceLayout):
     actions_changed = Signal()
     """What can be done changed (a run exists, one is running...)."""
 
@@ -85,152 +54,38 @@ class WorkspaceView(EngineTab):
         self.record: RunRecord | None = None
         self._branches: list[Branch] = []
         self._selected = -1  # the step the chart shows; -1 follows the latest
-        self._pending: list[StepReport] = []
         self._hold_next = False  # the running step is to be guessed before it is shown
         self._stepped = False  # the last run was one Step
         self._holding = False  # a generated token waits for Reveal
-        self._plot_pending: list[StepReport] = []
-        self._last_arrival = 0.0
-        self._slow_stream = True
-        self._timeline_due = 0.0  # time.monotonic() when each plot may repaint again
-        self._chart_due = 0.0
         # While a run goes, new steps are taken from this tab's queue on a timer and shown
-        # at once, unless the text's pacer asks to wait.
-        self._text_pacer = UpdatePacer(TEXT_INTERVAL_S, TEXT_BUDGET, cost_factor=2.0)
+        # at once, unless the text's pacer asks to wait (live_steps).
+        self.live = LiveSteps(self.stream_view, self.timeline, self.chart)
         self.feed = StepFeed(STEP_POLL_MS, self._on_feed, parent=self)
         worker.sig_beam_progress.connect(self._on_beam_progress)
         worker.sig_redecoding.connect(self._on_redecoding)
         worker.sig_finished.connect(self._on_finished)
         worker.sig_failed.connect(self._on_failed)
-        self._build()
+        self._connect()
 
-    # ---- layout -------------------------------------------------------------------
-    def _build(self) -> None:
-        self.generate_button = QPushButton("Generate")
-        self.generate_button.setToolTip("Generate from the prompt (Ctrl+Enter)")
+    def _connect(self) -> None:
         self.generate_button.clicked.connect(lambda: self.start_generation())
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop generating (Esc)")
         self.stop_button.clicked.connect(lambda: self.stop_generation())
-        self.continue_button = QPushButton("Continue")
-        self.continue_button.setToolTip("Generate more after the current text (Ctrl+Shift+Enter)")
         self.continue_button.clicked.connect(lambda: self.continue_generation())
-        self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("One more token: guess it first, then reveal (Ctrl+.)")
         self.step_button.clicked.connect(lambda: self.step_once())
-        self.guess_box = QCheckBox("Guess first")
-        self.guess_box.setToolTip(
-            "Step keeps the new token hidden: type what you think comes next, then press "
-            "Reveal to see its rank and probability"
-        )
-        self.guess_edit = QLineEdit()
-        self.guess_edit.setPlaceholderText("your guess")
-        self.guess_edit.setMaximumWidth(130)
-        self.guess_edit.setToolTip(
-            "The next token as you expect it (a leading space does not matter); Enter reveals"
-        )
         self.guess_edit.returnPressed.connect(lambda: self.step_once() if self._holding else None)
-        self.guess_edit.setEnabled(False)  # shown always: the buttons never move
-        self.guess_box.toggled.connect(self.guess_edit.setEnabled)
-        self.guess_score = GuessScore()
-        self.last_guess: GuessResult | None = None
-        self.restore_button = QPushButton("Restore branch")
-        self.restore_button.setToolTip("Bring back the text this branch replaced")
         self.restore_button.clicked.connect(lambda: self.restore_branch())
-
-        self.color_mode = QComboBox()
-        self.color_mode.addItems(
-            ["Colour: token boundaries", "Colour: probability", "Colour: entropy"]
-        )
-        self.color_mode.setToolTip(
-            "Token boundaries alternate two colours; probability goes from red (unlikely) to "
-            "green (likely); entropy from pale (sure) to violet (unsure)"
-        )
         self.color_mode.currentIndexChanged.connect(self._on_color_mode)
-        self.whitespace_box = QCheckBox("Show whitespace (␣ ↵)")
         self.whitespace_box.toggled.connect(self._on_whitespace)
-
-        top_bar = QHBoxLayout()
-        for button in (
-            self.generate_button,
-            self.stop_button,
-            self.continue_button,
-            self.step_button,
-            self.guess_box,
-            self.guess_edit,
-            self.restore_button,
-        ):
-            top_bar.addWidget(button)
-        top_bar.addStretch(1)
-        top_bar.addWidget(self.color_mode)
-        top_bar.addWidget(self.whitespace_box)
-
-        self.prompt_edit = QPlainTextEdit(SAMPLE_PROMPT)
-        self.prompt_edit.setPlaceholderText("Type a prompt; the model continues it")
-        self.prompt_edit.setMaximumHeight(90)
-        self.prompt_edit.setTabChangesFocus(True)  # keyboard users must be able to leave it
-        self.stream_view = TokenStreamView()
         self.stream_view.step_clicked.connect(self.select_step)
         self.stream_view.step_hovered.connect(self._on_hover)
-        self.timeline = TimelineView()
-        self.timeline.setMinimumHeight(120)
         self.timeline.step_clicked.connect(self.select_step)
         self.timeline.step_hovered.connect(self._on_hover)
-
-        text_column = QWidget()
-        text_layout = QVBoxLayout(text_column)
-        text_layout.setContentsMargins(0, 0, 0, 0)
-        text_layout.addWidget(QLabel("Prompt"))
-        text_layout.addWidget(self.prompt_edit)
-        self.output_caption = QLabel(OUTPUT_CAPTION)
-        text_layout.addWidget(self.output_caption)
-        text_layout.addWidget(self.stream_view, 1)
-        self.color_legend = QLabel(boundaries_legend())
-        self.color_legend.setTextFormat(Qt.TextFormat.RichText)
-        self.color_legend.setWordWrap(True)
-        text_layout.addWidget(self.color_legend)
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(text_column)
-        left.addWidget(self.timeline)
-        left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 1)
-        left.setSizes([520, 170])
-
-        self.decoding = DecodingPanel()
         self.decoding.temperature_changed.connect(lambda _t: self._sync_chart_settings())
         self.decoding.mode_changed.connect(lambda _m: self._sync_chart_settings())
         for spin in (self.decoding.top_k, self.decoding.top_p, self.decoding.min_p):
             spin.valueChanged.connect(lambda _v: self._sync_chart_settings())
         self.decoding.beam_width.valueChanged.connect(lambda _v: self._sync_chart_settings())
-        self.chart = ProbabilityChart()
         self.chart.token_activated.connect(self.branch_with)
-        side = QWidget()
-        side.setMinimumWidth(380)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.decoding)
-        side_layout.addWidget(self.chart, 1)
-        # The panel scrolls when the window is short (a 768-pixel laptop screen), so a
-        # mode that adds parts (the draw, the beams) never grows or overlaps the window.
-        self.side_scroll = QScrollArea()
-        self.side_scroll.setWidget(side)
-        self.side_scroll.setWidgetResizable(True)
-        self.side_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # Always there: a bar that came and went with the mode changed the panel's width.
-        self.side_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
-        self.side_scroll.setMinimumWidth(side.minimumWidth() + 16)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(self.side_scroll)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([760, 480])
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top_bar)
-        layout.addWidget(self.splitter, 1)
         self._sync_chart_settings()
         self._update_actions()
 
@@ -309,10 +164,7 @@ class WorkspaceView(EngineTab):
         self.step_button.setText("Step")
         self.record = RunRecord(prompt=prompt, settings=self.settings())
         self._branches = []
-        self._pending = []
-        self._plot_pending = []
-        self._last_arrival = self._timeline_due = self._chart_due = 0.0
-        self._text_pacer.reset()
+        self.live.reset()
         self.stream_view.pieces = self.record.pieces
         self.stream_view.start(prompt)
         self.timeline.set_steps([])
@@ -372,18 +224,7 @@ class WorkspaceView(EngineTab):
         self.guess_score.add(result, step.id)
         self.last_guess = result
         self.guess_edit.clear()
-        shown = visible_piece(step.piece)
-        if result.token_id == step.id:
-            verdict = f"Right: “{guess.strip()}” is the token chosen"
-        elif result.token_id is not None:
-            verdict = f"The model chose “{shown}”; your “{guess.strip()}” was"
-        else:
-            verdict = (
-                f"The model chose “{shown}”; your “{guess.strip()}” is not among its "
-                f"{result.searched} most likely tokens"
-            )
-        if result.token_id is not None:
-            verdict += f" (rank {result.rank}, p = {format_percent(result.p)}, model T = 1)"
+        verdict = describe_guess(result, step, guess, visible_piece(step.piece))
         self._notify(f"{verdict} · {self.guess_score.summary()}", 15000)
 
     def stop(self) -> None:
@@ -433,58 +274,17 @@ class WorkspaceView(EngineTab):
 
     # ---- worker events --------------------------------------------------------------
     def _on_feed(self, items: list[tuple[int, StepReport]]) -> None:
-        if items:
-            self._on_steps([report for _rid, report in items])
-        elif self._pending and self._text_pacer.wait() <= 0:
-            self._flush_pending()
-
-    def _on_steps(self, reports: list[StepReport]) -> None:
-        if self.record is None:
-            return
-        record = self.record
-        for report in reports:
-            record.steps.append(report.step)
-            record.pieces.update(report.pieces)
-        self._pending.extend(reports)
-        now = time.monotonic()
-        self._slow_stream = len(reports) == 1 and now - self._last_arrival >= SLOW_STREAM_S
-        self._last_arrival = now
-        if self._text_pacer.wait() <= 0:
+        if items and self.record is not None:
+            self.live.arrive(self.record, [report for _rid, report in items])
+        if self.live.pending and self.live.text_due:
             self._flush_pending()
 
     def _flush_pending(self, *, all_views: bool = False) -> None:
         if self._hold_next or self._holding:
             return  # a token to guess: shown when the user reveals it
-        reports, self._pending = self._pending, []
-        started = time.perf_counter()
-        self.stream_view.append_steps([r.step for r in reports])
-        self._text_pacer.updated(time.perf_counter() - started)
-        self._plot_pending.extend(reports)
-        now = time.monotonic()
-        every = all_views or self._slow_stream
-        timeline_turn = every or now >= self._timeline_due
-        chart_turn = every or (now >= self._chart_due and not timeline_turn)
-        if timeline_turn and self._plot_pending:
-            self.timeline.append_steps([r.step for r in self._plot_pending])
-            self._plot_pending = []
-            self._timeline_due = now + PLOT_INTERVAL_S
-            self._chart_due = max(self._chart_due, now + PLOT_INTERVAL_S / 2)
-        if chart_turn and self._selected < 0 and self.record:
-            self._chart_due = now + PLOT_INTERVAL_S
-            # Following the latest step: the chart only (no selection marks to move).
-            record = self.record
-            latest = len(self.stream_view.steps) - 1
-            if latest >= 0:
-                self.chart.show_step(
-                    record.steps[latest],
-                    record.pieces,
-                    record.settings,
-                    record.beam_nodes,
-                    record.beam_path,
-                    live=self._running,
-                )
-        if all_views or timeline_turn:  # the status line re-lays out the status bar
-            self._update_run_label()
+        follow = self._selected < 0
+        if self.live.show(self.record, all_views=all_views, follow=follow, live=self._running):
+            self._update_run_label()  # the status line re-lays out the status bar
 
     def _on_redecoding(self, request_id: int, tokens: int) -> None:
         if request_id == self._request:
@@ -621,7 +421,7 @@ class WorkspaceView(EngineTab):
         self._request = self._next_id()
         self.feed.follow(self._request)  # anything still arriving belongs to the old view
         self._holding = self._hold_next = False
-        self._pending = []
+        self.live.reset()
         self.step_button.setText("Step")
         self.record = record
         self._branches = []
