@@ -8,7 +8,7 @@ search ends, the best hypothesis's path is highlighted.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
@@ -19,19 +19,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.decoding.step_records import BeamNode
+from app.ui.widgets import palette
 from app.ui.widgets.token_text import visible_piece
 
 NODE_W = 118
 NODE_H = 30
 COLUMN_GAP = 46
 ROW_GAP = 8
-KEPT_FILL = QColor("#d1fae5")
-KEPT_EDGE = QColor("#059669")
-PRUNED_FILL = QColor("#f3f4f6")
-PRUNED_EDGE = QColor("#9ca3af")
-BEST_FILL = QColor("#fde68a")
-BEST_EDGE = QColor("#d97706")
-FINISHED_EDGE = QColor("#7c3aed")
 PRUNED_OPACITY = 0.4
 LABEL_CHARS = 12
 
@@ -62,7 +56,7 @@ class BeamTreeView(QGraphicsView):
         self._first_step = None
         self.best_path = []
         root = self.scene().addRect(
-            QRectF(0, 0, NODE_W * 0.6, NODE_H), QPen(QColor("#4b5563")), QBrush(QColor("#e5e7eb"))
+            QRectF(0, 0, NODE_W * 0.6, NODE_H), QPen(palette.ROOT_EDGE), QBrush(palette.ROOT_FILL)
         )
         label = QGraphicsSimpleTextItem("prompt", root)
         label.setFont(self._font)
@@ -90,11 +84,17 @@ class BeamTreeView(QGraphicsView):
         self._rows[node.step] = row + 1
         x = self._column_x(node.step)
         y = row * (NODE_H + ROW_GAP)
-        edge_color = FINISHED_EDGE if node.finished else KEPT_EDGE if node.kept else PRUNED_EDGE
+        edge_color = (
+            palette.FINISHED_EDGE
+            if node.finished
+            else palette.KEPT_EDGE
+            if node.kept
+            else palette.PRUNED_EDGE
+        )
         box = self.scene().addRect(
             QRectF(x, y, NODE_W, NODE_H),
             QPen(edge_color, 1.6 if node.kept else 1.0),
-            QBrush(KEPT_FILL if node.kept else PRUNED_FILL),
+            QBrush(palette.KEPT_FILL if node.kept else palette.PRUNED_FILL),
         )
         piece = visible_piece(node.piece)
         if len(piece) > LABEL_CHARS:
@@ -129,12 +129,12 @@ class BeamTreeView(QGraphicsView):
         for node_id in path:
             box = self.boxes.get(node_id)
             if box is not None:
-                box.setBrush(QBrush(BEST_FILL))
-                box.setPen(QPen(BEST_EDGE, 2.4))
+                box.setBrush(QBrush(palette.BEST_FILL))
+                box.setPen(QPen(palette.BEST_EDGE, 2.4))
                 box.setOpacity(1.0)
             edge = self._edges.get(node_id)
             if edge is not None and hasattr(edge, "setPen"):
-                edge.setPen(QPen(BEST_EDGE, 2.6))
+                edge.setPen(QPen(palette.BEST_EDGE, 2.6))
                 edge.setOpacity(1.0)
 
     def is_dimmed(self, node_id: int) -> bool:

@@ -10,13 +10,11 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.core.decoding.step_records import TokenStep
+from app.ui.widgets import palette
 from app.ui.widgets.plot_style import make_static
 from app.ui.widgets.token_text import visible_piece
 
 DRAW_SEGMENTS = 64  # survivors drawn one by one; the rest in blocks
-SURVIVOR_COLOR = QColor("#60a5fa")
-CHOSEN_COLOR = QColor("#f59e0b")
-REST_COLOR = QColor("#9ca3af")
 
 
 def draw_segments(
@@ -30,9 +28,7 @@ def draw_segments(
     starts = list(cumulative[:shown])
     widths = list(probs[:shown])
     colors = [
-        CHOSEN_COLOR
-        if i == chosen
-        else (SURVIVOR_COLOR if i % 2 == 0 else SURVIVOR_COLOR.lighter(125))
+        palette.CHOSEN if i == chosen else (palette.BAR if i % 2 == 0 else palette.BAR.lighter(125))
         for i in range(shown)
     ]
     blocks = [(shown, probs.size)]
@@ -43,7 +39,7 @@ def draw_segments(
             continue
         starts.append(float(cumulative[first]))
         widths.append(float(cumulative[end] - cumulative[first]))
-        colors.append(CHOSEN_COLOR if first == chosen and end == chosen + 1 else REST_COLOR)
+        colors.append(palette.CHOSEN if first == chosen and end == chosen + 1 else palette.OTHERS)
     return np.array(starts), np.array(widths), colors
 
 
@@ -59,7 +55,7 @@ class DrawStrip(QWidget):
         item.setXRange(0, 1, padding=0.01)
         item.setYRange(-0.5, 0.5, padding=0)
         self._bars = pg.BarGraphItem(x0=[], y=[], height=0.8, width=[])
-        self._line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#dc2626", width=2))
+        self._line = pg.InfiniteLine(angle=90, pen=pg.mkPen(palette.DRAW_LINE, width=2))
         self.plot.addItem(self._bars)
         self.plot.addItem(self._line)
         self.caption = QLabel()

@@ -10,7 +10,6 @@ Clicking a bar asks to branch there with that token.
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 
@@ -24,8 +23,10 @@ from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import BeamNode, TokenStep
 from app.core.decoding.truncation import survivor_mask
 from app.core.units import format_percent as percent
+from app.ui.widgets import palette
 from app.ui.widgets.bar_labels import BarLabel, BarValueLabels
 from app.ui.widgets.beam_candidates import BeamCandidatesPanel
+from app.ui.widgets.chart_text import chart_title, formula_html, legend_html, shows_model_too
 from app.ui.widgets.draw_strip import DrawStrip
 from app.ui.widgets.live_label import LiveLabel
 from app.ui.widgets.plot_style import make_static
@@ -33,12 +34,6 @@ from app.ui.widgets.token_axis import TokenAxis
 from app.ui.widgets.token_text import visible_piece
 
 DEFAULT_K = 10
-BAR_COLOR = QColor("#60a5fa")
-CHOSEN_COLOR = QColor("#f59e0b")
-CUT_COLOR = QColor("#d1d5db")
-KEPT_BEAM_COLOR = QColor("#34d399")
-PRUNED_BEAM_COLOR = QColor("#c4b5fd")
-OTHERS_COLOR = QColor("#9ca3af")
 LABEL_CHARS = 18
 
 
@@ -194,14 +189,14 @@ class ProbabilityChart(QWidget):
         return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
     def _bar_colors(self, step: TokenStep, ids: list[int]) -> list[QColor]:
-        colors = [BAR_COLOR] * len(ids)
+        colors = [palette.BAR] * len(ids)
         if self._mode == "sample":
             if step.sample is not None and self._drawn_with_screen_settings(step):
                 survivors = set(step.sample.survivor_ids.tolist())
-                colors = [BAR_COLOR if i in survivors else CUT_COLOR for i in ids]
+                colors = [palette.BAR if i in survivors else palette.CUT for i in ids]
             else:
                 keep = survivor_mask(step.distribution, self._settings, len(ids))
-                colors = [BAR_COLOR if k else CUT_COLOR for k in keep.tolist()]
+                colors = [palette.BAR if k else palette.CUT for k in keep.tolist()]
         elif self._mode == "beam" or self._chosen_by(step) == "beam":
             parent = self._best_parent(step.index)
             at_step = [n for n in self._beam_nodes if n.step == step.index and n.parent == parent]
@@ -212,10 +207,10 @@ class ProbabilityChart(QWidget):
                 kept = set()
                 considered = set(ids[: self._settings.beam_width])
             colors = [
-                KEPT_BEAM_COLOR if i in kept else PRUNED_BEAM_COLOR if i in considered else c
+                palette.KEPT_BEAM if i in kept else palette.PRUNED_BEAM if i in considered else c
                 for i, c in zip(ids, colors, strict=True)
             ]
-        return [CHOSEN_COLOR if i == step.id else c for i, c in zip(ids, colors, strict=True)]
+        return [palette.CHOSEN if i == step.id else c for i, c in zip(ids, colors, strict=True)]
 
     def _drawn_with_screen_settings(self, step: TokenStep) -> bool:
         run = self._run_settings
@@ -258,7 +253,7 @@ class ProbabilityChart(QWidget):
         ]
         if step.id not in ids:  # the chosen token ranked below the top K: shown too
             label = f"{self._label(step.id)} #{step.rank + 1}"
-            bars.append(Bar(step.id, label, step.p_at(t), CHOSEN_COLOR, step.p_model))
+            bars.append(Bar(step.id, label, step.p_at(t), palette.CHOSEN, step.p_model))
         others = max(0.0, 1.0 - math.fsum(b.p for b in bars))
         others_model = max(0.0, 1.0 - math.fsum(b.p_model for b in bars))
         bars.append(
@@ -266,7 +261,7 @@ class ProbabilityChart(QWidget):
                 -1,
                 f"{dist.vocab_size - len(bars):,} others",
                 others,
-                OTHERS_COLOR,
+                palette.OTHERS,
                 others_model,
             )
         )
@@ -312,31 +307,11 @@ class ProbabilityChart(QWidget):
     @property
     def shows_model_too(self) -> bool:
         """Whether the bars' labels carry the model's p (T = 1) beside the chart's."""
-        return abs(self._temperature - 1.0) > 1e-9
+        return shows_model_too(self._temperature)
 
     def _title(self, step: TokenStep, argmax: int) -> str:
-        run_mode = self._chosen_by(step)
-        kind = (
-            "forced by you"
-            if step.forced
-            else {
-                "greedy": "greedy picks the argmax",
-                "sample": "sampled",
-                "beam": "best beam",
-            }.get(run_mode, "")
-        )
-        argmax_note = ""
-        if run_mode == "greedy" and argmax >= 0 and argmax != step.id and not step.forced:
-            argmax_note = " (argmax differs)"
-        t = self._temperature
-        view_only = " (view only)" if self._mode != "sample" else ""
-        if self.shows_model_too:
-            scale = f"bars: p at T = {t:.2f}{view_only} · (in brackets) the model, T = 1"
-        else:
-            scale = "bars: the model's p, softmax(z) at T = 1"
-        return (
-            f"Step {step.number}: chose “{visible_piece(step.piece)}” — {kind}{argmax_note}\n"
-            f"{scale}"
+        return chart_title(
+            step, self._chosen_by(step), argmax, self._temperature, self._mode == "sample"
         )
 
     def _place_value_labels(self) -> None:
@@ -409,26 +384,9 @@ class ProbabilityChart(QWidget):
         )
 
     def _update_legend(self) -> None:
-        # Non-breaking hyphens: a narrow column must not wrap "min-" / "p".
-        entries = [(CHOSEN_COLOR, "chosen")]
         step = self._step
-        if self._mode == "sample":
-            entries += [(BAR_COLOR, "kept by top‑k / top‑p / min‑p"), (CUT_COLOR, "cut")]
-        elif self._mode == "beam" or (step is not None and self._chosen_by(step) == "beam"):
-            entries += [
-                (KEPT_BEAM_COLOR, "became a beam"),
-                (PRUNED_BEAM_COLOR, "pruned"),
-                (BAR_COLOR, "not a candidate of this beam"),
-            ]
-        else:
-            entries.append((BAR_COLOR, "other tokens"))
-        entries.append((OTHERS_COLOR, "all the rest"))
-        self.legend.setText(
-            " &nbsp;".join(
-                f"<span style='color:{color.name()}'>■</span>&nbsp;{text}"
-                for color, text in entries
-            )
-        )
+        beam = self._mode == "beam" or (step is not None and self._chosen_by(step) == "beam")
+        self.legend.setText(legend_html(self._mode == "sample", beam))
 
     def _best_parent(self, step_index: int) -> int:
         """The best beam's node at the step before (-1: the prompt)."""
@@ -439,23 +397,7 @@ class ProbabilityChart(QWidget):
         return -1
 
     def _update_formula(self) -> None:
-        t = self._temperature
-        lines = [
-            "<b>softmax with temperature:</b>&nbsp; p<sub>i</sub> = exp(z<sub>i</sub> / T)"
-            f" / Σ<sub>j</sub> exp(z<sub>j</sub> / T),&nbsp; T = {t:.2f}"
-        ]
-        step = self._step
-        if step is not None:
-            p = step.p_at(t)
-            piece = html.escape(visible_piece(step.piece))
-            scaled = f"{step.logit / t:.2f}" if t > 0 else "∞"
-            lines.append(
-                f"chosen “{piece}”: z = {step.logit:.2f}, z / T = {scaled}, p = {percent(p)} "
-                f"at T = {t:.2f}; the model (T = 1): p = {percent(step.p_model)}"
-            )
-            if t == 0:
-                lines.append("T = 0 is the limit: all probability on the argmax")
-        self.formula.setText("<br>".join(lines))
+        self.formula.setText(formula_html(self._step, self._temperature))
 
     # ---- interaction -------------------------------------------------------------
     def _on_click(self, event: object) -> None:

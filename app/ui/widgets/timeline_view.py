@@ -12,13 +12,12 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.decoding.step_records import TokenStep
 from app.core.runs.run_record import entropy_bits, surprisal_bits
+from app.ui.widgets import palette
 from app.ui.widgets.plot_style import make_static
 
 X_MIN = 32  # steps shown before the run needs more
 Y_CHUNK = 4  # bits
 SURPRISAL_CLIP = 64.0  # bits: a token with p = 0 at the shown temperature is infinite
-ENTROPY_PEN = "#7c3aed"
-SURPRISAL_PEN = "#ea580c"
 
 
 def axis_end(steps: int) -> int:
@@ -55,19 +54,19 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         self._entropy = item.plot(
             [],
             [],
-            pen=pg.mkPen(ENTROPY_PEN, width=2),
+            pen=pg.mkPen(palette.ENTROPY_PEN, width=2),
             name="entropy",
         )
         # A scatter item of its own (not a plot() data item), so a live run adds its new
         # points instead of rebuilding every point of the run on each refresh.
         self._surprisal = pg.ScatterPlotItem(
-            size=5, brush=pg.mkBrush(SURPRISAL_PEN), pen=None, symbol="o"
+            size=5, brush=pg.mkBrush(palette.SURPRISAL_PEN), pen=None, symbol="o"
         )
         item.addItem(self._surprisal)
         legend.addItem(self._surprisal, "surprisal")
         legend.setColumnCount(2)  # one row: it sits in the headroom above the data
-        self._hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#fb923c", width=1))
-        self._selected_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#f97316", width=2))
+        self._hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(palette.HOVERED, width=1))
+        self._selected_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(palette.SELECTED, width=2))
         for line in (self._hover_line, self._selected_line):
             line.setVisible(False)
             item.addItem(line, ignoreBounds=True)

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QColor,
     QFont,
     QFontMetricsF,
     QHelpEvent,
@@ -29,15 +28,8 @@ from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 
 from app.core.tokenizer.text_tokens import SplitCharacter
 from app.core.tokenizer.tokens import TokenInfo
+from app.ui.widgets import palette
 
-CHIP_COLORS = (QColor("#dbeafe"), QColor("#fde68a"))
-TEXT_COLOR = QColor("#111827")
-BYTE_COLOR = QColor("#c2410c")  # byte-fallback tokens (<0xE2>)
-SPECIAL_COLOR = QColor("#6d28d9")  # control / user-defined tokens
-SPECIAL_BACKGROUND = QColor("#ede9fe")
-SPLIT_UNDERLINE = QColor("#dc2626")  # tokens that share one character
-SELECTED = QColor("#f97316")
-DIFFERENT = QColor("#be123c")  # split differently by a compared tokenizer
 MARKS = {" ": "␣", "\t": "→"}
 MARGIN = 6.0
 LAYOUT_SLICE = 8_000  # tokens laid out per event-loop pass (~6 ms here)
@@ -235,21 +227,21 @@ class TokenChips(QAbstractScrollArea):
                 self._seg_w[segment],
                 self._line_height - LINE_GAP,
             )
-            background = CHIP_COLORS[index % 2]
-            color = TEXT_COLOR
+            background = palette.TOKEN_BANDS[index % 2]
+            color = palette.TOKEN_TEXT
             if info.kind == "byte":
-                color = BYTE_COLOR
+                color = palette.BYTE_TOKEN_TEXT
             elif info.kind in ("control", "user_defined", "unknown") or not info.piece:
-                color, background = SPECIAL_COLOR, SPECIAL_BACKGROUND
+                color, background = palette.SPECIAL_TEXT, palette.SPECIAL_BACKGROUND
             painter.fillRect(rect, background)
             if index in self.differing:
-                painter.setPen(QPen(DIFFERENT, 1.5, Qt.PenStyle.DotLine))
+                painter.setPen(QPen(palette.DIFFERENT, 1.5, Qt.PenStyle.DotLine))
                 painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
             if index in self._in_split:
-                painter.setPen(QPen(SPLIT_UNDERLINE, 1.5, Qt.PenStyle.DashLine))
+                painter.setPen(QPen(palette.SPLIT_CHARACTER, 1.5, Qt.PenStyle.DashLine))
                 painter.drawLine(rect.bottomLeft(), rect.bottomRight())
             if index == self._selected:
-                painter.setPen(QPen(SELECTED, 2.0))
+                painter.setPen(QPen(palette.SELECTED, 2.0))
                 painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
             painter.setPen(color)
             painter.drawText(QPointF(rect.left(), rect.top() + ascent), self._seg_text[segment])

@@ -25,31 +25,10 @@ from app.core.decoding.step_records import TokenStep
 from app.core.runs.run_record import entropy_bits, surprisal_bits
 from app.core.tokenizer.utf8_stream import Utf8Stream
 from app.core.units import format_percent as percent
+from app.ui.widgets import palette
 from app.ui.widgets.token_text import visible_piece
 
 COLOR_MODES = ("boundaries", "probability", "entropy")
-BOUNDARY_COLORS = (QColor("#dbeafe"), QColor("#fde68a"))
-TOKEN_TEXT_COLOR = QColor("#111827")  # dark on the light bands, in light and dark themes
-PROMPT_COLOR = QColor("#6b7280")
-SELECTED_COLOR = QColor("#f97316")
-HOVER_COLOR = QColor("#fb923c")
-SPECIAL_COLOR = QColor("#6d28d9")  # control tokens of a chat template
-SPECIAL_BACKGROUND = QColor("#ede9fe")
-EMPHASIS_COLOR = QColor("#b91c1c")  # words that differ from the reference text
-DIVERGENCE_COLOR = QColor("#dc2626")
-ENTROPY_FULL_BITS = 8.0  # the entropy colour saturates here
-
-
-def probability_color(p: float) -> QColor:
-    """Red for unlikely, through yellow, to green for likely chosen tokens."""
-    hue = max(0.0, min(1.0, p)) * 120.0
-    return QColor.fromHslF(hue / 360.0, 0.85, 0.80)
-
-
-def entropy_color(bits: float) -> QColor:
-    """Pale for a confident step, deep violet for an uncertain one."""
-    level = max(0.0, min(1.0, bits / ENTROPY_FULL_BITS))
-    return QColor.fromHslF(270 / 360.0, 0.75, 0.95 - 0.30 * level)
 
 
 class TokenStreamView(QTextEdit):
@@ -192,11 +171,11 @@ class TokenStreamView(QTextEdit):
         self._starts = []
         self._ends = []
         fmt = QTextCharFormat()
-        fmt.setForeground(PROMPT_COLOR)
+        fmt.setForeground(palette.PROMPT_TEXT)
         if self._prompt_tokens:
             special = QTextCharFormat()
-            special.setForeground(SPECIAL_COLOR)
-            special.setBackground(SPECIAL_BACKGROUND)
+            special.setForeground(palette.SPECIAL_TEXT)
+            special.setBackground(palette.SPECIAL_BACKGROUND)
             for text, is_special in self._prompt_tokens:
                 self._cursor_end().insertText(self._shown(text), special if is_special else fmt)
         else:
@@ -228,13 +207,13 @@ class TokenStreamView(QTextEdit):
     def _token_format(self, index: int) -> QTextCharFormat:
         step = self.steps[index]
         fmt = QTextCharFormat()
-        fmt.setForeground(TOKEN_TEXT_COLOR)
+        fmt.setForeground(palette.TOKEN_TEXT)
         if self.color_mode == "probability":
-            fmt.setBackground(probability_color(step.p))
+            fmt.setBackground(palette.probability_color(step.p))
         elif self.color_mode == "entropy":
-            fmt.setBackground(entropy_color(entropy_bits(step)))
+            fmt.setBackground(palette.entropy_color(entropy_bits(step)))
         else:
-            fmt.setBackground(BOUNDARY_COLORS[index % 2])
+            fmt.setBackground(palette.TOKEN_BANDS[index % 2])
         if step.forced:
             fmt.setFontUnderline(True)
         return fmt
@@ -252,19 +231,19 @@ class TokenStreamView(QTextEdit):
         # a format without a foreground there came out blank.
         marks = []
         for start, end in self._emphasis:
-            marks.append(self._selection(start, end, bold=True, color=EMPHASIS_COLOR))
+            marks.append(self._selection(start, end, bold=True, color=palette.EMPHASIS))
         if 0 <= self._divergence < len(self._starts):
             start, end = self._starts[self._divergence], self._ends[self._divergence]
             if start != end:
-                color = EMPHASIS_COLOR if self._emphasized(start, end) else TOKEN_TEXT_COLOR
-                marks.append(self._selection(start, end, color=color, wave=DIVERGENCE_COLOR))
-        for index, line in ((self._hovered, HOVER_COLOR), (self._selected, SELECTED_COLOR)):
+                color = palette.EMPHASIS if self._emphasized(start, end) else palette.TOKEN_TEXT
+                marks.append(self._selection(start, end, color=color, wave=palette.DIVERGENCE))
+        for index, line in ((self._hovered, palette.HOVERED), (self._selected, palette.SELECTED)):
             if not 0 <= index < len(self._starts):
                 continue
             start, end = self._starts[index], self._ends[index]
             if start == end:
                 continue
-            color = EMPHASIS_COLOR if self._emphasized(start, end) else TOKEN_TEXT_COLOR
+            color = palette.EMPHASIS if self._emphasized(start, end) else palette.TOKEN_TEXT
             marks.append(
                 self._selection(
                     start, end, bold=index == self._selected, color=color, underline=line
