@@ -57,6 +57,13 @@ def _on_log(level: int, text: bytes | None, _user_data: object) -> None:
         log.log(_LEVELS.get(level, logging.DEBUG), "%s", stripped)
 
 
+def load_native_libraries() -> None:
+    """Load llama.cpp's shared libraries now, before anything imports numpy (see the
+    module's docstring); a missing library is reported on first use instead."""
+    with contextlib.suppress(ImportError):
+        import llama_cpp  # noqa: F401
+
+
 def llama() -> ModuleType:
     """Return the `llama_cpp` module, loading the native library on first use."""
     global _lib, _callback
