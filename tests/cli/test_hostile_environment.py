@@ -113,6 +113,7 @@ def nonsense_hub() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def test_a_hub_that_answers_nonsense(nonsense_hub: str, tmp_path: Path) -> None:

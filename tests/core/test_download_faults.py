@@ -97,13 +97,15 @@ def test_killed_mid_download_then_restarted(fake_hub: FakeHub, tmp_path: Path) -
     }
     command = [sys.executable, "-m", "app", "models", "download", REPO, "--quant", "Q8_0"]
     fake_hub.arm(f"{REPO}/{NAME}", Fault("trickle", delay=0.02))
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     part = tmp_path / "models" / "acme" / "Tiny-GGUF" / (NAME + ".part")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < 500_000):
-        time.sleep(0.05)
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=30)
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as child:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < 500_000):
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
     kept = part.stat().st_size
     assert 0 < kept < len(served)
     _library_is_clean(tmp_path / "models", served)

@@ -70,7 +70,7 @@ def test_generate_continue_and_steps_draw_one_stream(
     # Reopened and continued: the draws the original run would have used next.
     other = new_window(str(model_path))
     qtbot.waitUntil(lambda: other.workspace.generate_button.isEnabled(), timeout=90_000)
-    other.open_session(session)
+    other.files.open_session(session)
     other.workspace.decoding.max_tokens.setValue(4)
     _click_and_wait(qtbot, other, other.workspace.continue_button)
     assert _uniforms(other) == [uniform_at(0, k) for k in range(24)]

@@ -186,7 +186,7 @@ def test_saved_session_reopens_the_same_view(
     assert window.files.export_chart(chart_png) and chart_png.stat().st_size > 1000
 
     other = new_window(str(model_path))
-    other.open_session(session)
+    other.files.open_session(session)
     assert other.workspace.prompt_edit.toPlainText() == window.workspace.prompt_edit.toPlainText()
     assert other.workspace.stream_view.toPlainText() == window.workspace.stream_view.toPlainText()
     assert other.workspace.settings() == window.workspace.settings()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Signal
 from pytestqt.qtbot import QtBot
 
 from app.core.decoding.decoding_settings import DecodingSettings
@@ -33,19 +34,31 @@ def test_items_put_on_another_thread_are_taken_once_in_order() -> None:
     assert queue.take_all() == []
 
 
+class _View(QObject):
+    """Receives the worker's signals on the UI thread, as a tab does (queued across the
+    threads); waiting on the worker's own signals would run the wait's timer on its
+    thread."""
+
+    loaded = Signal(object)
+    finished = Signal(int, object)
+
+
 def test_worker_queues_every_step_before_the_result(qtbot: QtBot, model_path: Path) -> None:
     thread = EngineThread()
     worker = thread.worker
+    view = _View()
+    worker.sig_model_loaded.connect(view.loaded)
+    worker.sig_finished.connect(view.finished)
     try:
-        with qtbot.waitSignal(worker.sig_model_loaded, timeout=90_000) as loaded:
+        with qtbot.waitSignal(view.loaded, timeout=90_000) as loaded:
             worker.load(str(model_path))
         assert isinstance(loaded.args[0], ModelLoaded)
         mine: StepQueue[tuple[int, StepReport]] = StepQueue()
         other: StepQueue[tuple[int, StepReport]] = StepQueue()
         queued_at_finish: list[tuple[int, StepReport]] = []
-        worker.sig_finished.connect(lambda rid, finished: queued_at_finish.extend(mine.take_all()))
+        view.finished.connect(lambda rid, finished: queued_at_finish.extend(mine.take_all()))
         settings = DecodingSettings(mode="greedy", max_tokens=40)
-        with qtbot.waitSignal(worker.sig_finished, timeout=60_000) as done:
+        with qtbot.waitSignal(view.finished, timeout=60_000) as done:
             worker.generate(GenerationRequest(7, "The capital of France is", settings, steps=mine))
 
         assert done.args is not None and done.args[0] == 7

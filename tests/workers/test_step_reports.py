@@ -26,5 +26,5 @@ def test_every_label_is_known_and_no_piece_is_sent_twice(
         for entry in step.top(TOP_PIECES):  # what the chart can label, at any temperature
             assert known[entry.id] == engine.vocab.piece(entry.id)
         assert known[step.id] == step.piece
-        assert report.is_eog == engine.vocab.is_eog(step.id)
+        assert report.step.ends_generation == engine.vocab.is_eog(step.id)
     assert sent < len(steps) * TOP_PIECES / 2  # most of a step's top 50 were sent before

@@ -34,11 +34,12 @@ def survivor_mask(
             candidates = dist.head_logits[:k].astype(np.float64)
             probs = np.exp(candidates - candidates.max())
             probs /= probs.sum()
-            probs = probs[:count]
         else:
-            probs = dist.head_probabilities(1.0)[:count]
-        before = np.concatenate(([0.0], np.cumsum(probs)[:-1]))
-        keep &= before < settings.top_p
+            probs = dist.head_probabilities(1.0)
+        # Past top-k's cut (fewer candidates than rows) nothing is kept anyway.
+        n = min(probs.size, count)
+        before = np.concatenate(([0.0], np.cumsum(probs[:n])[:-1]))
+        keep[:n] &= before < settings.top_p
     if settings.min_p > 0.0:
         keep &= logits >= dist.max_logit + math.log(settings.min_p)
     if count:

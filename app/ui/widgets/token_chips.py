@@ -265,7 +265,15 @@ class TokenChips(QAbstractScrollArea):
         if index >= 0 and event.button() == Qt.MouseButton.LeftButton:
             self.select_token(index)
             self.token_clicked.emit(index)
+            event.accept()  # handled here: the click is not the parent's
+            return
         super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.token_at(event.position()) >= 0:
+            event.accept()  # the end of a click on a chip
+            return
+        super().mouseReleaseEvent(event)
 
     def viewportEvent(self, event: object) -> bool:
         if isinstance(event, QHelpEvent):

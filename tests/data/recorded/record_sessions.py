@@ -31,13 +31,13 @@ from pathlib import Path
 from app.core.decoding.beam_search import beam_search
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.generation import generate
-from app.core.decoding.step_records import BeamNode, GenerationStats, TokenStep
+from app.core.decoding.step_records import BeamNode, TokenStep
 from app.core.library.default_model import default_model_path
 from app.core.library.file_hash import cached_sha256
 from app.core.llama.engine import Engine
 from app.core.llama.engine_config import EngineConfig
 from app.core.llama.vocabulary import Vocabulary
-from app.core.runs.run_record import RunRecord, RunStats
+from app.core.runs.run_record import RunRecord
 from app.core.runs.session_file import SessionView, save_session
 from app.core.tokenizer.text_tokens import split_characters
 from app.workers.step_reports import StepReporter
@@ -70,8 +70,7 @@ def pieces_of(vocab: Vocabulary, steps: list[TokenStep]) -> dict[int, bytes]:
 
 def record_greedy(engine: Engine) -> RunRecord:
     """A greedy run, then <eos> forced where the Workspace's chart offers it last."""
-    stats = GenerationStats()
-    result = generate(engine, engine.tokenize_prompt(GREEDY_PROMPT), GREEDY, stats=stats)
+    result = generate(engine, engine.tokenize_prompt(GREEDY_PROMPT), GREEDY)
     eos = next(i for i in range(engine.n_vocab) if engine.vocab.is_eog(i))
     at = max(i for i, s in enumerate(result.steps) if eos in s.distribution.head_ids[:50].tolist())
     step = result.steps[at]
@@ -87,20 +86,17 @@ def record_greedy(engine: Engine) -> RunRecord:
         settings=GREEDY,
         steps=steps,
         stop_reason="eog",
-        stats=RunStats(stats.tokens_per_second, stats.time_to_first_token),
         pieces=pieces_of(engine.vocab, steps),
     )
 
 
 def record_sampled(engine: Engine) -> RunRecord:
-    stats = GenerationStats()
-    result = generate(engine, engine.tokenize_prompt(SAMPLED_PROMPT), SAMPLED, stats=stats)
+    result = generate(engine, engine.tokenize_prompt(SAMPLED_PROMPT), SAMPLED)
     return RunRecord(
         prompt=SAMPLED_PROMPT,
         settings=SAMPLED,
         steps=result.steps,
         stop_reason=result.stop_reason or "",
-        stats=RunStats(stats.tokens_per_second, stats.time_to_first_token),
         pieces=pieces_of(engine.vocab, result.steps),
     )
 
@@ -116,8 +112,7 @@ def best_path(nodes: list[BeamNode], last: int) -> list[int]:
 
 
 def record_beam(engine: Engine) -> RunRecord:
-    stats = GenerationStats()
-    result = beam_search(engine, engine.tokenize_prompt(BEAM_PROMPT), BEAM, stats=stats)
+    result = beam_search(engine, engine.tokenize_prompt(BEAM_PROMPT), BEAM)
     steps = result.best.steps
     pieces = pieces_of(engine.vocab, steps)
     pieces.update({n.token: n.piece for n in result.nodes})
@@ -126,7 +121,6 @@ def record_beam(engine: Engine) -> RunRecord:
         settings=BEAM,
         steps=steps,
         stop_reason=result.stop_reason,
-        stats=RunStats(0.0, stats.time_to_first_token),
         beam_nodes=result.nodes,
         beam_path=best_path(result.nodes, result.best.last_node),
         pieces=pieces,
@@ -138,7 +132,7 @@ def save_gzipped(name: str, record: RunRecord, model: Path, sha256: str) -> None
         plain = Path(folder) / "session.json"
         save_session(plain, record, model.name, sha256, SessionView())
         data = plain.read_bytes()
-    # mtime=0: recording the same run again gives the same bytes.
+    # No timings and mtime=0: recording the same runs again gives the same bytes.
     (HERE / name).write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
     print(f"{name}: {len(record.steps)} steps, {len((HERE / name).read_bytes()):,} bytes")
 
