@@ -77,8 +77,9 @@ class _Stream:
         np.copyto(self._row_copy, row)
         return self._row_copy
 
-    def advance(self, token: int, decode_pos: int) -> None:
-        """Count a chosen token and decide whether the stream stops here.
+    def advance(self, token: int, decode_pos: int) -> bool:
+        """Count a chosen token and decide whether the stream stops here; returns whether
+        the token ends the text (an end-of-generation token).
 
         `decode_pos` is where the token would be decoded to continue.
         """
@@ -86,9 +87,9 @@ class _Stream:
         self.n_chosen += 1
         vocab = self.engine.vocab
         settings = self.settings
-        if vocab.is_eog(token):  # the step's ends_generation, for a stream of ids
+        if vocab.is_eog(token):
             self._finish("eog")
-            return
+            return True
         self.utf8.push(vocab.piece(token, special=False))
         if settings.stop:
             text = self.utf8.text
@@ -96,11 +97,12 @@ class _Stream:
             if hits:
                 self.utf8.text = text[: min(hits)]
                 self._finish("stop_string", flush=False)
-                return
+                return False
         if self.n_chosen >= settings.max_tokens:
             self._finish("max_tokens")
         elif decode_pos >= self.engine.n_ctx:
             self._finish("context_full")
+        return False
 
     def _finish(self, reason: StopReason, *, flush: bool = True) -> None:
         if flush:
@@ -173,12 +175,12 @@ def run_streams(
             on_step(stream.seq, step)
 
     def step_of(
-        stream: _Stream,
         index: int,
         token: int,
         row: npt.NDArray[np.float32],
         dist: StepDistribution,
         sample: SampleRecord | None,
+        ends: bool,
     ) -> TokenStep:
         return TokenStep(
             index=first_index + index,
@@ -189,7 +191,7 @@ def run_streams(
             distribution=dist,
             sample=sample,
             chosen_by="greedy" if sample is None else "sample",
-            ends_generation=engine.vocab.is_eog(token),
+            ends_generation=ends,
         )
 
     executor = (
@@ -205,15 +207,15 @@ def run_streams(
     index = 0
     try:
         while True:
-            deferred: list[tuple[_Stream, int, npt.NDArray[np.float32]]] = []
+            deferred: list[tuple[_Stream, int, npt.NDArray[np.float32], bool]] = []
             for stream in streams:
                 if stream.done:
                     continue
                 row = engine.logits(rows[stream.seq])
                 if executor is not None and index > 0 and stream.sampler is None:
                     token = int(np.argmax(row))  # the head's first token: same tie rule
-                    deferred.append((stream, token, stream.keep_row(row)))
-                    stream.advance(token, pos)
+                    kept = stream.keep_row(row)
+                    deferred.append((stream, token, kept, stream.advance(token, pos)))
                     continue
                 if index == 0:
                     prompt_dist = prompt_dist or analyze_logits(row, scratch)
@@ -221,9 +223,8 @@ def run_streams(
                 else:
                     dist = analyze_logits(row, scratch)
                 token, sample = stream.choose(dist, row, first_index + index)
-                step = step_of(stream, index, token, row, dist, sample)
-                stream.advance(token, pos)
-                emit(stream, step)
+                ends = stream.advance(token, pos)
+                emit(stream, step_of(index, token, row, dist, sample, ends))
             if index == 0:
                 stats.time_to_first_token = time.perf_counter() - start
                 decode_start = time.perf_counter()
@@ -240,9 +241,9 @@ def run_streams(
                 else:
                     engine.decode(entries)
             try:
-                for stream, token, kept in deferred:
+                for stream, token, kept, ends in deferred:
                     dist = analyze_logits(kept, scratch)
-                    emit(stream, step_of(stream, index, token, kept, dist, None))
+                    emit(stream, step_of(index, token, kept, dist, None, ends))
             finally:
                 if pending is not None:
                     wait([pending])  # never leave a decode running behind an error
