@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint pytest bench bench-ui bench-download bundle bundle-check tarball clean
+.PHONY: run test lint pytest llama-server bench bench-ui bench-download bundle bundle-check tarball clean
 
 $(STAMP): pyproject.toml setup.py app/core/decoding/_logit_histogram.c
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+# llama.cpp's llama-server and ggml-rpc-server from the bindings' own source (cached per
+# version and CMAKE_ARGS under ~/.cache/llm-playground; about 15 minutes the first time).
+llama-server: $(STAMP)
+	sh packaging/build_llama_server.sh $(BIN)/python
+
+pytest: $(STAMP) llama-server
 	sh packaging/system-deps.sh
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
@@ -44,7 +49,7 @@ $(BUNDLE_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[model,test,bundle]"
 	touch $(BUNDLE_STAMP)
 
-bundle: $(BUNDLE_STAMP)
+bundle: $(BUNDLE_STAMP) llama-server
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
 		--distpath build/dist --workpath build/pyinstaller packaging/llm-playground.spec
 	@du -sh build/dist/llm-playground

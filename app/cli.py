@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app import serve_cli
 from app.core.errors import PlaygroundError, PromptError, SettingsError
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command",
         required=True,
         parser_class=_Parser,
-        metavar="{generate,tokenize,bpe,info,models}",
+        metavar="{generate,tokenize,bpe,info,models,serve}",
     )
 
     gen = sub.add_parser("generate", help="continue a prompt and show each token's distribution")
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="a GGUF model's card")
     info.add_argument("--model", required=True)
     info.add_argument("--json", action="store_true")
+
+    serve_cli.add_parser(sub)
 
     probe = sub.add_parser("_probe", help=argparse.SUPPRESS)
     probe.add_argument("path", type=Path)
@@ -310,6 +313,7 @@ COMMANDS = {
     "bpe": cmd_bpe,
     "info": cmd_info,
     "models": cmd_models,
+    "serve": serve_cli.cmd_serve,
 }
 
 

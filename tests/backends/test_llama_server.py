@@ -1,0 +1,126 @@
+"""A real llama-server, built from the bindings' own llama.cpp and started on 127.0.0.1
+with the default model: its numbers are the local engine's, its tokenizer is the model's,
+a wrong key is refused, and `llm-playground serve` starts and stops one."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.core.backends.server_client import ServerAuthError, ServerClient, ServerError
+from app.core.backends.server_process import ServeError, ServeOptions, ServerProcess
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.decoding.generation import generate
+from app.core.llama.engine import Engine
+
+KEY = "class-key-7"
+PROMPT = "The capital of France is"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One slot, as `serve --parallel 1` runs it, with an API key."""
+    log = tmp_path_factory.mktemp("server") / "llama-server.log"
+    options = ServeOptions(model_path, port=_free_port(), parallel=1, api_key=KEY, n_ctx=1024)
+    with ServerProcess(options, log=log) as process:
+        process.wait_ready()
+        yield process
+
+
+def test_greedy_tokens_and_probabilities_equal_the_local_engine(
+    server: ServerProcess, engine: Engine
+) -> None:
+    prompt = engine.tokenize_prompt(PROMPT)
+    local = generate(engine, prompt, DecodingSettings(mode="greedy", max_tokens=16)).steps
+    remote = ServerClient(server.url, KEY).complete(prompt, n_predict=16, n_probs=5)
+
+    assert [t.id for t in remote.tokens] == [s.id for s in local]
+    worst = 0.0
+    for step, token in zip(local, remote.tokens, strict=True):
+        assert token.piece == step.piece
+        mine = {t.id: t.p for t in step.top(5, 1.0)}
+        theirs = {a.id: math.exp(a.logprob) for a in token.top}
+        assert set(theirs) == set(mine)
+        worst = max(worst, *(abs(theirs[i] - mine[i]) for i in mine))
+        assert math.exp(token.logprob) == pytest.approx(step.p_model, abs=1e-3)
+    assert worst < 1e-3, f"top-5 probabilities differ by up to {worst:.2e}"
+
+
+def test_the_server_tokenizes_as_the_model_does(server: ServerProcess, engine: Engine) -> None:
+    client = ServerClient(server.url, KEY)
+    text = "Byte pair encoding: ¿Qué tal? 大语言模型 😀\n  indented"
+    tokens = client.tokenize(text)
+    assert [i for i, _piece in tokens] == engine.vocab.tokenize(text)
+    ids = [i for i, _piece in tokens]
+    assert client.detokenize(ids[1:]) == text  # without BOS
+
+
+def test_the_server_reports_its_slots_and_model(server: ServerProcess, model_path: Path) -> None:
+    props = ServerClient(server.url, KEY).props()
+    assert props.total_slots == 1
+    assert Path(props.model_path).name == model_path.name
+
+
+def test_a_wrong_or_missing_key_is_refused_in_words(server: ServerProcess) -> None:
+    for key in ("wrong", None):
+        with pytest.raises(ServerAuthError, match=r"refused the key \(401\)"):
+            ServerClient(server.url, key).complete([2, 651], n_predict=1, n_probs=1)
+    assert "class-key" not in repr(ServerClient(server.url, KEY))
+
+
+def test_nobody_there_is_a_clear_message_at_once() -> None:
+    started = time.monotonic()
+    with pytest.raises(ServerError, match="no server answers at"):
+        ServerClient(f"http://127.0.0.1:{_free_port()}").health()
+    assert time.monotonic() - started < 5
+
+
+def test_serve_refuses_to_expose_a_server_without_a_key(model_path: Path) -> None:
+    with pytest.raises(ServeError, match="--api-key"):
+        ServerProcess(ServeOptions(model_path, host="0.0.0.0", port=_free_port()))
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "serve", "--model", "default", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "give --api-key too" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "LLM_PLAYGROUND_DATA_DIR": str(tmp_path)}
+    with subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--model", "default", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as serve:
+        assert serve.stdout is not None
+        line = serve.stdout.readline()
+        assert line.strip() == f"serving gemma-3-270m-q4_k_m.gguf at http://127.0.0.1:{port}"
+        assert ServerClient(f"http://127.0.0.1:{port}").health()
+        serve.send_signal(signal.SIGINT)
+        _out, err = serve.communicate(timeout=30)
+    assert serve.returncode == 130
+    assert "llama-server stopped" in err and "Traceback" not in err
+    with pytest.raises(ServerError, match="no server answers"):
+        ServerClient(f"http://127.0.0.1:{port}").health()
