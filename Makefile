@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # llama.cpp's llama-server and ggml-rpc-server from the bindings' own source (cached per
-# version and CMAKE_ARGS under ~/.cache/llm-playground; about 15 minutes the first time).
+# version and CMAKE_ARGS under ~/.cache/llm-playground; about 7 minutes the first time).
 llama-server: $(STAMP)
 	sh packaging/build_llama_server.sh $(BIN)/python
 

@@ -19,7 +19,7 @@ if [ -x "$TARGET/llama-server" ] && [ -x "$TARGET/ggml-rpc-server" ]; then
 fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-echo "building llama-server $VERSION (about 5 minutes on 2 cores)..." >&2
+echo "building llama-server $VERSION (about 7 minutes on 2 cores)..." >&2
 "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: \
     "llama-cpp-python==$VERSION" -d "$WORK" >&2
 tar -xzf "$WORK"/llama_cpp_python-*.tar.gz -C "$WORK"

@@ -80,7 +80,11 @@ def test_a_wrong_or_missing_key_is_refused_in_words(server: ServerProcess) -> No
     for key in ("wrong", None):
         with pytest.raises(ServerAuthError, match=r"refused the key \(401\)"):
             ServerClient(server.url, key).complete([2, 651], n_predict=1, n_probs=1)
-    assert "class-key" not in repr(ServerClient(server.url, KEY))
+    assert KEY not in repr(ServerClient(server.url, KEY))
+    # The key travels in the server's environment, not on its command line (which any
+    # user of the machine can read) nor into its log.
+    assert KEY not in " ".join(server.command)
+    assert server.log_path is not None and KEY not in server.log_path.read_text(errors="replace")
 
 
 def test_nobody_there_is_a_clear_message_at_once() -> None:

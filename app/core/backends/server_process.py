@@ -87,7 +87,7 @@ def find_server_binary() -> Path:
             return candidate
     raise ServeError(
         "llama-server is not built: run `make llama-server` in the app's folder (it builds "
-        "llama.cpp's server from the bindings' own source, about 5 minutes), or set "
+        "llama.cpp's server from the bindings' own source, about 7 minutes), or set "
         "LLM_PLAYGROUND_LLAMA_SERVER to a llama-server built from the same llama.cpp"
     )
 
@@ -145,6 +145,7 @@ class ServerProcess:
         env = dict(os.environ)
         if options.api_key:
             env["LLAMA_API_KEY"] = options.api_key  # not on the command line, where ps shows it
+        self.log_path = log
         self._log = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
             self.command, stdout=self._log, stderr=self._log, env=env, start_new_session=True
