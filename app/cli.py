@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app import serve_cli
+from app import remote_cli, serve_cli
 from app.core.errors import PlaygroundError, PromptError, SettingsError
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--json", action="store_true")
 
     tok = sub.add_parser("tokenize", help="split text into tokens with byte offsets")
-    tok.add_argument("--model", required=True)
+    tok.add_argument("--model")
+    remote_cli.add_server_arguments(tok)
     src = tok.add_mutually_exclusive_group(required=True)
     src.add_argument("--text")
     src.add_argument("--file", type=Path)
@@ -79,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     bpe.add_argument("--text", required=True)
     bpe.add_argument("--json", action="store_true")
 
-    info = sub.add_parser("info", help="a GGUF model's card")
-    info.add_argument("--model", required=True)
+    info = sub.add_parser("info", help="a GGUF model's card, or a server's model and slots")
+    info.add_argument("--model")
+    remote_cli.add_server_arguments(info)
     info.add_argument("--json", action="store_true")
 
     serve_cli.add_parser(sub)
@@ -222,10 +224,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_source(args: argparse.Namespace) -> None:
+    if (args.model is None) == (args.server is None):
+        raise SettingsError("give --model (a GGUF file or 'default') or --server (an address)")
+
+
 def cmd_tokenize(args: argparse.Namespace) -> int:
     from app.core.library.default_model import resolve_model
     from app.core.llama.vocabulary import load_vocabulary
 
+    _one_source(args)
     if args.file is not None:
         try:
             data = args.file.read_bytes()
@@ -233,6 +241,8 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
             raise PlaygroundError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
     else:
         data = args.text.encode("utf-8")
+    if args.server is not None:
+        return remote_cli.print_tokens(args, data, _print_json, _piece)
     with load_vocabulary(resolve_model(args.model)) as vocab:
         infos = vocab.token_infos(data, add_bos=not args.no_bos)
     if args.json:
@@ -247,11 +257,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     from app.core.gguf.model_card import read_model_card
     from app.core.library.default_model import resolve_model
 
-    card = read_model_card(resolve_model(args.model), require_tensors=False)
-    if args.json:
-        _print_json(card.to_json())
+    _one_source(args)
+    if args.server is not None:
+        try:
+            facts = remote_cli.info(args)
+        except remote_cli.RemoteFailure as exc:
+            return remote_cli.fail(exc)
     else:
-        for key, value in card.to_json().items():
+        facts = read_model_card(resolve_model(args.model), require_tensors=False).to_json()
+    if args.json:
+        _print_json(facts)
+    else:
+        for key, value in facts.items():
             sys.stdout.write(f"{key:>18}: {value}\n")
     return 0
 

@@ -128,3 +128,55 @@ def test_serve_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert "llama-server stopped" in err and "Traceback" not in err
     with pytest.raises(ServerError, match="no server answers"):
         ServerClient(f"http://127.0.0.1:{port}").health()
+
+
+def _cli(*args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "LLM_PLAYGROUND_API_KEY"}
+    if key is not None:
+        env["LLM_PLAYGROUND_API_KEY"] = key
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def test_cli_tokenize_through_the_server_equals_the_local_command(server: ServerProcess) -> None:
+    import json
+
+    text = "<b>Hi  there\n\tx 😀"  # starts like the text the server renders for BOS
+    remote = _cli("tokenize", "--server", server.url, "--text", text, "--json", key=KEY)
+    local = _cli("tokenize", "--model", "default", "--text", text, "--json")
+    assert remote.returncode == 0 and local.returncode == 0, remote.stderr + local.stderr
+    theirs, mine = json.loads(remote.stdout), json.loads(local.stdout)
+    assert theirs["server"] == server.url
+    fields = ("id", "start", "end")
+    assert [{f: t[f] for f in fields} for t in theirs["tokens"]] == [
+        {f: t[f] for f in fields} for t in mine["tokens"]
+    ]
+    no_bos = _cli("tokenize", "--server", server.url, "--text", "Hi", "--no-bos", key=KEY)
+    assert no_bos.stdout.splitlines()[-1] == f"[1 tokens, {server.url}]"
+
+
+def test_cli_info_through_the_server(server: ServerProcess, model_path: Path) -> None:
+    import json
+
+    done = _cli("info", "--server", server.url, "--api-key", KEY, "--json")
+    assert done.returncode == 0, done.stderr
+    facts = json.loads(done.stdout)
+    assert facts["model"] == model_path.name and facts["slots"] == 1
+
+
+def test_cli_server_failures_are_one_line(server: ServerProcess) -> None:
+    wrong = _cli("info", "--server", server.url, key="wrong")
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().splitlines() == [
+        f"llm-playground: error: {server.url} refused the key (401): check the API key"
+    ]
+    gone = _cli("tokenize", "--server", f"http://127.0.0.1:{_free_port()}", "--text", "x")
+    assert gone.returncode == 1 and "no server answers at" in gone.stderr
+    both = _cli("info", "--server", server.url, "--model", "default")
+    assert both.returncode == 2 and "give --model" in both.stderr

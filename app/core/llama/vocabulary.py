@@ -21,7 +21,7 @@ from app.core.errors import ModelFileError, PromptError
 from app.core.gguf.gguf_file import read_gguf
 from app.core.gguf.model_card import ModelCard, card_from_gguf
 from app.core.llama.load_probe import ensure_loadable
-from app.core.tokenizer.tokens import TokenInfo, token_kind
+from app.core.tokenizer.tokens import TokenInfo, piece_end, token_kind
 
 
 class Vocabulary:
@@ -130,20 +130,7 @@ class Vocabulary:
                 break
             piece = self.piece(token_id, special=False)
             start = pos
-            if piece and data.startswith(piece, pos):
-                pos += len(piece)
-            elif piece.startswith(b" ") and data.startswith(piece[1:], pos):
-                pos += len(piece) - 1  # the tokenizer's own space prefix
-            elif piece:
-                # Normalised text (rare): advance by what matches, never past the input.
-                match = 0
-                while (
-                    match < len(piece)
-                    and pos + match < len(data)
-                    and data[pos + match] == piece[match]
-                ):
-                    match += 1
-                pos += match
+            pos = piece_end(data, pos, piece)
             attr = self.attr(token_id)
             infos.append(
                 TokenInfo(

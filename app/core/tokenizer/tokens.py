@@ -51,3 +51,19 @@ class TokenInfo(NamedTuple):
             "start": self.start,
             "end": self.end,
         }
+
+
+def piece_end(data: bytes, pos: int, piece: bytes) -> int:
+    """Where a token whose text is `piece` ends in `data` when it starts at `pos`: the
+    piece itself, or without the space the tokenizer prefixes, or (normalised text, rare)
+    as far as it matches, never past the input. An empty piece takes no bytes."""
+    if not piece:
+        return pos
+    if data.startswith(piece, pos):
+        return pos + len(piece)
+    if piece.startswith(b" ") and data.startswith(piece[1:], pos):
+        return pos + len(piece) - 1
+    match = 0
+    while match < len(piece) and pos + match < len(data) and data[pos + match] == piece[match]:
+        match += 1
+    return pos + match
