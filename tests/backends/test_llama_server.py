@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fault_proxy import FaultProxy
 
 from app.core.backends.server_client import ServerAuthError, ServerClient, ServerError
 from app.core.backends.server_process import ServeError, ServeOptions, ServerProcess
@@ -180,3 +182,36 @@ def test_cli_server_failures_are_one_line(server: ServerProcess) -> None:
     assert gone.returncode == 1 and "no server answers at" in gone.stderr
     both = _cli("info", "--server", server.url, "--model", "default")
     assert both.returncode == 2 and "give --model" in both.stderr
+
+
+@pytest.fixture
+def proxy(server: ServerProcess) -> Iterator[FaultProxy]:
+    in_front = FaultProxy(server.url)
+    yield in_front
+    in_front.close()
+
+
+def test_a_spoiled_answer_is_a_message_never_a_hang_or_a_crash(
+    proxy: FaultProxy, engine: Engine
+) -> None:
+    """Through the proxy the real server answers as usual; then each fault ends the request
+    with words within its time limit, and the next good request works again."""
+    prompt = engine.tokenize_prompt(PROMPT)
+    client = ServerClient(proxy.url, KEY)
+    hasty = ServerClient(proxy.url, KEY, timeout=2.0)  # for the stall alone
+    assert len(client.complete(prompt, n_predict=4, n_probs=3).tokens) == 4
+    expected = {
+        "drop": "connection failed after",
+        "stall": "did not answer within 2 s",
+        "garbage": "answered something that is not JSON",
+        "endless": "sent more than",
+        "busy": "busy or still loading its model (503)",
+    }
+    for mode, words in expected.items():
+        proxy.mode = mode
+        started = time.monotonic()
+        with pytest.raises(ServerError, match=re.escape(words)):
+            (hasty if mode == "stall" else client).complete(prompt, n_predict=4, n_probs=3)
+        assert time.monotonic() - started < 30, mode
+    proxy.mode = "pass"
+    assert len(client.complete(prompt, n_predict=4, n_probs=3).tokens) == 4

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from app.core.errors import PlaygroundError
 
 TIMEOUT_S = 60.0
-MAX_BODY = 64 << 20  # bytes: 64 tokens x 20 alternatives is ~100 KB; a flood is refused
+MAX_BODY = 16 << 20  # bytes: 4,096 tokens x 20 alternatives is ~6 MB; a flood is refused
 MAX_TOKENS_PER_REQUEST = 1 << 16
 
 
@@ -116,6 +116,12 @@ class ServerClient:
             connection.close()
         if len(raw) > MAX_BODY:
             raise ServerError(f"{self.url} sent more than {MAX_BODY >> 20} MiB for {path}")
+        declared = response.getheader("Content-Length")
+        if declared is not None and declared.isdigit() and len(raw) < int(declared):
+            raise ServerError(
+                f"{self.url}: the connection failed after {len(raw):,} of {int(declared):,} "
+                f"bytes of the answer to {path}"
+            )
         status = response.status
         if 300 <= status < 400:
             raise ServerError(
