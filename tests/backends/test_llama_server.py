@@ -8,7 +8,6 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,31 +16,13 @@ from pathlib import Path
 
 import pytest
 from fault_proxy import FaultProxy
+from servers import KEY, PROMPT, free_port
 
 from app.core.backends.server_client import ServerAuthError, ServerClient, ServerError
 from app.core.backends.server_process import ServeError, ServeOptions, ServerProcess
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.generation import generate
 from app.core.llama.engine import Engine
-
-KEY = "class-key-7"
-PROMPT = "The capital of France is"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One slot, as `serve --parallel 1` runs it, with an API key."""
-    log = tmp_path_factory.mktemp("server") / "llama-server.log"
-    options = ServeOptions(model_path, port=_free_port(), parallel=1, api_key=KEY, n_ctx=1024)
-    with ServerProcess(options, log=log) as process:
-        process.wait_ready()
-        yield process
 
 
 def test_greedy_tokens_and_probabilities_equal_the_local_engine(
@@ -92,13 +73,13 @@ def test_a_wrong_or_missing_key_is_refused_in_words(server: ServerProcess) -> No
 def test_nobody_there_is_a_clear_message_at_once() -> None:
     started = time.monotonic()
     with pytest.raises(ServerError, match="no server answers at"):
-        ServerClient(f"http://127.0.0.1:{_free_port()}").health()
+        ServerClient(f"http://127.0.0.1:{free_port()}").health()
     assert time.monotonic() - started < 5
 
 
 def test_serve_refuses_to_expose_a_server_without_a_key(model_path: Path) -> None:
     with pytest.raises(ServeError, match="--api-key"):
-        ServerProcess(ServeOptions(model_path, host="0.0.0.0", port=_free_port()))
+        ServerProcess(ServeOptions(model_path, host="0.0.0.0", port=free_port()))
     done = subprocess.run(
         [sys.executable, "-m", "app", "serve", "--model", "default", "--host", "0.0.0.0"],
         capture_output=True,
@@ -111,7 +92,7 @@ def test_serve_refuses_to_expose_a_server_without_a_key(model_path: Path) -> Non
 
 
 def test_serve_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LLM_PLAYGROUND_DATA_DIR": str(tmp_path)}
     with subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--model", "default", "--port", str(port)],
@@ -178,7 +159,7 @@ def test_cli_server_failures_are_one_line(server: ServerProcess) -> None:
     assert wrong.stderr.strip().splitlines() == [
         f"llm-playground: error: {server.url} refused the key (401): check the API key"
     ]
-    gone = _cli("tokenize", "--server", f"http://127.0.0.1:{_free_port()}", "--text", "x")
+    gone = _cli("tokenize", "--server", f"http://127.0.0.1:{free_port()}", "--text", "x")
     assert gone.returncode == 1 and "no server answers at" in gone.stderr
     both = _cli("info", "--server", server.url, "--model", "default")
     assert both.returncode == 2 and "give --model" in both.stderr

@@ -147,18 +147,18 @@ class ServerClient:
         return True
 
     def props(self) -> ServerProps:
-        doc = _object(self._request("GET", "/props"), "/props")
-        settings = _object(doc.get("default_generation_settings", {}), "/props")
+        doc = check_object(self._request("GET", "/props"), "/props")
+        settings = check_object(doc.get("default_generation_settings", {}), "/props")
         return ServerProps(
-            total_slots=_int(doc.get("total_slots"), "/props total_slots", 1, 4096),
+            total_slots=check_int(doc.get("total_slots"), "/props total_slots", 1, 4096),
             model_path=str(doc.get("model_path", "")),
-            n_ctx=_int(settings.get("n_ctx", 0), "/props n_ctx", 0, 1 << 31),
+            n_ctx=check_int(settings.get("n_ctx", 0), "/props n_ctx", 0, 1 << 31),
             build_info=str(doc.get("build_info", "")),
             chat_template=str(doc.get("chat_template", "")),
         )
 
     def tokenize(self, text: str, *, add_special: bool = True) -> list[tuple[int, bytes]]:
-        doc = _object(
+        doc = check_object(
             self._request(
                 "POST",
                 "/tokenize",
@@ -169,10 +169,12 @@ class ServerClient:
         tokens = doc.get("tokens")
         if not isinstance(tokens, list) or len(tokens) > MAX_BODY // 4:
             raise ServerError(f"{self.url}: /tokenize sent no token list")
-        return [(_int(t.get("id"), "token id", 0), _piece(t.get("piece"))) for t in tokens]
+        return [
+            (check_int(t.get("id"), "token id", 0), check_piece(t.get("piece"))) for t in tokens
+        ]
 
     def detokenize(self, ids: list[int]) -> str:
-        doc = _object(self._request("POST", "/detokenize", {"tokens": ids}), "/detokenize")
+        doc = check_object(self._request("POST", "/detokenize", {"tokens": ids}), "/detokenize")
         content = doc.get("content")
         if not isinstance(content, str):
             raise ServerError(f"{self.url}: /detokenize sent no text")
@@ -209,11 +211,11 @@ class ServerClient:
         }
         if seed is not None:
             body["seed"] = seed
-        doc = _object(self._request("POST", "/completion", body), "/completion")
+        doc = check_object(self._request("POST", "/completion", body), "/completion")
         probabilities = doc.get("completion_probabilities")
         if not isinstance(probabilities, list) or len(probabilities) > n_predict:
             raise ServerError(f"{self.url}: /completion sent no per-token probabilities")
-        tokens = [_token(entry, n_probs) for entry in probabilities]
+        tokens = [parse_token(entry, n_probs) for entry in probabilities]
         timings = doc.get("timings")
         return Completion(
             tokens,
@@ -240,19 +242,19 @@ def _message(document: Any) -> str:
     return "no message"
 
 
-def _object(value: Any, what: str) -> dict[str, Any]:
+def check_object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ServerError(f"{what}: the server's answer is not a JSON object")
     return value
 
 
-def _int(value: Any, what: str, low: int = 0, high: int = (1 << 31) - 1) -> int:
+def check_int(value: Any, what: str, low: int = 0, high: int = (1 << 31) - 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ServerError(f"{what}: {value!r} is not an integer in [{low}, {high}]")
     return value
 
 
-def _logprob(value: Any, what: str) -> float:
+def check_logprob(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ServerError(f"{what}: {value!r} is not a number")
     number = float(value)
@@ -262,7 +264,7 @@ def _logprob(value: Any, what: str) -> float:
     return min(number, 0.0)
 
 
-def _piece(value: Any) -> bytes:
+def check_piece(value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8")
     if isinstance(value, list) and all(isinstance(b, int) and 0 <= b <= 255 for b in value):
@@ -270,20 +272,20 @@ def _piece(value: Any) -> bytes:
     raise ServerError(f"a token piece {value!r:.60} is neither text nor bytes")
 
 
-def _token(entry: Any, n_probs: int) -> ServerToken:
-    doc = _object(entry, "a token's probabilities")
+def parse_token(entry: Any, n_probs: int) -> ServerToken:
+    doc = check_object(entry, "a token's probabilities")
     top = doc.get("top_logprobs", [])
     if not isinstance(top, list) or len(top) > max(n_probs, 0):
         raise ServerError("a token's alternatives are missing or more than asked for")
     return ServerToken(
-        id=_int(doc.get("id"), "token id"),
-        piece=_piece(doc.get("bytes", doc.get("token", ""))),
-        logprob=_logprob(doc.get("logprob"), "logprob"),
+        id=check_int(doc.get("id"), "token id"),
+        piece=check_piece(doc.get("bytes", doc.get("token", ""))),
+        logprob=check_logprob(doc.get("logprob"), "logprob"),
         top=[
             Alternative(
-                _int(_object(a, "an alternative").get("id"), "alternative id"),
-                _piece(a.get("bytes", a.get("token", ""))),
-                _logprob(a.get("logprob"), "alternative logprob"),
+                check_int(check_object(a, "an alternative").get("id"), "alternative id"),
+                check_piece(a.get("bytes", a.get("token", ""))),
+                check_logprob(a.get("logprob"), "alternative logprob"),
             )
             for a in top
         ],
