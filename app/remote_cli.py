@@ -14,7 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from app.core.backends.server_client import ServerClient, ServerError
+from app.core.backends.server_answers import ServerError
+from app.core.backends.server_client import ServerClient
 from app.core.errors import PromptError
 from app.core.tokenizer.tokens import piece_end
 

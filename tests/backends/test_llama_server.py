@@ -18,7 +18,8 @@ import pytest
 from fault_proxy import FaultProxy
 from servers import KEY, PROMPT, free_port
 
-from app.core.backends.server_client import ServerAuthError, ServerClient, ServerError
+from app.core.backends.server_answers import ServerAuthError, ServerError
+from app.core.backends.server_client import ServerClient
 from app.core.backends.server_process import ServeError, ServeOptions, ServerProcess
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.generation import generate
@@ -196,3 +197,31 @@ def test_a_spoiled_answer_is_a_message_never_a_hang_or_a_crash(
         assert time.monotonic() - started < 30, mode
     proxy.mode = "pass"
     assert len(client.complete(prompt, n_predict=4, n_probs=3).tokens) == 4
+
+
+def test_a_streamed_answer_hands_over_each_token_as_it_comes(
+    server: ServerProcess, engine: Engine
+) -> None:
+    prompt = engine.tokenize_prompt(PROMPT)
+    client = ServerClient(server.url, KEY)
+    arrived: list[tuple[int, float]] = []
+    streamed = client.complete(
+        prompt,
+        n_predict=12,
+        n_probs=5,
+        on_token=lambda t: arrived.append((t.id, time.monotonic())),
+    )
+    whole = client.complete(prompt, n_predict=12, n_probs=5)
+    assert [t.id for t in streamed.tokens] == [t.id for t in whole.tokens]
+    assert [i for i, _at in arrived] == [t.id for t in whole.tokens]
+    assert [a.logprob for a in streamed.tokens[3].top] == [a.logprob for a in whole.tokens[3].top]
+    assert streamed.timings["predicted_n"] == 12
+
+
+def test_a_stream_cut_short_is_named_as_such(proxy: FaultProxy, engine: Engine) -> None:
+    client = ServerClient(proxy.url, KEY)
+    proxy.mode = "drop"
+    with pytest.raises(ServerError, match="ended before the answer did"):
+        client.complete(
+            engine.tokenize_prompt(PROMPT), n_predict=8, n_probs=3, on_token=lambda _t: None
+        )

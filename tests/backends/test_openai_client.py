@@ -7,7 +7,8 @@ import pytest
 from servers import KEY, PROMPT
 
 from app.core.backends.openai_client import MAX_LOGPROBS, OpenAIClient, legacy_tokens
-from app.core.backends.server_client import ServerClient, ServerError
+from app.core.backends.server_answers import ServerError
+from app.core.backends.server_client import ServerClient
 from app.core.backends.server_process import ServerProcess
 from app.core.llama.engine import Engine
 

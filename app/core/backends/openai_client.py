@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.backends.server_client import (
+from app.core.backends.server_answers import (
     Alternative,
     Completion,
-    ServerClient,
     ServerError,
     ServerToken,
     check_int,
@@ -26,6 +25,7 @@ from app.core.backends.server_client import (
     check_piece,
     parse_token,
 )
+from app.core.backends.server_client import ServerClient
 
 MAX_LOGPROBS = 20
 TOKEN_ID_PREFIX = "token_id:"

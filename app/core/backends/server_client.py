@@ -8,65 +8,33 @@ probabilities out of range) is refused with a message, never passed on.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
-import math
 import ssl
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.core.errors import PlaygroundError
+from app.core.backends.server_answers import (
+    Completion,
+    ServerAuthError,
+    ServerBusyError,
+    ServerError,
+    ServerProps,
+    ServerToken,
+    check_int,
+    check_object,
+    check_piece,
+    error_message,
+    parse_json,
+    parse_token,
+)
 
 TIMEOUT_S = 60.0
+MAX_EVENT = 4 << 20  # bytes in one streamed event (one token and its alternatives)
 MAX_BODY = 16 << 20  # bytes: 4,096 tokens x 20 alternatives is ~6 MB; a flood is refused
 MAX_TOKENS_PER_REQUEST = 1 << 16
-
-
-class ServerError(PlaygroundError):
-    pass
-
-
-class ServerAuthError(ServerError):
-    pass
-
-
-class ServerBusyError(ServerError):
-    pass
-
-
-@dataclass(frozen=True)
-class Alternative:
-    id: int
-    piece: bytes
-    logprob: float
-
-
-@dataclass(frozen=True)
-class ServerToken:
-    """One generated token as the server reports it: its log-probability under the
-    model's distribution at T = 1 and the top alternatives (at most n_probs)."""
-
-    id: int
-    piece: bytes
-    logprob: float
-    top: list[Alternative]
-
-
-@dataclass(frozen=True)
-class Completion:
-    tokens: list[ServerToken]
-    stop_type: str  # "eos", "limit", "word" or "none"
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ServerProps:
-    total_slots: int
-    model_path: str
-    n_ctx: int
-    build_info: str
-    chat_template: str
 
 
 class ServerClient:
@@ -85,7 +53,9 @@ class ServerClient:
         return f"ServerClient({self.url!r})"
 
     # ---- transport ------------------------------------------------------------------
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _open(
+        self, method: str, path: str, body: dict[str, Any] | None
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         connection: http.client.HTTPConnection
         if self._https:
             connection = http.client.HTTPSConnection(
@@ -100,10 +70,18 @@ class ServerClient:
             headers["Content-Type"] = "application/json"
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
+        with self._transport_errors():
+            try:
+                connection.request(method, path, body=data, headers=headers)
+                return connection, connection.getresponse()
+            except BaseException:
+                connection.close()
+                raise
+
+    @contextlib.contextmanager
+    def _transport_errors(self) -> Iterator[None]:
         try:
-            connection.request(method, path, body=data, headers=headers)
-            response = connection.getresponse()
-            raw = response.read(MAX_BODY + 1)
+            yield
         except TimeoutError:
             raise ServerError(f"{self.url} did not answer within {self.timeout:.0f} s") from None
         except ConnectionRefusedError:
@@ -112,8 +90,17 @@ class ServerClient:
             raise ServerError(f"{self.url}: the secure connection failed ({exc.reason})") from None
         except (OSError, http.client.HTTPException) as exc:
             raise ServerError(f"{self.url}: the connection failed ({exc})") from None
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        connection, response = self._open(method, path, body)
+        try:
+            with self._transport_errors():
+                raw = response.read(MAX_BODY + 1)
         finally:
             connection.close()
+        return self._answer(path, response, raw)
+
+    def _answer(self, path: str, response: http.client.HTTPResponse, raw: bytes) -> Any:
         if len(raw) > MAX_BODY:
             raise ServerError(f"{self.url} sent more than {MAX_BODY >> 20} MiB for {path}")
         declared = response.getheader("Content-Length")
@@ -128,14 +115,43 @@ class ServerClient:
                 f"{self.url} redirected {path} to {response.getheader('Location')!r}: "
                 "refused (the key is sent to this address only)"
             )
-        document = _json(raw, self.url) if raw else None
+        document = parse_json(raw, self.url) if raw else None
         if status == 401:
             raise ServerAuthError(f"{self.url} refused the key (401): check the API key")
         if status == 503:
             raise ServerBusyError(f"{self.url} is busy or still loading its model (503)")
         if status >= 400:
-            raise ServerError(f"{self.url} answered {status} for {path}: {_message(document)}")
+            raise ServerError(f"{self.url} answered {status} for {path}: {error_message(document)}")
         return document
+
+    def _events(self, path: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """A streamed answer's server-sent events, one JSON object each, until the one
+        that says `stop`. A pause longer than the timeout, a broken connection or more
+        than MAX_BODY in all ends it with a ServerError."""
+        connection, response = self._open("POST", path, body)
+        try:
+            if response.status != 200:
+                with self._transport_errors():
+                    raw = response.read(MAX_BODY + 1)
+                self._answer(path, response, raw)
+                raise ServerError(f"{self.url} answered {response.status} for {path}")
+            total = 0
+            while True:
+                with self._transport_errors():
+                    line = response.readline(MAX_EVENT + 1)
+                total += len(line)
+                if len(line) > MAX_EVENT or total > MAX_BODY:
+                    raise ServerError(f"{self.url} sent more than it may for {path}")
+                if not line.endswith(b"\n"):  # nothing more, or a line cut off
+                    raise ServerError(f"{self.url}: the connection ended before the answer did")
+                if not line.startswith(b"data: "):
+                    continue  # the blank line between events, comments
+                event = check_object(parse_json(line[6:], self.url), "an event")
+                yield event
+                if event.get("stop") is True:
+                    return
+        finally:
+            connection.close()
 
     # ---- endpoints ------------------------------------------------------------------
     def health(self) -> bool:
@@ -191,10 +207,12 @@ class ServerClient:
         top_p: float = 1.0,
         min_p: float = 0.0,
         seed: int | None = None,
+        on_token: Callable[[ServerToken], None] | None = None,
     ) -> Completion:
         """Continue `prompt_ids`; temperature 0 is greedy. Each token comes with its
         log-probability and the top `n_probs` alternatives, all under the model's own
-        distribution (T = 1, before any sampler)."""
+        distribution (T = 1, before any sampler). With `on_token` the answer is streamed
+        and each token handed over as it arrives."""
         if not 0 < n_predict <= MAX_TOKENS_PER_REQUEST:
             raise ServerError(f"n_predict must be between 1 and {MAX_TOKENS_PER_REQUEST}")
         body: dict[str, Any] = {
@@ -207,10 +225,12 @@ class ServerClient:
             "min_p": min_p,
             "cache_prompt": True,
             "return_tokens": True,
-            "stream": False,
+            "stream": on_token is not None,
         }
         if seed is not None:
             body["seed"] = seed
+        if on_token is not None:
+            return self._streamed(body, n_probs, on_token)
         doc = check_object(self._request("POST", "/completion", body), "/completion")
         probabilities = doc.get("completion_probabilities")
         if not isinstance(probabilities, list) or len(probabilities) > n_predict:
@@ -225,68 +245,27 @@ class ServerClient:
             else {},
         )
 
-
-# ---- checking answers -----------------------------------------------------------------
-def _json(raw: bytes, url: str) -> Any:
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        raise ServerError(f"{url} answered something that is not JSON") from None
-
-
-def _message(document: Any) -> str:
-    if isinstance(document, dict):
-        error = document.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:300]
-    return "no message"
-
-
-def check_object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ServerError(f"{what}: the server's answer is not a JSON object")
-    return value
-
-
-def check_int(value: Any, what: str, low: int = 0, high: int = (1 << 31) - 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ServerError(f"{what}: {value!r} is not an integer in [{low}, {high}]")
-    return value
-
-
-def check_logprob(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ServerError(f"{what}: {value!r} is not a number")
-    number = float(value)
-    # -inf is a real answer (a token the sampler could never pick); NaN or > 0 is not.
-    if math.isnan(number) or number > 1e-6:
-        raise ServerError(f"{what}: {value!r} is not a log-probability")
-    return min(number, 0.0)
-
-
-def check_piece(value: Any) -> bytes:
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, list) and all(isinstance(b, int) and 0 <= b <= 255 for b in value):
-        return bytes(value)
-    raise ServerError(f"a token piece {value!r:.60} is neither text nor bytes")
-
-
-def parse_token(entry: Any, n_probs: int) -> ServerToken:
-    doc = check_object(entry, "a token's probabilities")
-    top = doc.get("top_logprobs", [])
-    if not isinstance(top, list) or len(top) > max(n_probs, 0):
-        raise ServerError("a token's alternatives are missing or more than asked for")
-    return ServerToken(
-        id=check_int(doc.get("id"), "token id"),
-        piece=check_piece(doc.get("bytes", doc.get("token", ""))),
-        logprob=check_logprob(doc.get("logprob"), "logprob"),
-        top=[
-            Alternative(
-                check_int(check_object(a, "an alternative").get("id"), "alternative id"),
-                check_piece(a.get("bytes", a.get("token", ""))),
-                check_logprob(a.get("logprob"), "alternative logprob"),
-            )
-            for a in top
-        ],
-    )
+    def _streamed(
+        self, body: dict[str, Any], n_probs: int, on_token: Callable[[ServerToken], None]
+    ) -> Completion:
+        tokens: list[ServerToken] = []
+        last: dict[str, Any] = {}
+        for event in self._events("/completion", body):
+            last = event
+            probabilities = event.get("completion_probabilities") or []
+            if not isinstance(probabilities, list):
+                raise ServerError(f"{self.url}: an event's probabilities are not a list")
+            for entry in probabilities:
+                token = parse_token(entry, n_probs)
+                tokens.append(token)
+                if len(tokens) > body["n_predict"]:
+                    raise ServerError(f"{self.url} sent more tokens than were asked for")
+                on_token(token)
+        timings = last.get("timings")
+        return Completion(
+            tokens,
+            str(last.get("stop_type", "")),
+            {k: float(v) for k, v in timings.items() if isinstance(v, (int, float))}
+            if isinstance(timings, dict)
+            else {},
+        )

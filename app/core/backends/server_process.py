@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.backends.server_client import ServerClient, ServerError
+from app.core.backends.server_answers import ServerError
+from app.core.backends.server_client import ServerClient
 from app.core.errors import PlaygroundError
 
 SERVER_NAME = "llama-server"
