@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     gen = sub.add_parser("generate", help="continue a prompt and show each token's distribution")
-    gen.add_argument("--model", required=True, help="a GGUF path or 'default'")
+    gen.add_argument("--model", help="a GGUF path or 'default'")
+    remote_cli.add_server_arguments(gen)
     gen.add_argument("--prompt", required=True)
     gen.add_argument("--mode", choices=("greedy", "sample", "beam"), default="greedy")
     gen.add_argument("--max-tokens", type=int, default=64)
@@ -167,6 +168,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from app.core.llama.engine import Engine
     from app.core.llama.engine_config import EngineConfig
 
+    _one_source(args)
     if not args.prompt:
         raise PromptError("the prompt is empty")
     if not 0 <= args.top <= MAX_TOP:
@@ -185,6 +187,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         stop=tuple(args.stop),
     ).validated()
+    if args.server is not None:
+        return remote_cli.print_generation(args, settings, _print_json, _piece)
     with Engine(args.model, EngineConfig(n_ctx=args.ctx)) as engine:
         prompt_ids = engine.tokenize_prompt(args.prompt, add_bos=not args.no_bos)
         stats = GenerationStats()

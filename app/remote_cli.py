@@ -9,6 +9,7 @@ nonsense is one line and exit 1 (a failure of the network, not of the input).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -16,7 +17,8 @@ from typing import Any
 
 from app.core.backends.server_answers import ServerError
 from app.core.backends.server_client import ServerClient
-from app.core.errors import PromptError
+from app.core.decoding.decoding_settings import DecodingSettings
+from app.core.errors import PromptError, SettingsError
 from app.core.tokenizer.tokens import piece_end
 
 KEY_VARIABLE = "LLM_PLAYGROUND_API_KEY"
@@ -93,6 +95,82 @@ def print_tokens(
     else:
         sys.stdout.write(" | ".join(shown(bytes.fromhex(t["bytes"])) for t in tokens) + "\n")
         sys.stdout.write(f"[{len(tokens)} tokens, {url}]\n")
+    return 0
+
+
+STOP_REASONS = {"eos": "eog", "limit": "max_tokens", "word": "stop_string"}
+APPROXIMATE = (
+    "the server sent each token's log-probability and its top {n} alternatives; the rest of "
+    "the distribution (its entropy, the other tokens) is not known"
+)
+
+
+def print_generation(
+    args: argparse.Namespace,
+    settings: DecodingSettings,
+    print_json: Callable[[Any], None],
+    shown: Callable[[bytes], str],
+) -> int:
+    """`generate --server`: the server decodes (greedy, or sampling with the chosen settings
+    and seed); each step lists what the server knows, labelled as such."""
+    if settings.mode == "beam":
+        raise SettingsError("beam search through a server is not available yet: use --model")
+    server = client(args)
+    n_probs = max(args.top, 1)
+    try:
+        prompt = [i for i, _p in server.tokenize(args.prompt, add_special=not args.no_bos)]
+        sampled = settings.mode == "sample"
+        answer = server.complete(
+            prompt,
+            n_predict=settings.max_tokens,
+            n_probs=n_probs,
+            temperature=settings.temperature if sampled else 0.0,
+            top_k=settings.top_k if sampled else 0,
+            top_p=settings.top_p if sampled else 1.0,
+            min_p=settings.min_p if sampled else 0.0,
+            seed=settings.seed if sampled else None,
+            stop=settings.stop,
+        )
+        model = os.path.basename(server.props().model_path)
+    except ServerError as exc:
+        return fail(RemoteFailure(str(exc)))
+    steps = []
+    for number, token in enumerate(answer.tokens, start=1):
+        ranks = [a.id for a in token.top]
+        steps.append(
+            {
+                "step": number,
+                "id": token.id,
+                "piece": shown(token.piece),
+                "p": math.exp(token.logprob),
+                "logprob": token.logprob,
+                "rank": ranks.index(token.id) + 1 if token.id in ranks else None,
+                "top": [
+                    {"id": a.id, "piece": shown(a.piece), "p": math.exp(a.logprob)}
+                    for a in token.top[: args.top]
+                ],
+            }
+        )
+    reason = STOP_REASONS.get(answer.stop_type, answer.stop_type)
+    speed = answer.timings.get("predicted_per_second", 0.0)
+    if args.json:
+        print_json(
+            {
+                "prompt_tokens": prompt,
+                "steps": steps,
+                "text": answer.content,
+                "stop_reason": reason,
+                "stats": {"tokens_per_second": round(speed, 3)},
+                "model": model,
+                "server": server.url,
+                "approximate": APPROXIMATE.format(n=n_probs),
+            }
+        )
+    else:
+        sys.stdout.write(args.prompt + answer.content + "\n")
+        sys.stdout.write(
+            f"[{len(steps)} tokens, {reason}, {speed:.1f} tokens/s, llama-server at {server.url}]\n"
+        )
     return 0
 
 

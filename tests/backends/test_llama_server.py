@@ -225,3 +225,28 @@ def test_a_stream_cut_short_is_named_as_such(proxy: FaultProxy, engine: Engine) 
         client.complete(
             engine.tokenize_prompt(PROMPT), n_predict=8, n_probs=3, on_token=lambda _t: None
         )
+
+
+def test_cli_generate_through_the_server(server: ServerProcess) -> None:
+    import json
+
+    common = ("generate", "--prompt", PROMPT, "--max-tokens", "12", "--json")
+    remote = _cli(*common, "--server", server.url, key=KEY)
+    local = _cli(*common, "--model", "default")
+    assert remote.returncode == 0 and local.returncode == 0, remote.stderr + local.stderr
+    theirs, mine = json.loads(remote.stdout), json.loads(local.stdout)
+    assert [s["id"] for s in theirs["steps"]] == [s["id"] for s in mine["steps"]]
+    assert theirs["text"] == mine["text"]
+    for step, reference in zip(theirs["steps"], mine["steps"], strict=True):
+        assert step["p"] == pytest.approx(reference["p"], abs=1e-3)
+        assert step["rank"] == 1  # greedy: the most likely token
+    assert "top 5 alternatives" in theirs["approximate"] and "not known" in theirs["approximate"]
+
+    sampled = (*common, "--server", server.url, "--mode", "sample", "--seed", "11")
+    first, again = _cli(*sampled, key=KEY), _cli(*sampled, key=KEY)
+    assert first.returncode == 0, first.stderr
+    ids = [s["id"] for s in json.loads(first.stdout)["steps"]]
+    assert ids == [s["id"] for s in json.loads(again.stdout)["steps"]]  # the seed decides
+
+    beam = _cli("generate", "--prompt", PROMPT, "--mode", "beam", "--server", server.url, key=KEY)
+    assert beam.returncode == 2 and "beam search through a server" in beam.stderr

@@ -47,6 +47,7 @@ class Completion:
     tokens: list[ServerToken]
     stop_type: str  # "eos", "limit", "word" or "none"
     timings: dict[str, float] = field(default_factory=dict)
+    content: str = ""  # the text, as the server renders it (no end-of-generation token)
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,7 @@ class ServerClient:
         top_p: float = 1.0,
         min_p: float = 0.0,
         seed: int | None = None,
+        stop: tuple[str, ...] = (),
         on_token: Callable[[ServerToken], None] | None = None,
     ) -> Completion:
         """Continue `prompt_ids`; temperature 0 is greedy. Each token comes with its
@@ -229,6 +230,8 @@ class ServerClient:
         }
         if seed is not None:
             body["seed"] = seed
+        if stop:
+            body["stop"] = list(stop)
         if on_token is not None:
             return self._streamed(body, n_probs, on_token)
         doc = check_object(self._request("POST", "/completion", body), "/completion")
@@ -236,22 +239,17 @@ class ServerClient:
         if not isinstance(probabilities, list) or len(probabilities) > n_predict:
             raise ServerError(f"{self.url}: /completion sent no per-token probabilities")
         tokens = [parse_token(entry, n_probs) for entry in probabilities]
-        timings = doc.get("timings")
-        return Completion(
-            tokens,
-            str(doc.get("stop_type", "")),
-            {k: float(v) for k, v in timings.items() if isinstance(v, (int, float))}
-            if isinstance(timings, dict)
-            else {},
-        )
+        return _completion(doc, tokens, str(doc.get("content", "")))
 
     def _streamed(
         self, body: dict[str, Any], n_probs: int, on_token: Callable[[ServerToken], None]
     ) -> Completion:
         tokens: list[ServerToken] = []
         last: dict[str, Any] = {}
+        content: list[str] = []
         for event in self._events("/completion", body):
             last = event
+            content.append(str(event.get("content", "")))
             probabilities = event.get("completion_probabilities") or []
             if not isinstance(probabilities, list):
                 raise ServerError(f"{self.url}: an event's probabilities are not a list")
@@ -261,11 +259,17 @@ class ServerClient:
                 if len(tokens) > body["n_predict"]:
                     raise ServerError(f"{self.url} sent more tokens than were asked for")
                 on_token(token)
-        timings = last.get("timings")
-        return Completion(
-            tokens,
-            str(last.get("stop_type", "")),
-            {k: float(v) for k, v in timings.items() if isinstance(v, (int, float))}
-            if isinstance(timings, dict)
-            else {},
-        )
+        return _completion(last, tokens, "".join(content))
+
+
+def _completion(doc: dict[str, Any], tokens: list[ServerToken], content: str) -> Completion:
+    """The answer's end: why it stopped and the server's own timings."""
+    timings = doc.get("timings")
+    return Completion(
+        tokens,
+        str(doc.get("stop_type", "")),
+        {k: float(v) for k, v in timings.items() if isinstance(v, (int, float))}
+        if isinstance(timings, dict)
+        else {},
+        content,
+    )
