@@ -26,6 +26,7 @@ lint: $(STAMP)
 # llama.cpp's llama-server and ggml-rpc-server from the bindings' own source (cached per
 # version and CMAKE_ARGS under ~/.cache/llm-playground; about 7 minutes the first time).
 llama-server: $(STAMP)
+	sh packaging/system-deps.sh
 	sh packaging/build_llama_server.sh $(BIN)/python
 
 pytest: $(STAMP) llama-server

@@ -2,7 +2,9 @@
 # System packages beyond Python's: the libraries Qt's X11 platform plugin links to (for
 # the window; a fresh Debian 12 lacks libxcb-icccm4, libxcb-keysyms1, libxcb-cursor0…)
 # and desktop-file-validate (desktop-file-utils), which the tests run on the desktop
-# entry. Installs what is missing with the system's package manager (as root, or through
+# entry; cmake and g++ to build llama-server from the bindings' source (make
+# llama-server); openssl, with which the tests make a certificate for an https server.
+# Installs what is missing with the system's package manager (as root, or through
 # sudo without a password prompt); the same list is in app/ui/display_check.py.
 set -eu
 [ "$(uname -s)" = "Linux" ] || exit 0
@@ -21,6 +23,9 @@ libOpenGL.so.0:libopengl0 libfontconfig.so.1:libfontconfig1 libdbus-1.so.3:libdb
 
 missing=""
 command -v desktop-file-validate >/dev/null 2>&1 || missing="desktop-file-utils"
+for tool in cmake:cmake g++:g++ openssl:openssl; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
+done
 if command -v ldconfig >/dev/null 2>&1; then
   known=$(ldconfig -p 2>/dev/null || true)
   for entry in $QT_LIBS; do

@@ -1,20 +1,23 @@
 """A TCP proxy in front of a real llama-server that can spoil its answers: drop the
-connection half-way through the body, stall, answer garbage, an endless body, or 503."""
+connection half-way through the body, stall, answer garbage, an endless body, 503, or a
+redirect to another address."""
 
 from __future__ import annotations
 
 import http.client
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from urllib.parse import urlsplit
 
-MODES = ("pass", "drop", "stall", "garbage", "endless", "busy")
+MODES = ("pass", "drop", "stall", "garbage", "endless", "busy", "redirect")
 
 
 class FaultProxy:
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, tls: tuple[str, str] | None = None) -> None:
+        """`tls`: (certificate, key) files to answer https with."""
         parts = urlsplit(target)
         self.target_host = parts.hostname or "127.0.0.1"
         self.target_port = parts.port or 80
@@ -22,13 +25,29 @@ class FaultProxy:
         self.stop_event = threading.Event()
         proxy = self
 
+        context: ssl.SSLContext | None = None
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
-                proxy.serve(self.request)
+                conn = self.request
+                if context is not None:
+                    try:
+                        conn = context.wrap_socket(conn, server_side=True)
+                    except (ssl.SSLError, OSError):
+                        return  # a client that does not trust the certificate
+                try:
+                    proxy.serve(conn)
+                finally:
+                    if conn is not self.request:
+                        conn.close()
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -65,6 +84,12 @@ class FaultProxy:
         if mode == "garbage":
             payload = b"<html><body>Bad gateway, try later</body></html>"
             conn.sendall(_response(200, payload, "text/html"))
+            return
+        if mode == "redirect":
+            conn.sendall(
+                b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://198.51.100.7/completion"
+                b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
             return
         if mode == "busy":
             payload = b'{"error":{"code":503,"message":"no free slot","type":"unavailable_error"}}'

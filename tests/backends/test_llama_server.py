@@ -188,6 +188,7 @@ def test_a_spoiled_answer_is_a_message_never_a_hang_or_a_crash(
         "garbage": "answered something that is not JSON",
         "endless": "sent more than",
         "busy": "busy or still loading its model (503)",
+        "redirect": "redirected /completion to 'http://198.51.100.7/completion': refused",
     }
     for mode, words in expected.items():
         proxy.mode = mode
@@ -250,3 +251,45 @@ def test_cli_generate_through_the_server(server: ServerProcess) -> None:
 
     beam = _cli("generate", "--prompt", PROMPT, "--mode", "beam", "--server", server.url, key=KEY)
     assert beam.returncode == 2 and "beam search through a server" in beam.stderr
+
+
+@pytest.fixture
+def tls_proxy(server: ServerProcess, tmp_path: Path) -> Iterator[tuple[FaultProxy, Path]]:
+    """The real server behind https, with a certificate of its own for 127.0.0.1."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subject = ("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
+    files = ("-keyout", str(key), "-out", str(cert))
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            *subject,
+            *files,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    in_front = FaultProxy(server.url, tls=(str(cert), str(key)))
+    yield in_front, cert
+    in_front.close()
+
+
+def test_https_works_and_an_untrusted_certificate_or_a_downgrade_is_refused(
+    tls_proxy: tuple[FaultProxy, Path], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy, cert = tls_proxy
+    prompt = engine.tokenize_prompt(PROMPT)
+    with pytest.raises(ServerError, match="the secure connection failed"):
+        ServerClient(proxy.url, KEY).complete(prompt, n_predict=2, n_probs=2)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the system would trust it
+    secure = ServerClient(proxy.url, KEY)
+    assert len(secure.complete(prompt, n_predict=2, n_probs=2).tokens) == 2
+    proxy.mode = "redirect"  # to plain http elsewhere: the key must not follow
+    with pytest.raises(ServerError, match=r"redirected .* refused"):
+        secure.complete(prompt, n_predict=2, n_probs=2)
