@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app import remote_cli, serve_cli
+from app.core.backends.server_answers import ServerError
 from app.core.errors import PlaygroundError, PromptError, SettingsError
 
 log = logging.getLogger(__name__)
@@ -263,10 +264,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     _one_source(args)
     if args.server is not None:
-        try:
-            facts = remote_cli.info(args)
-        except remote_cli.RemoteFailure as exc:
-            return remote_cli.fail(exc)
+        facts = remote_cli.info(args)
     else:
         facts = read_model_card(resolve_model(args.model), require_tensors=False).to_json()
     if args.json:
@@ -374,6 +372,8 @@ def run(argv: Sequence[str]) -> int:
     try:
         _check_text(args)
         return COMMANDS[args.command](args)
+    except ServerError as exc:  # a server that is gone, refuses the key or answers nonsense
+        return _fail(str(exc), EXIT_FAILURE)
     except PlaygroundError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     except KeyboardInterrupt:

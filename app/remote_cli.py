@@ -3,7 +3,8 @@
 
 The key comes from --api-key or, kept out of the shell's history and of `ps`, from
 LLM_PLAYGROUND_API_KEY. A server that cannot be reached, refuses the key or answers
-nonsense is one line and exit 1 (a failure of the network, not of the input).
+nonsense raises ServerError: one line and exit 1 (cli.run), a failure of the network,
+not of the input.
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from app.core.backends.server_answers import ServerError
 from app.core.backends.server_client import ServerClient
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.errors import PromptError, SettingsError
 from app.core.tokenizer.tokens import piece_end
 
 KEY_VARIABLE = "LLM_PLAYGROUND_API_KEY"
-EXIT_FAILURE = 1
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,11 +64,8 @@ def tokenize(args: argparse.Namespace, data: bytes) -> tuple[list[dict[str, Any]
     """(tokens, the server's address) for `tokenize --server`."""
     server = client(args)
     text = data.decode("utf-8")
-    try:
-        plain = server.tokenize(text, add_special=False)
-        tokens = plain if args.no_bos else server.tokenize(text, add_special=True)
-    except ServerError as exc:
-        raise RemoteFailure(str(exc)) from None
+    plain = server.tokenize(text, add_special=False)
+    tokens = plain if args.no_bos else server.tokenize(text, add_special=True)
     return token_spans(data, tokens, plain), server.url
 
 
@@ -86,10 +82,7 @@ def print_tokens(
         raise PromptError(
             f"the text is not UTF-8 (byte {exc.start}): a server takes text"
         ) from None
-    try:
-        tokens, url = tokenize(args, data)
-    except RemoteFailure as exc:
-        return fail(exc)
+    tokens, url = tokenize(args, data)
     if args.json:
         print_json({"tokens": tokens, "count": len(tokens), "server": url})
     else:
@@ -117,23 +110,20 @@ def print_generation(
         raise SettingsError("beam search through a server is not available yet: use --model")
     server = client(args)
     n_probs = max(args.top, 1)
-    try:
-        prompt = [i for i, _p in server.tokenize(args.prompt, add_special=not args.no_bos)]
-        sampled = settings.mode == "sample"
-        answer = server.complete(
-            prompt,
-            n_predict=settings.max_tokens,
-            n_probs=n_probs,
-            temperature=settings.temperature if sampled else 0.0,
-            top_k=settings.top_k if sampled else 0,
-            top_p=settings.top_p if sampled else 1.0,
-            min_p=settings.min_p if sampled else 0.0,
-            seed=settings.seed if sampled else None,
-            stop=settings.stop,
-        )
-        model = os.path.basename(server.props().model_path)
-    except ServerError as exc:
-        return fail(RemoteFailure(str(exc)))
+    prompt = [i for i, _p in server.tokenize(args.prompt, add_special=not args.no_bos)]
+    sampled = settings.mode == "sample"
+    answer = server.complete(
+        prompt,
+        n_predict=settings.max_tokens,
+        n_probs=n_probs,
+        temperature=settings.temperature if sampled else 0.0,
+        top_k=settings.top_k if sampled else 0,
+        top_p=settings.top_p if sampled else 1.0,
+        min_p=settings.min_p if sampled else 0.0,
+        seed=settings.seed if sampled else None,
+        stop=settings.stop,
+    )
+    model = os.path.basename(server.props().model_path)
     steps = []
     for number, token in enumerate(answer.tokens, start=1):
         ranks = [a.id for a in token.top]
@@ -176,10 +166,7 @@ def print_generation(
 
 def info(args: argparse.Namespace) -> dict[str, Any]:
     server = client(args)
-    try:
-        props = server.props()
-    except ServerError as exc:
-        raise RemoteFailure(str(exc)) from None
+    props = server.props()
     return {
         "server": server.url,
         "model": os.path.basename(props.model_path),
@@ -188,12 +175,3 @@ def info(args: argparse.Namespace) -> dict[str, Any]:
         "chat_template": bool(props.chat_template),
         "build": props.build_info,
     }
-
-
-class RemoteFailure(Exception):
-    """The server failed us: exit 1 with its one-line message."""
-
-
-def fail(exc: RemoteFailure) -> int:
-    sys.stderr.write(f"llm-playground: error: {exc}\n")
-    return EXIT_FAILURE

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 
@@ -29,6 +30,7 @@ from app.workers.engine_requests import (
     PromptToken,
     RunFinished,
 )
+from app.workers.step_queue import StepQueue
 from app.workers.step_reports import StepReport, StepReporter
 from app.workers.worker_thread import Attempt, Worker, WorkerThread
 
@@ -42,8 +44,12 @@ REDECODE_NOTICE = 16
 Report = Callable[[StepReport], None]
 
 
-def _discard(_report: StepReport) -> None:
-    pass
+def _sender(queue: StepQueue[Any] | None, *head: int) -> Callable[[Any], None]:
+    """What puts a report into the requesting view's queue, after `head` (the request id,
+    and a compare run's pane); a view that asked for no steps gets none."""
+    if queue is None:
+        return lambda _item: None
+    return lambda item: queue.put((*head, item))
 
 
 class EngineWorker(Worker):
@@ -158,8 +164,7 @@ class EngineWorker(Worker):
         if not isinstance(engine, Engine):
             self.sig_failed.emit(rid, "no model is loaded")
             return
-        queue = request.steps
-        put: Report = _discard if queue is None else lambda r: queue.put((rid, r))
+        put: Report = _sender(request.steps, rid)
         with Attempt("the generation", self._fail_request(rid)):
             ids = engine.tokenize_prompt(request.prompt) + list(request.prefix_ids)
             first_index = len(request.prefix_ids)
@@ -298,18 +303,16 @@ class EngineWorker(Worker):
             for i, spec in enumerate(request.panes)
             if spec.model is None and not spec.chat and spec.settings.mode != "beam"
         ]
-        with Attempt(
-            "the comparison", lambda message, _e: self.sig_failed.emit(rid, message)
-        ) as run:
+        with Attempt("the comparison", self._fail_request(rid)) as run:
             if lockstep:
                 ids = engine.tokenize_prompt(request.prompt)
                 vocab = engine.vocab
                 stats = GenerationStats()
                 reporters = [StepReporter(vocab) for _pane in lockstep]
+                puts = [_sender(queue, rid, pane) for pane in lockstep]
 
                 def on_step(seq: int, step: TokenStep) -> None:
-                    if queue is not None:
-                        queue.put((rid, lockstep[seq], reporters[seq].report(step)))
+                    puts[seq](reporters[seq].report(step))
 
                 results = run_streams(
                     engine,
@@ -365,10 +368,7 @@ class EngineWorker(Worker):
         own = spec.model is not None
         engine = Engine(spec.model) if own else loaded  # type: ignore[arg-type]
         assert isinstance(engine, Engine)
-
-        def put(report: StepReport | list[PromptToken]) -> None:
-            if queue is not None:
-                queue.put((rid, pane, report))
+        put = _sender(queue, rid, pane)
 
         try:
             vocab = engine.vocab

@@ -12,8 +12,6 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-MODES = ("pass", "drop", "stall", "garbage", "endless", "busy", "redirect")
-
 
 class FaultProxy:
     def __init__(self, target: str, tls: tuple[str, str] | None = None) -> None:

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,10 +168,6 @@ class ServerProcess:
                 raise ServeError(f"llama-server was not ready after {timeout:.0f} s")
             time.sleep(0.2)
 
-    @property
-    def running(self) -> bool:
-        return self._process.poll() is None
-
     def wait(self) -> int:
         return self._process.wait()
 
@@ -192,7 +187,3 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def describe_command(command: Sequence[str]) -> str:
-    return " ".join(command)

@@ -256,7 +256,7 @@ class Engine:
         """
         if not 0 < n_prompt <= len(ids):
             raise PromptError("the prompt is empty")
-        check_prompt(ids, self.n_ctx, what="text", leave_room=False)
+        check_prompt(len(ids), self.n_ctx, what="text", leave_room=False)
         ids = list(ids)
         reusable = self._reusable(ids, n_prompt)
         if reusable is not None:
@@ -278,7 +278,7 @@ class Engine:
         """Decode a prompt into `seq` in chunks; logits are kept for the last token only."""
         if not ids:
             raise PromptError("the prompt is empty")
-        check_prompt(range(start + len(ids)), self.n_ctx, leave_room=False)
+        check_prompt(start + len(ids), self.n_ctx, leave_room=False)
         if seq == 0 and start == 0:
             self._seq0 = []  # decode() records the prompt's tokens
             self._seq0_prompt = len(ids)
@@ -327,14 +327,14 @@ class Engine:
         if not prompt:
             raise PromptError("the prompt is empty")
         ids = self.vocab.tokenize(prompt, add_bos=add_bos)
-        check_prompt(ids, self.n_ctx, hint="; shorten it or raise the context size")
+        check_prompt(len(ids), self.n_ctx, hint="; shorten it or raise the context size")
         return ids
 
     def chat_prompt_ids(self, user_text: str) -> list[int]:
         """`user_text` as one user turn through the model's own chat template, tokenized
         with its special tokens (the template writes BOS itself)."""
         ids = chat_turn_ids(self.vocab, self.chat_template, self.path.name, user_text)
-        check_prompt(ids, self.n_ctx, what="chat prompt")
+        check_prompt(len(ids), self.n_ctx, what="chat prompt")
         return ids
 
     @property

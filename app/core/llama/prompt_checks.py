@@ -3,25 +3,22 @@ prompt, a chat turn, a reopened text, a prefill) refuses it with the same words.
 
 from __future__ import annotations
 
-from collections.abc import Sized
-
 from app.core.errors import PromptError
 
 
 def check_prompt(
-    ids: Sized,
+    n: int,
     n_ctx: int,
     *,
     what: str = "prompt",
     leave_room: bool = True,
     hint: str = "",
 ) -> None:
-    """Raise PromptError when `ids` is empty or does not fit `n_ctx` tokens.
+    """Raise PromptError when a prompt of `n` tokens is empty or does not fit `n_ctx`.
 
     `leave_room` keeps one position free for the first generated token (a prompt about
     to be continued); a text that is only decoded may fill the context.
     """
-    n = len(ids)
     if n == 0:
         raise PromptError(f"the {what} is empty")
     if n > n_ctx or (leave_room and n == n_ctx):

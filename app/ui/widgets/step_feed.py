@@ -66,10 +66,6 @@ class StepFeed(QObject):
         self._timer.stop()
         self.deliver_now()
 
-    @property
-    def active(self) -> bool:
-        return self._timer.isActive()
-
     def _on_timer(self) -> None:
         if self._pacer is None:
             self._deliver(self.take())
