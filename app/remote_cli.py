@@ -14,12 +14,14 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.core.backends.server_client import ServerClient
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.errors import PromptError, SettingsError
 from app.core.tokenizer.tokens import piece_end
+
+if TYPE_CHECKING:
+    from app.core.backends.server_client import ServerClient
 
 KEY_VARIABLE = "LLM_PLAYGROUND_API_KEY"
 
@@ -30,6 +32,9 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def client(args: argparse.Namespace) -> ServerClient:
+    # Imported here: http.client and ssl cost every other subcommand ~20 ms at start.
+    from app.core.backends.server_client import ServerClient
+
     return ServerClient(args.server, args.api_key or os.environ.get(KEY_VARIABLE) or None)
 
 
