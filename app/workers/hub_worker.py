@@ -122,9 +122,10 @@ class DownloadWorker(Worker):
             self.sig_failed.emit(job.job_id, message, resumable)
 
         try:
+            if cancel.is_set():  # cancelled while it waited in the queue
+                self.sig_cancelled.emit(job.job_id)
+                return
             with Attempt("the download", failed):
-                if cancel.is_set():
-                    raise DownloadCancelled("cancelled before it started")
                 self.sig_started.emit(job.job_id)
 
                 def progress(p: DownloadProgress) -> None:
