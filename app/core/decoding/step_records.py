@@ -11,10 +11,13 @@ import numpy as np
 import numpy.typing as npt
 
 from app.core.decoding.step_distribution import StepDistribution, TokenProb
+from app.core.decoding.top_n_distribution import TopNDistribution
 
 StopReason = Literal["eog", "max_tokens", "stop_string", "cancelled", "context_full"]
 # How a step's token was chosen; "" when not recorded (sessions of earlier versions).
 ChosenBy = Literal["greedy", "sample", "beam", ""]
+# The whole vocabulary (a local engine) or the top N a server sent, the rest estimated.
+Distribution = StepDistribution | TopNDistribution
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class TokenStep:
     # T of the distribution `p`, `logprob` and `entropy` report: 1 (the model's own) for
     # every run; sessions saved by earlier versions may hold a sampling temperature.
     temperature: float
-    distribution: StepDistribution
+    distribution: Distribution
     sample: SampleRecord | None = None
     forced: bool = False
     chosen_by: ChosenBy = ""  # the decoding that produced it (a forced step keeps its own)

@@ -17,10 +17,11 @@ import numpy.typing as npt
 
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_distribution import StepDistribution
+from app.core.decoding.top_n_distribution import TopNDistribution
 
 
 def survivor_mask(
-    dist: StepDistribution, settings: DecodingSettings, count: int
+    dist: StepDistribution | TopNDistribution, settings: DecodingSettings, count: int
 ) -> npt.NDArray[np.bool_]:
     """For the `count` most likely tokens (head order), whether the chain keeps each."""
     count = min(count, dist.head_ids.size)

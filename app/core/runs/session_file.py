@@ -21,7 +21,14 @@ import numpy.typing as npt
 from app.core.atomic_file import write_atomic
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_distribution import StepDistribution
-from app.core.decoding.step_records import BeamNode, ChosenBy, SampleRecord, TokenStep
+from app.core.decoding.step_records import (
+    BeamNode,
+    ChosenBy,
+    Distribution,
+    SampleRecord,
+    TokenStep,
+)
+from app.core.decoding.top_n_distribution import TopNDistribution
 from app.core.errors import PlaygroundError
 from app.core.runs.run_record import RunRecord, RunStats
 from app.core.state_file import parse_json
@@ -55,6 +62,39 @@ def _unpack(obj: Any, what: str) -> npt.NDArray[Any]:
     return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="))
 
 
+def _distribution_to_json(dist: Distribution) -> dict[str, Any]:
+    if isinstance(dist, TopNDistribution):  # a server's top N: log p at T = 1
+        return {
+            "kind": "top_n",
+            "vocab_size": dist.vocab_size,
+            "top_n": dist.top_n,
+            "head_ids": _pack(dist.head_ids, "int32"),
+            "head_logprobs": _pack(dist.head_logits, "float64"),
+        }
+    return {
+        "vocab_size": dist.vocab_size,
+        "max_logit": dist.max_logit,
+        "head_ids": _pack(dist.head_ids, "int32"),
+        "head_logits": _pack(dist.head_logits, "float32"),
+        "tail_first_bin": dist.tail_first_bin,
+        "tail_counts": _pack(dist.tail_counts, str(dist.tail_counts.dtype)),
+    }
+
+
+def _top_n_from_json(d: dict[str, Any], what: str) -> TopNDistribution:
+    head_ids = _unpack(d.get("head_ids"), f"{what} head ids").astype(np.int32)
+    logprobs = _unpack(d.get("head_logprobs"), f"{what} log-probabilities").astype(np.float64)
+    vocab_size = _integer(d, "vocab_size", what)
+    top_n = _integer(d, "top_n", what)
+    if head_ids.size == 0 or head_ids.size != logprobs.size or not 0 < top_n <= head_ids.size:
+        raise SessionFileError(f"{what}: the server's top tokens are inconsistent")
+    if head_ids.min() < 0 or head_ids.max() >= vocab_size:
+        raise SessionFileError(f"{what}: a token id is outside the vocabulary")
+    if np.isnan(logprobs).any() or (logprobs > 1e-6).any() or np.any(np.diff(logprobs) > 0):
+        raise SessionFileError(f"{what}: the log-probabilities are not sorted numbers <= 0")
+    return TopNDistribution(vocab_size, head_ids, np.minimum(logprobs, 0.0), top_n)
+
+
 def _step_to_json(step: TokenStep) -> dict[str, Any]:
     dist = step.distribution
     doc: dict[str, Any] = {
@@ -67,14 +107,7 @@ def _step_to_json(step: TokenStep) -> dict[str, Any]:
         "forced": step.forced,
         "chosen_by": step.chosen_by,
         "ends_generation": step.ends_generation,
-        "distribution": {
-            "vocab_size": dist.vocab_size,
-            "max_logit": dist.max_logit,
-            "head_ids": _pack(dist.head_ids, "int32"),
-            "head_logits": _pack(dist.head_logits, "float32"),
-            "tail_first_bin": dist.tail_first_bin,
-            "tail_counts": _pack(dist.tail_counts, str(dist.tail_counts.dtype)),
-        },
+        "distribution": _distribution_to_json(dist),
     }
     if step.sample is not None:
         doc["sample"] = {
@@ -105,11 +138,7 @@ def _chosen_by(value: Any) -> ChosenBy:
     return value if value in ("greedy", "sample", "beam") else ""
 
 
-def _step_from_json(doc: Any, position: int, eog_ids: frozenset[int]) -> TokenStep:
-    what = f"step {position + 1}"
-    if not isinstance(doc, dict) or not isinstance(doc.get("distribution"), dict):
-        raise SessionFileError(f"{what}: expected an object with a distribution")
-    d = doc["distribution"]
+def _full_from_json(d: dict[str, Any], what: str) -> StepDistribution:
     head_ids = _unpack(d.get("head_ids"), f"{what} head ids")
     head_logits = _unpack(d.get("head_logits"), f"{what} head logits")
     tail_counts = _unpack(d.get("tail_counts"), f"{what} tail counts")
@@ -118,7 +147,7 @@ def _step_from_json(doc: Any, position: int, eog_ids: frozenset[int]) -> TokenSt
         raise SessionFileError(f"{what}: head ids and logits differ in length")
     if head_ids.min() < 0 or head_ids.max() >= vocab_size:
         raise SessionFileError(f"{what}: a token id is outside the vocabulary")
-    dist = StepDistribution(
+    return StepDistribution(
         vocab_size=vocab_size,
         max_logit=_number(d, "max_logit", what),
         head_ids=head_ids.astype(np.int32),
@@ -126,6 +155,15 @@ def _step_from_json(doc: Any, position: int, eog_ids: frozenset[int]) -> TokenSt
         tail_first_bin=_integer(d, "tail_first_bin", what),
         tail_counts=tail_counts,
     )
+
+
+def _step_from_json(doc: Any, position: int, eog_ids: frozenset[int]) -> TokenStep:
+    what = f"step {position + 1}"
+    if not isinstance(doc, dict) or not isinstance(doc.get("distribution"), dict):
+        raise SessionFileError(f"{what}: expected an object with a distribution")
+    d = doc["distribution"]
+    top_n = d.get("kind") == "top_n"
+    dist: Distribution = _top_n_from_json(d, what) if top_n else _full_from_json(d, what)
     sample = None
     if isinstance(doc.get("sample"), dict):
         s = doc["sample"]
