@@ -173,13 +173,19 @@ class ServerClient:
             chat_template=str(doc.get("chat_template", "")),
         )
 
-    def tokenize(self, text: str, *, add_special: bool = True) -> list[tuple[int, bytes]]:
+    def tokenize(
+        self, text: str, *, add_special: bool = True, parse_special: bool = True
+    ) -> list[tuple[int, bytes]]:
+        """(id, piece) of each token; `parse_special` reads "<bos>" and the like in the text
+        as special tokens (a template's output), else as plain text (a user's prompt)."""
+        body = {
+            "content": text,
+            "add_special": add_special,
+            "parse_special": parse_special,
+            "with_pieces": True,
+        }
         doc = check_object(
-            self._request(
-                "POST",
-                "/tokenize",
-                {"content": text, "add_special": add_special, "with_pieces": True},
-            ),
+            self._request("POST", "/tokenize", body),
             "/tokenize",
         )
         tokens = doc.get("tokens")
@@ -188,6 +194,24 @@ class ServerClient:
         return [
             (check_int(t.get("id"), "token id", 0), check_piece(t.get("piece"))) for t in tokens
         ]
+
+    def apply_template(self, user_text: str) -> str:
+        """`user_text` as one user turn through the server's chat template, as text."""
+        body = {"messages": [{"role": "user", "content": user_text}]}
+        doc = check_object(self._request("POST", "/apply-template", body), "/apply-template")
+        prompt = doc.get("prompt")
+        if not isinstance(prompt, str):
+            raise ServerError(f"{self.url}: /apply-template sent no prompt")
+        return prompt
+
+    def vocab_size(self) -> int:
+        """The model's vocabulary size, from llama-server's /v1/models (its "meta")."""
+        doc = check_object(self._request("GET", "/v1/models"), "/v1/models")
+        models = doc.get("data")
+        if not isinstance(models, list) or not models:
+            raise ServerError(f"{self.url}: /v1/models lists no model")
+        meta = check_object(check_object(models[0], "/v1/models").get("meta"), "/v1/models meta")
+        return check_int(meta.get("n_vocab"), "n_vocab", 1, 1 << 24)
 
     def detokenize(self, ids: list[int]) -> str:
         doc = check_object(self._request("POST", "/detokenize", {"tokens": ids}), "/detokenize")
@@ -208,6 +232,7 @@ class ServerClient:
         min_p: float = 0.0,
         seed: int | None = None,
         stop: tuple[str, ...] = (),
+        logit_bias: dict[int, float] | None = None,
         on_token: Callable[[ServerToken], None] | None = None,
     ) -> Completion:
         """Continue `prompt_ids`; temperature 0 is greedy. Each token comes with its
@@ -227,7 +252,12 @@ class ServerClient:
             "cache_prompt": True,
             "return_tokens": True,
             "stream": on_token is not None,
+            # The local engine's chain, in its order; penalties and the rest off.
+            "samplers": ["top_k", "top_p", "min_p", "temperature"],
+            "repeat_penalty": 1.0,
         }
+        if logit_bias:
+            body["logit_bias"] = [[token, bias] for token, bias in logit_bias.items()]
         if seed is not None:
             body["seed"] = seed
         if stop:

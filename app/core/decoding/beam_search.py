@@ -47,12 +47,15 @@ class BeamResult:
 
 
 @dataclass
-class _Beam:
+class Beam:
     ids: list[int]
     logprob: float
     steps: list[TokenStep]
-    slot: int
+    slot: int  # the sequence slot holding its cache (-1: a server's, no slot here)
     node: int
+
+
+Candidate = tuple[float, int, TokenStep, float]  # path score, beam, step, log p
 
 
 def final_score(logprob: float, length: int, length_penalty: float | None) -> float:
@@ -91,13 +94,13 @@ def beam_search(
 
     nodes: list[BeamNode] = []
     finished: list[BeamHypothesis] = []
-    beams = [_Beam([], 0.0, [], 0, -1)]
+    beams = [Beam([], 0.0, [], 0, -1)]
     rows = [-1]
     pos = len(prompt_ids)
     stop: StopReason = "max_tokens"
     decode_start = 0.0
     for step_index in range(settings.max_tokens):
-        candidates: list[tuple[float, int, TokenStep, float]] = []  # score, beam, step, lp
+        candidates: list[Candidate] = []
         step_nodes_start = len(nodes)
         for beam_index, beam in enumerate(beams):
             row = engine.logits(rows[beam_index])
@@ -116,46 +119,9 @@ def beam_search(
                 lp = dist.logprob(top.logit, 1.0)
                 candidates.append((beam.logprob + lp, beam_index, step, lp))
         stats.generated_tokens += len(beams)
-        # Best first; ties keep beam order, then the token's rank (a stable sort).
-        order = sorted(range(len(candidates)), key=lambda i: -candidates[i][0])
-        chosen: dict[int, str] = {}
-        next_beams: list[tuple[int, _Beam]] = []
-        for i in order:
-            score, beam_index, step, _lp = candidates[i]
-            if step.ends_generation:
-                if len(finished) < width:
-                    chosen[i] = "finished"
-                    parent = beams[beam_index]
-                    finished.append(
-                        BeamHypothesis(
-                            ids=[*parent.ids, step.id],
-                            logprob=score,
-                            score=0.0,
-                            finished=True,
-                            steps=[*parent.steps, step],
-                            last_node=step_nodes_start + i,
-                        )
-                    )
-            else:
-                chosen[i] = "beam"
-                next_beams.append((i, beams[beam_index]))
-            if len(next_beams) == width:
-                break
-        for i, (score, beam_index, step, lp) in enumerate(candidates):
-            status = chosen.get(i)
-            nodes.append(
-                BeamNode(
-                    node_id=len(nodes),
-                    parent=beams[beam_index].node,
-                    step=first_index + step_index,
-                    token=step.id,
-                    piece=step.piece,
-                    logprob=lp,
-                    score=score,
-                    kept=status is not None,
-                    finished=status == "finished",
-                )
-            )
+        next_beams = select_candidates(
+            candidates, beams, finished, width, nodes, first_index + step_index
+        )
         if on_nodes is not None:
             on_nodes(nodes[step_nodes_start:])
         if step_index == 0:
@@ -180,6 +146,74 @@ def beam_search(
         pos += 1
     stats.decode_seconds = time.perf_counter() - decode_start if decode_start else 0.0
 
+    hypotheses = finish_search(
+        beams, finished, settings, lambda ids: vocab.detokenize(ids).decode("utf-8", "replace")
+    )
+    return BeamResult(hypotheses=hypotheses, nodes=nodes, stop_reason=stop)
+
+
+def select_candidates(
+    candidates: list[Candidate],
+    beams: Sequence[Beam],
+    finished: list[BeamHypothesis],
+    width: int,
+    nodes: list[BeamNode],
+    step_number: int,
+) -> list[tuple[int, Beam]]:
+    """Keep the `width` best candidates (best first; ties keep beam order, then the
+    token's rank): one that ends generation becomes a finished hypothesis, the others
+    beams. Every candidate is recorded in `nodes`; returns (candidate, parent) of each
+    new beam."""
+    first_node = len(nodes)
+    order = sorted(range(len(candidates)), key=lambda i: -candidates[i][0])
+    chosen: dict[int, str] = {}
+    next_beams: list[tuple[int, Beam]] = []
+    for i in order:
+        score, beam_index, step, _lp = candidates[i]
+        if step.ends_generation:
+            if len(finished) < width:
+                chosen[i] = "finished"
+                parent = beams[beam_index]
+                finished.append(
+                    BeamHypothesis(
+                        ids=[*parent.ids, step.id],
+                        logprob=score,
+                        score=0.0,
+                        finished=True,
+                        steps=[*parent.steps, step],
+                        last_node=first_node + i,
+                    )
+                )
+        else:
+            chosen[i] = "beam"
+            next_beams.append((i, beams[beam_index]))
+        if len(next_beams) == width:
+            break
+    for i, (score, beam_index, step, lp) in enumerate(candidates):
+        status = chosen.get(i)
+        nodes.append(
+            BeamNode(
+                node_id=len(nodes),
+                parent=beams[beam_index].node,
+                step=step_number,
+                token=step.id,
+                piece=step.piece,
+                logprob=lp,
+                score=score,
+                kept=status is not None,
+                finished=status == "finished",
+            )
+        )
+    return next_beams
+
+
+def finish_search(
+    beams: Sequence[Beam],
+    finished: list[BeamHypothesis],
+    settings: DecodingSettings,
+    text_of: Callable[[list[int]], str],
+) -> list[BeamHypothesis]:
+    """Every hypothesis, the surviving beams too, scored and best first."""
     for beam in beams:
         finished.append(
             BeamHypothesis(
@@ -193,25 +227,24 @@ def beam_search(
         )
     for hyp in finished:
         hyp.score = final_score(hyp.logprob, len(hyp.ids), settings.length_penalty)
-        text_ids = [i for i in hyp.ids if not vocab.is_eog(i)]
-        hyp.text = vocab.detokenize(text_ids).decode("utf-8", "replace")
+        hyp.text = text_of([s.id for s in hyp.steps if not s.ends_generation])
     finished.sort(key=lambda h: -h.score)
-    return BeamResult(hypotheses=finished, nodes=nodes, stop_reason=stop)
+    return finished
 
 
 def _remap_slots(
     engine: Engine,
-    beams: list[_Beam],
-    chosen: list[tuple[int, _Beam]],
-    candidates: list[tuple[float, int, TokenStep, float]],
+    beams: list[Beam],
+    chosen: list[tuple[int, Beam]],
+    candidates: list[Candidate],
     first_node: int,
-) -> list[_Beam]:
+) -> list[Beam]:
     """Give each surviving candidate a sequence slot holding its parent's cache."""
     used_parent_slots: set[int] = set()
     parent_slots = {b.slot for b in beams}
     all_slots = set(range(MAX_SEQUENCES))
     free = sorted(all_slots - parent_slots)
-    result: list[_Beam] = []
+    result: list[Beam] = []
     pending_copies: list[tuple[int, int]] = []
     for cand_index, parent in chosen:
         score, _beam_index, step, _lp = candidates[cand_index]
@@ -221,7 +254,7 @@ def _remap_slots(
         else:
             slot = -1  # assigned below, once unused parents' slots are known
         result.append(
-            _Beam(
+            Beam(
                 ids=[*parent.ids, step.id],
                 logprob=score,
                 steps=[*parent.steps, step],
