@@ -38,6 +38,7 @@ from app.core.library.default_model import is_default_model
 from app.core.library.library import Library, LibraryEntry
 from app.core.llama.llama_runtime import physical_cores
 from app.core.settings import RuntimeSettings, SettingsStore
+from app.ui.connect_dialog import ConnectDialog, describe_remote
 from app.ui.help_dialogs import HelpDialog, show_about, show_glossary, show_shortcuts
 from app.ui.model_picker import DEFAULT_MODEL_LABEL, ModelPicker
 from app.ui.models.models_view import ModelsView
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self._loading_spec = ""
         self._model_spec = ""
         self._model_hashes: dict[str, str] = {}
+        self._api_key: str | None = None  # a server's, for this session only
         self.error_dialog: QMessageBox | None = None
 
         self._engine = EngineThread()
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self._add_action(
             file_menu, "Open GGUF model…", self.open_model_dialog, QKeySequence.StandardKey.Open
         )
+        self._add_action(file_menu, "Connect to a server…", self.connect_dialog, "Ctrl+Shift+K")
         file_menu.addSeparator()
         self._add_action(file_menu, "Open session…", files.open_session_dialog, "Ctrl+Shift+O")
         self.save_action = self._add_action(
@@ -271,6 +274,9 @@ class MainWindow(QMainWindow):
         spec = self.model_picker.itemData(index)
         if spec == "":
             self.open_model_dialog()
+        elif spec and spec.startswith(("http://", "https://")):
+            if spec != self._current_spec():
+                self.connect_server(spec, self._api_key)
         elif spec and spec != self._current_spec():
             self.load_model(str(spec))
 
@@ -333,17 +339,45 @@ class MainWindow(QMainWindow):
         else:
             self.model_picker.select(self._current_spec())
 
+    def connect_dialog(self) -> ConnectDialog | None:
+        """Ask for a server's address and key, then connect (the current model stays
+        loaded and usable if the server cannot be reached)."""
+        if self.busy:
+            self.statusBar().showMessage("Stop the running generation first", 5000)
+            return None
+        dialog = ConnectDialog(self._settings_store, self._api_key, self)
+        dialog.accepted.connect(lambda: self.connect_server(dialog.url, dialog.api_key))
+        dialog.open()
+        return dialog
+
+    def connect_server(self, url: str, api_key: str | None) -> None:
+        if self.busy:
+            return
+        self._api_key = api_key
+        self._loading_spec = url
+        self.model_label.setText(f"Connecting to {url}…")
+        self.progress.setVisible(True)
+        self._update_actions()
+        self._engine.worker.connect_server(url, api_key)
+        self._tokenizer_thread.worker.use_server(url, api_key)
+
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
         spec = self._loading_spec
         self._loading_spec = ""
         self._model = loaded
         self._model_spec = spec
-        self.model_picker.remember(spec)
         self.progress.setVisible(False)
-        self.model_label.setText(f"{loaded.name} · {loaded.device} · context {loaded.n_ctx:,}")
+        self.model_label.setText(loaded.describe())
+        self.model_label.setToolTip(describe_remote(loaded.remote) if loaded.remote else "")
+        self.compare.set_chat_template(loaded.chat_template)
+        if loaded.remote is not None:
+            self.tokenizer.set_model(loaded.remote.url)
+            self.model_picker.select_server(loaded.remote.describe(), spec)
+            self._update_actions()
+            return
+        self.model_picker.remember(spec)
         self.tokenizer.set_model(str(loaded.path))
         self.models.set_backend(loaded.backend)
-        self.compare.set_chat_template(loaded.chat_template)
         listed = self.model_picker.lists(loaded.path)
         if (spec != "default" and self.models.library.add_import(Path(spec))) or not listed:
             self.models.refresh_library()
@@ -353,9 +387,7 @@ class MainWindow(QMainWindow):
         self._loading_spec = ""
         self.progress.setVisible(False)
         if previous_kept and self._model is not None:
-            self.model_label.setText(
-                f"{self._model.name} · {self._model.device} · context {self._model.n_ctx:,}"
-            )
+            self.model_label.setText(self._model.describe())
             self.model_picker.select(self._current_spec())
         else:
             self.model_label.setText(f"Could not load the model: {message}")
@@ -392,6 +424,8 @@ class MainWindow(QMainWindow):
     def _model_identity(self) -> tuple[str, str]:
         if self._model is None:
             return "", ""
+        if self._model.remote is not None:  # no file here to hash
+            return self._model.remote.describe(), ""
         path = self._model.path
         sha = self._model_hashes.get(str(path))
         if sha is None:

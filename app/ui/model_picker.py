@@ -20,6 +20,7 @@ class ModelPicker(QComboBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entries: list[LibraryEntry] = []
+        self._server: tuple[str, str] | None = None  # (label, URL) of a connected server
         self._settings = QSettings()
         self.setMinimumWidth(260)
         self.setToolTip("The model every tab uses (drop a .gguf file here too)")
@@ -50,6 +51,8 @@ class ModelPicker(QComboBox):
         current = self.currentData()
         self.blockSignals(True)
         self.clear()
+        if self._server is not None:
+            self.addItem(*self._server)
         self.addItem(DEFAULT_MODEL_LABEL, "default")
         listed = set()
         for entry in self.entries:
@@ -65,6 +68,12 @@ class ModelPicker(QComboBox):
         if current:
             self.select(str(current))
         self.blockSignals(False)
+
+    def select_server(self, label: str, url: str) -> None:
+        """The server the window is connected to: listed first, selected."""
+        self._server = (label, url)
+        self.fill()
+        self.select(url)
 
     def select(self, spec: str) -> None:
         index = self.findData(spec)

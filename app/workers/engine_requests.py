@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.backends.remote_engine import RemoteInfo
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import BeamNode, TokenStep
 from app.core.llama.llama_runtime import BackendInfo
@@ -97,3 +98,10 @@ class ModelLoaded:
     gpu_layers: int = 0
     backend: BackendInfo | None = None
     chat_template: bool = False  # the GGUF carries a chat template (an instruct model)
+    remote: RemoteInfo | None = None  # a server decodes; the steps carry its top N only
+
+    def describe(self) -> str:
+        """As the status bar names the model and where it runs."""
+        if self.remote is not None:
+            return f"{self.remote.describe()} · context {self.n_ctx:,} per request"
+        return f"{self.name} · {self.device} · context {self.n_ctx:,}"

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal, Slot
 
@@ -23,7 +23,6 @@ from app.core.llama.engine_config import EngineConfig
 from app.workers.engine_requests import (
     CompareRequest,
     GenerationRequest,
-    Hypothesis,
     ModelLoaded,
     PaneQueue,
     PaneSpec,
@@ -33,6 +32,9 @@ from app.workers.engine_requests import (
 from app.workers.step_queue import StepQueue
 from app.workers.step_reports import StepReport, StepReporter
 from app.workers.worker_thread import Attempt, Worker, WorkerThread
+
+if TYPE_CHECKING:
+    from app.core.backends.remote_engine import RemoteEngine
 
 log = logging.getLogger(__name__)
 # Continuing a run whose text is no longer in the cache (another tab used the engine, or a
@@ -77,6 +79,7 @@ class EngineWorker(Worker):
     """(request id, pane, text): how a pane ran, or why it could not."""
 
     _sig_load = Signal(str, object, bool)
+    _sig_connect = Signal(str, object)
     _sig_generate = Signal(object)
     _sig_compare = Signal(object)
 
@@ -84,6 +87,7 @@ class EngineWorker(Worker):
         super().__init__()
         self._engine: object = None
         self._sig_load.connect(self._load)
+        self._sig_connect.connect(self._connect)
         self._sig_generate.connect(self._generate)
         self._sig_compare.connect(self._compare)
 
@@ -92,6 +96,11 @@ class EngineWorker(Worker):
         """Load `spec`; the current model stays loaded (and usable if this fails) unless
         `free_first`, for reloading the same model with settings that need the memory."""
         self._sig_load.emit(spec, config, free_first)
+
+    def connect_server(self, url: str, api_key: str | None) -> None:
+        """Use the llama-server at `url` instead of a local model (answered like a load:
+        sig_model_loaded with `remote` set, or sig_model_failed)."""
+        self._sig_connect.emit(url, api_key)
 
     def generate(self, request: GenerationRequest) -> None:
         self.cancel.clear()
@@ -155,13 +164,34 @@ class EngineWorker(Worker):
             daemon=True,
         ).start()
 
+    @Slot(str, object)
+    def _connect(self, url: str, api_key: str | None) -> None:
+        from app.core.backends.remote_engine import RemoteEngine
+        from app.workers.remote_runs import loaded_from
+
+        had_model = self._engine is not None
+
+        def failed(message: str, _error: Exception) -> None:
+            self.sig_model_failed.emit(message, had_model)
+
+        with Attempt("connecting to the server", failed) as attempt:
+            remote = RemoteEngine(url, api_key)
+        if attempt.failed:
+            return
+        if self._engine is not None:
+            self._engine.close()  # type: ignore[attr-defined]
+        self._engine = remote
+        log.info("connected to %s", remote.info.describe())
+        self.sig_model_loaded.emit(loaded_from(remote.info))
+
     @Slot(object)
     def _generate(self, request: GenerationRequest) -> None:
+        from app.core.backends.remote_engine import RemoteEngine
         from app.core.llama.engine import Engine
 
         engine = self._engine
         rid = request.request_id
-        if not isinstance(engine, Engine):
+        if not isinstance(engine, Engine | RemoteEngine):
             self.sig_failed.emit(rid, "no model is loaded")
             return
         put: Report = _sender(request.steps, rid)
@@ -201,9 +231,13 @@ class EngineWorker(Worker):
         put: Report,
         batched: int = 0,
     ) -> RunFinished:
+        from app.core.backends.remote_engine import RemoteEngine
         from app.core.decoding.generation import generate
         from app.core.decoding.step_records import GenerationStats
+        from app.workers.remote_runs import stream_remote
 
+        if isinstance(engine, RemoteEngine):
+            return stream_remote(engine, ids, settings, first, put, self.cancel)
         vocab = engine.vocab  # type: ignore[attr-defined]
         stats = GenerationStats()
         reporter = StepReporter(vocab)
@@ -237,11 +271,8 @@ class EngineWorker(Worker):
         first: int,
         put: Report,
     ) -> RunFinished:
-        from app.core.decoding.beam_search import beam_search
-        from app.core.decoding.step_records import GenerationStats
+        from app.workers.beam_runs import run_beam_search
 
-        vocab = engine.vocab  # type: ignore[attr-defined]
-        stats = GenerationStats()
         searched = 0
 
         def on_nodes(new_nodes: list[BeamNode]) -> None:
@@ -250,44 +281,33 @@ class EngineWorker(Worker):
             self.sig_beam_progress.emit(rid, searched)
             self.sig_beam_nodes.emit(rid, new_nodes)
 
-        result = beam_search(
-            engine,  # type: ignore[arg-type]
-            ids,
-            settings,
-            cancel=self.cancel,
-            on_nodes=on_nodes,
-            stats=stats,
-            first_index=first,
-        )
-        reporter = StepReporter(vocab)
-        for step in result.best.steps:
-            put(reporter.report(step))
-        nodes = result.nodes
-        # Beam steps are per step of the search: report the search's speed per step.
-        steps = max(len(result.best.steps) - 1, 0)
-        speed = steps / stats.decode_seconds if stats.decode_seconds > 0 else 0.0
-        by_id = {n.node_id: n for n in nodes}
-        path: list[int] = []
-        node_id = result.best.last_node
-        while node_id in by_id:
-            path.append(node_id)
-            node_id = by_id[node_id].parent
-        hypotheses = [
-            Hypothesis(h.text, h.score, h.logprob, len(h.ids), h.finished, h.last_node)
-            for h in result.hypotheses
-        ]
-        return RunFinished(
-            result.stop_reason,
-            speed,
-            stats.time_to_first_token,
-            nodes,
-            path[::-1],
-            {n.token: n.piece for n in nodes},
-            hypotheses,
-        )
+        return run_beam_search(engine, ids, settings, first, put, self.cancel, on_nodes)
+
+    def _compare_remote(self, engine: RemoteEngine, request: CompareRequest) -> None:
+        from app.workers.remote_runs import compare_remote
+
+        rid = request.request_id
+
+        def run_beam(
+            remote: RemoteEngine, ids: list[int], settings: DecodingSettings, put: Report
+        ) -> RunFinished:
+            return self._beam(remote, rid, ids, settings, 0, put)
+
+        with Attempt("the comparison", self._fail_request(rid)):
+            compare_remote(
+                engine,
+                request,
+                self.cancel,
+                lambda pane: _sender(request.steps, rid, pane),
+                lambda pane, finished: self.sig_pane_finished.emit(rid, pane, finished),
+                lambda pane, text: self.sig_pane_note.emit(rid, pane, text),
+                run_beam,
+            )
+            self.sig_compare_finished.emit(rid)
 
     @Slot(object)
     def _compare(self, request: CompareRequest) -> None:
+        from app.core.backends.remote_engine import RemoteEngine
         from app.core.decoding.generation import run_streams
         from app.core.decoding.step_records import GenerationStats
         from app.core.llama.engine import Engine
@@ -295,6 +315,9 @@ class EngineWorker(Worker):
         engine = self._engine
         rid = request.request_id
         queue = request.steps
+        if isinstance(engine, RemoteEngine):
+            self._compare_remote(engine, request)
+            return
         if not isinstance(engine, Engine):
             self.sig_failed.emit(rid, "no model is loaded")
             return

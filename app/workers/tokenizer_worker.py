@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import Signal, Slot
 
+from app.core.errors import PlaygroundError
 from app.core.tokenizer.text_tokens import SplitCharacter, TextCounts, count, split_characters
 from app.core.tokenizer.tokens import TokenInfo
 from app.workers.worker_thread import Attempt, Worker, WorkerThread
@@ -55,6 +56,7 @@ class TokenizerWorker(Worker):
     _sig_tokenize = Signal(object)
     _sig_decode = Signal(int, str, object)
     _sig_replay = Signal(int, str, str)
+    _sig_server = Signal(str, object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,6 +65,8 @@ class TokenizerWorker(Worker):
         self._sig_tokenize.connect(self._tokenize)
         self._sig_decode.connect(self._decode)
         self._sig_replay.connect(self._replay)
+        self._sig_server.connect(self._server)
+        self._keys: dict[str, str | None] = {}
 
     # Called from the UI thread.
     def tokenize(self, request: TokenizeRequest) -> None:
@@ -75,13 +79,27 @@ class TokenizerWorker(Worker):
     def replay(self, request_id: int, path: str, text: str) -> None:
         self._sig_replay.emit(request_id, path, text)
 
+    def use_server(self, url: str, api_key: str | None) -> None:
+        """Tokenize on the llama-server at `url` when a request's path is that URL."""
+        self._sig_server.emit(url, api_key)
+
+    @Slot(str, object)
+    def _server(self, url: str, api_key: str | None) -> None:
+        self._keys[url] = api_key
+        self._vocabs.pop(url, None)
+
     def _vocabulary(self, spec: str) -> object:
         from app.core.library.default_model import resolve_model
         from app.core.llama.vocabulary import VocabularyFile
 
         loaded = self._vocabs.get(spec)
         if loaded is None:
-            loaded = VocabularyFile(resolve_model(spec))
+            if is_server(spec):
+                from app.core.backends.server_tokenizer import ServerTokenizer
+
+                loaded = ServerTokenizer(spec, self._keys.get(spec))
+            else:
+                loaded = VocabularyFile(resolve_model(spec))
             self._vocabs[spec] = loaded
         return loaded
 
@@ -145,6 +163,11 @@ class TokenizerWorker(Worker):
         from app.core.tokenizer.bpe_replay import load_tokenizer_model, replay
 
         with Attempt("the replay", lambda message, _e: self.sig_failed.emit(request_id, message)):
+            if is_server(path):
+                raise PlaygroundError(
+                    "the merge replay reads the model's merges from its GGUF, and the model "
+                    "runs on a server: open the same GGUF on this computer to replay"
+                )
             model = self._models.get(path)
             if model is None:
                 model = load_tokenizer_model(resolve_model(path))
@@ -164,6 +187,11 @@ class TokenizerThread(WorkerThread[TokenizerWorker]):
 
 
 IDS_PER_LINE = 16
+
+
+def is_server(spec: str) -> bool:
+    """Whether a tokenizer's path names a server (its URL) rather than a GGUF."""
+    return spec.startswith(("http://", "https://"))
 
 
 def ids_text(ids: list[int]) -> str:

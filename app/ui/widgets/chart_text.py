@@ -8,6 +8,7 @@ import html
 from app.core.decoding.step_records import TokenStep
 from app.core.units import format_percent as percent
 from app.ui.widgets import palette
+from app.ui.widgets.estimate_bars import estimate_note
 from app.ui.widgets.token_text import visible_piece
 
 KINDS = {"greedy": "greedy picks the argmax", "sample": "sampled", "beam": "best beam"}
@@ -33,7 +34,9 @@ def chart_title(
         scale = f"bars: p at T = {t:.2f}{view_only} · (in brackets) the model, T = 1"
     else:
         scale = "bars: the model's p, softmax(z) at T = 1"
-    return f"Step {step.number}: chose “{visible_piece(step.piece)}” — {kind}{argmax_note}\n{scale}"
+    note = estimate_note(step, t)
+    head = f"Step {step.number}: chose “{visible_piece(step.piece)}” — {kind}{argmax_note}"
+    return f"{head}\n{scale}" + (f"\n{note}" if note else "")
 
 
 def legend_html(sampling: bool, beam: bool) -> str:

@@ -11,7 +11,6 @@ Clicking a bar asks to branch there with that token.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -28,6 +27,7 @@ from app.ui.widgets.bar_labels import BarLabel, BarValueLabels
 from app.ui.widgets.beam_candidates import BeamCandidatesPanel
 from app.ui.widgets.chart_text import chart_title, formula_html, legend_html, shows_model_too
 from app.ui.widgets.draw_strip import DrawStrip
+from app.ui.widgets.estimate_bars import Bar, EstimateBars, rank_text
 from app.ui.widgets.live_label import LiveLabel
 from app.ui.widgets.plot_style import make_static
 from app.ui.widgets.token_axis import TokenAxis
@@ -44,15 +44,6 @@ LABEL_ROOM = 1.45  # the axis reaches this many times the longest bar, for its l
 LABEL_ROOM_BOTH = 2.1
 LABEL_PAD_PX = 14  # space between a bar's end and its label, and after the label
 BRANCH_HINT = "Click a bar to force that token at this step and continue from there"
-
-
-@dataclass(frozen=True)
-class Bar:
-    token_id: int  # -1 for "all other tokens"
-    label: str
-    p: float  # at the chart's temperature
-    color: QColor
-    p_model: float = math.nan  # the model's own distribution (T = 1)
 
 
 class ProbabilityChart(QWidget):
@@ -99,6 +90,8 @@ class ProbabilityChart(QWidget):
         item.getAxis("bottom").enableAutoSIPrefix(False)
         self._bar_item = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[])
         self.plot.addItem(self._bar_item)
+        self.estimate_bars = EstimateBars()  # a server's step at T != 1: the bounds
+        self.plot.addItem(self.estimate_bars)
         self._value_labels = BarValueLabels(self._font)
         self.plot.addItem(self._value_labels, ignoreBounds=True)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
@@ -230,6 +223,7 @@ class ProbabilityChart(QWidget):
             self.bars = []
             self._bar_item.setOpts(x0=[], y=[], width=[], brushes=[])
             self._token_axis.set_labels([])
+            self.estimate_bars.show_for(None, [], 1.0)
             self.title.setText(self.empty_hint)
             self._place_value_labels()
             self._show_draw(False)
@@ -252,7 +246,7 @@ class ProbabilityChart(QWidget):
             for entry, color in zip(top, colors, strict=True)
         ]
         if step.id not in ids:  # the chosen token ranked below the top K: shown too
-            label = f"{self._label(step.id)} #{step.rank + 1}"
+            label = f"{self._label(step.id)} {rank_text(step)}"
             bars.append(Bar(step.id, label, step.p_at(t), palette.CHOSEN, step.p_model))
         others = max(0.0, 1.0 - math.fsum(b.p for b in bars))
         others_model = max(0.0, 1.0 - math.fsum(b.p_model for b in bars))
@@ -275,6 +269,7 @@ class ProbabilityChart(QWidget):
             pens=[pg.mkPen(b.color.darker(130)) for b in bars],
         )
         self._token_axis.set_labels([b.label for b in bars])
+        self.estimate_bars.show_for(step, bars, t)
         item = self.plot.getPlotItem()
         # Ranges change in steps, so the axes (costly to repaint) rarely change.
         # Room for the value labels; probabilities stop at 1, so the axis stops near it.
