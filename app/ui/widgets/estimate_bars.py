@@ -34,7 +34,7 @@ def estimate_note(step: TokenStep, temperature: float) -> str:
 
 
 def rank_text(step: TokenStep) -> str:
-    """"#12", or "beyond #20" for a token below the top N a server sent."""
+    """ "#12", or "beyond #20" for a token below the top N a server sent."""
     dist = step.distribution
     if isinstance(dist, TopNDistribution) and dist.rank_unknown(step.logit):
         return f"beyond #{dist.top_n}"
