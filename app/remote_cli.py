@@ -10,14 +10,15 @@ not of the input.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.core.decoding.decoding_settings import DecodingSettings
-from app.core.errors import PromptError, SettingsError
+from app.core.decoding.step_records import GenerationStats, TokenStep
+from app.core.decoding.top_n_distribution import TopNDistribution
+from app.core.errors import PromptError
 from app.core.tokenizer.tokens import piece_end
 
 if TYPE_CHECKING:
@@ -31,11 +32,15 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key", help=f"the server's key (or ${KEY_VARIABLE})")
 
 
+def api_key(args: argparse.Namespace) -> str | None:
+    return str(args.api_key or os.environ.get(KEY_VARIABLE) or "") or None
+
+
 def client(args: argparse.Namespace) -> ServerClient:
     # Imported here: http.client and ssl cost every other subcommand ~20 ms at start.
     from app.core.backends.server_client import ServerClient
 
-    return ServerClient(args.server, args.api_key or os.environ.get(KEY_VARIABLE) or None)
+    return ServerClient(args.server, api_key(args))
 
 
 def token_spans(
@@ -96,11 +101,26 @@ def print_tokens(
     return 0
 
 
-STOP_REASONS = {"eos": "eog", "limit": "max_tokens", "word": "stop_string"}
 APPROXIMATE = (
     "the server sent each token's log-probability and its top {n} alternatives; the rest of "
     "the distribution (its entropy, the other tokens) is not known"
 )
+
+
+def _step_json(
+    step: TokenStep, top: int, piece_of: Callable[[int], bytes], shown: Callable[[bytes], str]
+) -> dict[str, Any]:
+    dist = step.distribution
+    beyond = isinstance(dist, TopNDistribution) and dist.rank_unknown(step.logit)
+    return {
+        "step": step.number,
+        "id": step.id,
+        "piece": shown(step.piece),
+        "p": step.p_model,
+        "logprob": step.logprob_model,
+        "rank": None if beyond else step.rank + 1,  # None: below the top N the server sent
+        "top": [{"id": t.id, "piece": shown(piece_of(t.id)), "p": t.p} for t in step.top(top, 1.0)],
+    }
 
 
 def print_generation(
@@ -109,62 +129,49 @@ def print_generation(
     print_json: Callable[[Any], None],
     shown: Callable[[bytes], str],
 ) -> int:
-    """`generate --server`: the server decodes (greedy, or sampling with the chosen settings
-    and seed); each step lists what the server knows, labelled as such."""
+    """`generate --server`: the server decodes (greedy, sampling with the chosen settings
+    and seed, or beam search driven from here); each step lists what the server knows,
+    labelled as such."""
+    from app.core.backends.remote_beam import remote_beam_search
+    from app.core.backends.remote_engine import RemoteEngine
+
+    engine = RemoteEngine(args.server, api_key(args), top_n=max(args.top, 1))
+    prompt = engine.tokenize_prompt(args.prompt, add_bos=not args.no_bos)
+    document: dict[str, Any] = {"prompt_tokens": prompt}
+    stats = GenerationStats()
     if settings.mode == "beam":
-        raise SettingsError("beam search through a server is not available yet: use --model")
-    server = client(args)
-    n_probs = max(args.top, 1)
-    prompt = [i for i, _p in server.tokenize(args.prompt, add_special=not args.no_bos)]
-    sampled = settings.mode == "sample"
-    answer = server.complete(
-        prompt,
-        n_predict=settings.max_tokens,
-        n_probs=n_probs,
-        temperature=settings.temperature if sampled else 0.0,
-        top_k=settings.top_k if sampled else 0,
-        top_p=settings.top_p if sampled else 1.0,
-        min_p=settings.min_p if sampled else 0.0,
-        seed=settings.seed if sampled else None,
-        stop=settings.stop,
-    )
-    model = os.path.basename(server.props().model_path)
-    steps = []
-    for number, token in enumerate(answer.tokens, start=1):
-        ranks = [a.id for a in token.top]
-        steps.append(
-            {
-                "step": number,
-                "id": token.id,
-                "piece": shown(token.piece),
-                "p": math.exp(token.logprob),
-                "logprob": token.logprob,
-                "rank": ranks.index(token.id) + 1 if token.id in ranks else None,
-                "top": [
-                    {"id": a.id, "piece": shown(a.piece), "p": math.exp(a.logprob)}
-                    for a in token.top[: args.top]
-                ],
-            }
+        result = remote_beam_search(engine, prompt, settings, stats=stats)
+        steps, text, reason = result.best.steps, result.best.text, result.stop_reason
+        document["beams"] = [
+            {"ids": h.ids, "text": h.text, "score": h.score, "logprob": h.logprob}
+            for h in result.hypotheses
+        ]
+        speed = stats.tokens_per_second
+    else:
+        steps = []
+        run = engine.generate(prompt, settings, on_step=steps.append)
+        text = engine.vocab.detokenize([s.id for s in steps if not s.ends_generation]).decode(
+            "utf-8", "replace"
         )
-    reason = STOP_REASONS.get(answer.stop_type, answer.stop_type)
-    speed = answer.timings.get("predicted_per_second", 0.0)
+        reason, speed = run.stop_reason, run.stats.tokens_per_second
     if args.json:
-        print_json(
+        document.update(
             {
-                "prompt_tokens": prompt,
-                "steps": steps,
-                "text": answer.content,
+                "steps": [_step_json(s, args.top, engine.vocab.piece, shown) for s in steps],
+                "text": text,
                 "stop_reason": reason,
                 "stats": {"tokens_per_second": round(speed, 3)},
-                "model": model,
-                "server": server.url,
-                "approximate": APPROXIMATE.format(n=n_probs),
+                "model": engine.info.model,
+                "server": engine.info.url,
+                "approximate": APPROXIMATE.format(n=engine.top_n),
             }
         )
+        print_json(document)
     else:
-        sys.stdout.write(args.prompt + answer.content + "\n")
+        sys.stdout.write(args.prompt + text + "\n")
         sys.stdout.write(
-            f"[{len(steps)} tokens, {reason}, {speed:.1f} tokens/s, llama-server at {server.url}]\n"
+            f"[{len(steps)} tokens, {reason}, {speed:.1f} tokens/s, "
+            f"llama-server at {engine.info.address}]\n"
         )
     return 0
 

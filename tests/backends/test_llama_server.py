@@ -249,8 +249,14 @@ def test_cli_generate_through_the_server(server: ServerProcess) -> None:
     ids = [s["id"] for s in json.loads(first.stdout)["steps"]]
     assert ids == [s["id"] for s in json.loads(again.stdout)["steps"]]  # the seed decides
 
-    beam = _cli("generate", "--prompt", PROMPT, "--mode", "beam", "--server", server.url, key=KEY)
-    assert beam.returncode == 2 and "beam search through a server" in beam.stderr
+    beam = (*common[:3], "--mode", "beam", "--beam-width", "3", "--max-tokens", "4", "--json")
+    remote_beam = _cli(*beam, "--server", server.url, key=KEY)
+    local_beam = _cli(*beam, "--model", "default")
+    assert remote_beam.returncode == 0, remote_beam.stderr
+    theirs, mine = json.loads(remote_beam.stdout), json.loads(local_beam.stdout)
+    assert [b["text"] for b in theirs["beams"]] == [b["text"] for b in mine["beams"]]
+    for remote_hyp, local_hyp in zip(theirs["beams"], mine["beams"], strict=True):
+        assert remote_hyp["logprob"] == pytest.approx(local_hyp["logprob"], abs=2e-3)
 
 
 @pytest.fixture
