@@ -34,7 +34,7 @@ class ConnectDialog(QDialog):
         form = QFormLayout(self)
         intro = QLabel(
             "Run the model on a llama-server that your teacher started with "
-            "<code>llm-playground serve</code>. Every view works on it; the chart shows "
+            "<code>llm‑playground&nbsp;serve</code>. Every view works on it; the chart shows "
             "the top 20 tokens the server sends and estimates the rest."
         )
         intro.setWordWrap(True)

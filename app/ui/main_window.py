@@ -372,7 +372,7 @@ class MainWindow(QMainWindow):
         self.compare.set_chat_template(loaded.chat_template)
         if loaded.remote is not None:
             self.tokenizer.set_model(loaded.remote.url)
-            self.model_picker.select_server(loaded.remote.describe(), spec)
+            self.model_picker.select_server(f"{loaded.remote.address} (llama-server)", spec)
             self._update_actions()
             return
         self.model_picker.remember(spec)

@@ -57,7 +57,7 @@ def test_workspace_streams_from_the_server_with_labelled_estimates(
     assert f"llama-server at {address} · gemma-3-270m" in window.model_label.text()
     assert "1 slot" in window.model_label.text()
     assert "Vocabulary: 262,144 tokens" in window.model_label.toolTip()
-    assert window.model_picker.currentText().startswith(f"llama-server at {address}")
+    assert window.model_picker.currentText() == f"{address} (llama-server)"
 
     greedy = DecodingSettings(mode="greedy", max_tokens=16)
     ids = _generate(qtbot, window, greedy)
@@ -70,6 +70,7 @@ def test_workspace_streams_from_the_server_with_labelled_estimates(
         for a, b in zip(remote_step.top(5, 1.0), local_step.top(5, 1.0), strict=True):
             assert a.id == b.id and a.p == pytest.approx(b.p, abs=1e-3)
 
+    assert ws.timeline.entropy_label == "entropy (estimated)"
     chart = ws.chart
     ws.select_step(0)
     assert "server sent the top 20; the rest is estimated" in chart.title.text()

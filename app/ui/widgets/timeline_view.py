@@ -11,6 +11,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
 from app.core.decoding.step_records import TokenStep
+from app.core.decoding.top_n_distribution import TopNDistribution
 from app.core.runs.run_record import entropy_bits, surprisal_bits
 from app.ui.widgets import palette
 from app.ui.widgets.plot_style import make_static
@@ -47,6 +48,8 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         item.setLabel("bottom", "step")
         item.showGrid(x=False, y=True, alpha=0.15)
         legend = item.addLegend(offset=(8, 4), labelTextSize="8pt")
+        self._legend = legend
+        self._estimated = False  # a server's steps: the entropy is estimated from its top N
         backdrop = self.palette().color(QPalette.ColorRole.Window)
         backdrop.setAlpha(200)
         legend.setBrush(pg.mkBrush(backdrop))
@@ -81,7 +84,22 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         self.scene().sigMouseMoved.connect(self._on_move)
         self.scene().sigMouseClicked.connect(self._on_click)
 
+    def _note_source(self, steps: list[TokenStep]) -> None:
+        if not steps:
+            return
+        estimated = isinstance(steps[0].distribution, TopNDistribution)
+        if estimated != self._estimated:
+            self._estimated = estimated
+            label = self._legend.getLabel(self._entropy)
+            label.setText("entropy (estimated)" if estimated else "entropy", size="8pt")
+
+    @property
+    def entropy_label(self) -> str:
+        """The entropy curve's name in the legend."""
+        return str(self._legend.getLabel(self._entropy).text)
+
     def set_steps(self, steps: list[TokenStep]) -> None:
+        self._note_source(steps)
         self.entropy = [entropy_bits(s) for s in steps]
         self.surprisal = [surprisal_bits(s) for s in steps]
         self._surprisal.clear()
@@ -90,6 +108,7 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         self._refresh()
 
     def append_steps(self, steps: list[TokenStep]) -> None:
+        self._note_source(steps)
         self.entropy.extend(entropy_bits(s) for s in steps)
         self.surprisal.extend(surprisal_bits(s) for s in steps)
         self._refresh()
@@ -140,7 +159,8 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
             self.step_hovered.emit(index)
             if index >= 0:
                 self.setToolTip(
-                    f"step {index + 1}: entropy {self.entropy[index]:.2f} bits, "
+                    f"step {index + 1}: entropy {'≈ ' if self._estimated else ''}"
+                    f"{self.entropy[index]:.2f} bits, "
                     f"surprisal {self.surprisal[index]:.2f} bits"
                 )
 
