@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import TokenStep
 from app.core.units import format_percent as percent
 from app.ui.widgets import palette
@@ -20,7 +21,11 @@ def shows_model_too(temperature: float) -> bool:
 
 
 def chart_title(
-    step: TokenStep, chosen_by: str, argmax: int, temperature: float, sampling: bool
+    step: TokenStep,
+    chosen_by: str,
+    argmax: int,
+    temperature: float,
+    sampling: DecodingSettings | None,
 ) -> str:
     """Which token the step chose and how; what the bars show at `temperature`, which
     is "view only" unless the screen samples (then it is the sampling temperature)."""
@@ -34,7 +39,7 @@ def chart_title(
         scale = f"bars: p at T = {t:.2f}{view_only} · (in brackets) the model, T = 1"
     else:
         scale = "bars: the model's p, softmax(z) at T = 1"
-    note = estimate_note(step, t)
+    note = estimate_note(step, t, sampling)
     head = f"Step {step.number}: chose “{visible_piece(step.piece)}” — {kind}{argmax_note}"
     return f"{head}\n{scale}" + (f"\n{note}" if note else "")
 

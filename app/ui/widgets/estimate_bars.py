@@ -11,8 +11,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import TokenStep
 from app.core.decoding.top_n_distribution import TopNDistribution
+from app.core.decoding.truncation import survivor_mask
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,26 @@ class Bar:
     p_model: float = math.nan  # the model's own distribution (T = 1)
 
 
-def estimate_note(step: TokenStep, temperature: float) -> str:
-    """The chart's line for a server's step ("" for a local one)."""
+def estimate_note(
+    step: TokenStep, temperature: float, sampling: DecodingSettings | None = None
+) -> str:
+    """The chart's line for a server's step ("" for a local one). With the screen's
+    sampling settings: whether the survivors may reach past the tokens sent (every sent
+    token kept, and top-k does not stop at them), so that the cut is not all shown."""
     dist = step.distribution
     if not isinstance(dist, TopNDistribution):
         return ""
     bounds = " (bounds drawn)" if abs(temperature - 1.0) > 1e-9 else ""
-    return f"server sent the top {dist.top_n}; the rest is estimated{bounds}"
+    note = f"server sent the top {dist.top_n}; the rest is estimated{bounds}"
+    if sampling is not None and survivors_past_top_n(dist, sampling):
+        note += f" · sampling keeps tokens past the top {dist.top_n} too"
+    return note
+
+
+def survivors_past_top_n(dist: TopNDistribution, settings: DecodingSettings) -> bool:
+    keep = survivor_mask(dist, settings, dist.top_n)
+    past_k = settings.top_k == 0 or settings.top_k > dist.top_n
+    return bool(keep.size == dist.top_n and keep[-1]) and past_k and dist.vocab_size > dist.top_n
 
 
 def rank_text(step: TokenStep) -> str:

@@ -305,9 +305,8 @@ class ProbabilityChart(QWidget):
         return shows_model_too(self._temperature)
 
     def _title(self, step: TokenStep, argmax: int) -> str:
-        return chart_title(
-            step, self._chosen_by(step), argmax, self._temperature, self._mode == "sample"
-        )
+        sampling = self._settings if self._mode == "sample" else None
+        return chart_title(step, self._chosen_by(step), argmax, self._temperature, sampling)
 
     def _place_value_labels(self) -> None:
         self._value_labels.set_labels(self._value_label_list(), self._text_color())
@@ -340,14 +339,19 @@ class ProbabilityChart(QWidget):
         )
         both = self.shows_model_too
         inside = INSIDE_LABEL_P_BOTH if both else INSIDE_LABEL_P
+        bounds = self.estimate_bars.bounds  # a server's step: the label clears the whisker
         for i, bar in enumerate(self.bars):
             marks = " ◀ argmax" if i == 0 and greedy_step and bar.token_id >= 0 else ""
             model = f" ({percent(bar.p_model)})" if both else ""
+            end = max(bar.p, bounds[i][1]) if len(bounds) == len(self.bars) else bar.p
             # A long bar carries its label inside its end, so it never runs off the plot.
-            labels.append(
-                BarLabel(bar.p, float(i), f"{percent(bar.p)}{model}{marks}", bar.p > inside)
-            )
+            text = f"{percent(bar.p)}{model}{marks}"
+            labels.append(BarLabel(end, float(i), text, end > inside))
         return labels
+
+    @property
+    def value_label_starts(self) -> list[float]:
+        return [label.x for label in self._value_labels.labels]
 
     @property
     def value_labels(self) -> list[str]:
