@@ -114,6 +114,36 @@ def test_serve_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         ServerClient(f"http://127.0.0.1:{port}").health()
 
 
+def test_a_killed_serve_takes_its_llama_server_with_it(tmp_path: Path) -> None:
+    """`serve` killed outright (no Ctrl+C to handle) leaves no server holding the port."""
+    port = free_port()
+    env = {**os.environ, "LLM_PLAYGROUND_DATA_DIR": str(tmp_path)}
+    with subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--model", "default", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    ) as serve:
+        assert serve.stdout is not None
+        assert serve.stdout.readline().startswith("serving")
+        children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()
+        assert len(children) == 1
+        server_pid = int(children[0])
+        serve.kill()
+        serve.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{server_pid}").exists() and time.monotonic() < deadline:
+        state = Path(f"/proc/{server_pid}/stat").read_text().split()[2]
+        if state == "Z":  # ended, not yet reaped (its parent is gone: init reaps it)
+            break
+        time.sleep(0.1)
+    else:
+        assert not Path(f"/proc/{server_pid}").exists(), "llama-server outlived serve"
+    with pytest.raises(ServerError, match="no server answers"):
+        ServerClient(f"http://127.0.0.1:{port}").health()
+
+
 def _cli(*args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "LLM_PLAYGROUND_API_KEY"}
     if key is not None:

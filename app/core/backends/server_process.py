@@ -13,8 +13,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import shutil
 import signal
 import subprocess
+import sys
 import sys
 import time
 from dataclasses import dataclass
@@ -130,6 +132,15 @@ def server_command(binary: Path, options: ServeOptions) -> list[str]:
     return command
 
 
+def _dies_with_parent() -> list[str]:
+    """On Linux, util-linux's setpriv asks the kernel to end the server when the thread
+    that started it ends (the app killed, a crash): no llama-server is left holding the
+    port and the model's memory. (preexec_fn could do the same, but it is unsafe in a
+    process with threads, as the window is.)"""
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+
+
 class ServerProcess:
     """A running llama-server; `stop()` (or leaving the `with` block) ends it."""
 
@@ -148,8 +159,20 @@ class ServerProcess:
         self.log_path = log
         self._log = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
-            self.command, stdout=self._log, stderr=self._log, env=env, start_new_session=True
+            [*_dies_with_parent(), *self.command],
+            stdout=self._log,
+            stderr=self._log,
+            env=env,
+            start_new_session=True,
         )
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process.poll() is None
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
         client = ServerClient(self.url, self.options.api_key, timeout=2.0)
