@@ -13,10 +13,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
-import shutil
 import signal
 import subprocess
-import sys
 import sys
 import time
 from dataclasses import dataclass
