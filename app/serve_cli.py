@@ -9,7 +9,6 @@ own is a failure (exit 1), with where its log is.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from typing import Any
 
@@ -31,16 +30,6 @@ def add_parser(sub: Any) -> None:
     serve.add_argument("--n-gpu-layers", type=int, default=None)
 
 
-def _addresses(host: str) -> list[str]:
-    if host not in ("0.0.0.0", "::"):
-        return [host]
-    try:
-        found = {str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)}
-    except OSError:
-        found = set()
-    return sorted(a for a in found if not a.startswith("127.") and a != "::1") or [host]
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.core.backends.server_process import (
         ServeError,
@@ -48,6 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ServerProcess,
         check_options,
         find_server_binary,
+        lan_addresses,
     )
     from app.core.library.default_model import resolve_model
 
@@ -74,7 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except ServeError as exc:
             print(f"llm-playground: error: {exc} (its log: {log_path})", file=sys.stderr)
             return 1
-        for address in _addresses(options.host):
+        for address in lan_addresses(options.host):
             bracketed = f"[{address}]" if ":" in address else address
             print(f"serving {options.model.name} at http://{bracketed}:{options.port}")
         key_note = " and the key given to --api-key" if options.api_key else ""

@@ -9,12 +9,10 @@ the others wait.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
@@ -38,11 +36,12 @@ from app.core.library.default_model import is_default_model
 from app.core.library.library import Library, LibraryEntry
 from app.core.llama.llama_runtime import physical_cores
 from app.core.settings import RuntimeSettings, SettingsStore
-from app.ui.connect_dialog import ConnectDialog, describe_remote
+from app.ui.connect_dialog import describe_remote
 from app.ui.help_dialogs import HelpDialog, show_about, show_glossary, show_shortcuts
 from app.ui.model_picker import DEFAULT_MODEL_LABEL, ModelPicker
 from app.ui.models.models_view import ModelsView
-from app.ui.run_files import RunFiles
+from app.ui.run_files import ModelHashes, RunFiles
+from app.ui.server_actions import ServerActions
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.tabs.beam_view import BeamView
 from app.ui.tabs.compare_view import CompareView
@@ -51,6 +50,7 @@ from app.ui.tabs.tokenizer_view import TokenizerView
 from app.ui.tabs.workspace_layout import SAMPLE_PROMPT
 from app.ui.tabs.workspace_view import WorkspaceView
 from app.ui.widgets.live_label import LiveLabel
+from app.ui.window_parts import add_action, fit_window
 from app.workers.engine_requests import ModelLoaded
 from app.workers.engine_worker import EngineThread
 from app.workers.hub_worker import default_downloader, hub_threads
@@ -75,15 +75,12 @@ class MainWindow(QMainWindow):
         self._model: ModelLoaded | None = None
         self._loading_spec = ""
         self._model_spec = ""
-        self._model_hashes: dict[str, str] = {}
-        self._api_key: str | None = None  # a server's, for this session only
         self.error_dialog: QMessageBox | None = None
 
         self._engine = EngineThread()
         worker = self._engine.worker
         worker.sig_model_loaded.connect(self._on_model_loaded)
         worker.sig_model_failed.connect(self._on_model_failed)
-        worker.sig_model_hash.connect(self._on_model_hash)
         self._build(hub_endpoint, library)
         self._restore_geometry()
         self.load_model(model_spec)
@@ -160,13 +157,24 @@ class MainWindow(QMainWindow):
         layout.addLayout(model_row)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        self.hashes = ModelHashes(self.statusBar().showMessage)
+        self._engine.worker.sig_model_hash.connect(self.hashes.remember)
         self.files = RunFiles(
             self,
             self.workspace,
-            self._model_identity,
+            lambda: self.hashes.identity(self._model),
             self.statusBar().showMessage,
             self._show_error,
             lambda: self.tabs.setCurrentWidget(self.workspace),
+        )
+        self.servers = ServerActions(
+            self,
+            self._settings_store,
+            self.statusBar(),
+            lambda: self.busy,
+            self.connect_server,
+            self._local_model_path,
+            self._show_error,
         )
         self._build_menus()
         self._update_actions()
@@ -175,41 +183,48 @@ class MainWindow(QMainWindow):
         ws = self.workspace
         files = self.files
         file_menu = self.menuBar().addMenu("&File")
-        self._add_action(
-            file_menu, "Open GGUF model…", self.open_model_dialog, QKeySequence.StandardKey.Open
+        add_action(
+            self,
+            file_menu,
+            "Open GGUF model…",
+            self.open_model_dialog,
+            QKeySequence.StandardKey.Open,
         )
-        self._add_action(file_menu, "Connect to a server…", self.connect_dialog, "Ctrl+Shift+K")
+        servers = self.servers
+        add_action(self, file_menu, "Connect to a server…", servers.connect_dialog, "Ctrl+Shift+K")
+        add_action(self, file_menu, "Serve this model to the class…", servers.serve_dialog)
         file_menu.addSeparator()
-        self._add_action(file_menu, "Open session…", files.open_session_dialog, "Ctrl+Shift+O")
-        self.save_action = self._add_action(
+        add_action(self, file_menu, "Open session…", files.open_session_dialog, "Ctrl+Shift+O")
+        self.save_action = add_action(
+            self,
             file_menu,
             "Save session…",
             files.save_session_dialog,
             QKeySequence.StandardKey.Save,
         )
-        self.csv_action = self._add_action(
-            file_menu, "Export steps as CSV…", files.export_csv_dialog
+        self.csv_action = add_action(
+            self, file_menu, "Export steps as CSV…", files.export_csv_dialog
         )
-        self.png_action = self._add_action(
-            file_menu, "Export chart as PNG or SVG…", files.export_chart_dialog
+        self.png_action = add_action(
+            self, file_menu, "Export chart as PNG or SVG…", files.export_chart_dialog
         )
         file_menu.addSeparator()
-        self._add_action(file_menu, "Settings…", self.settings_dialog, "Ctrl+,")
+        add_action(self, file_menu, "Settings…", self.settings_dialog, "Ctrl+,")
         file_menu.addSeparator()
-        self._add_action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        add_action(self, file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
         run_menu = self.menuBar().addMenu("&Run")
-        self._add_action(run_menu, "Generate", ws.start_generation, "Ctrl+Return")
-        self._add_action(run_menu, "Stop", self.stop, "Escape")
-        self._add_action(run_menu, "Continue", ws.continue_generation, "Ctrl+Shift+Return")
-        self._add_action(run_menu, "Step one token", ws.step_once, "Ctrl+.")
-        self._add_action(run_menu, "Restore previous branch", ws.restore_branch, "Ctrl+Z")
+        add_action(self, run_menu, "Generate", ws.start_generation, "Ctrl+Return")
+        add_action(self, run_menu, "Stop", self.stop, "Escape")
+        add_action(self, run_menu, "Continue", ws.continue_generation, "Ctrl+Shift+Return")
+        add_action(self, run_menu, "Step one token", ws.step_once, "Ctrl+.")
+        add_action(self, run_menu, "Restore previous branch", ws.restore_branch, "Ctrl+Z")
         help_menu = self.menuBar().addMenu("&Help")
-        self._add_action(
-            help_menu, "Glossary", self.show_glossary, QKeySequence.StandardKey.HelpContents
+        add_action(
+            self, help_menu, "Glossary", self.show_glossary, QKeySequence.StandardKey.HelpContents
         )
-        self._add_action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "Ctrl+/")
+        add_action(self, help_menu, "Keyboard shortcuts", self.show_shortcuts, "Ctrl+/")
         help_menu.addSeparator()
-        self._add_action(help_menu, "About LLM Playground", self.show_about)
+        add_action(self, help_menu, "About LLM Playground", self.show_about)
 
     def show_glossary(self) -> HelpDialog:
         return show_glossary(self)
@@ -220,21 +235,6 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> QMessageBox:
         return show_about(self)
-
-    def _add_action(
-        self,
-        menu: QMenu,
-        text: str,
-        slot: Callable[[], object],
-        shortcut: str | QKeySequence.StandardKey | None = None,
-    ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
-        return action
 
     @property
     def loaded_model(self) -> ModelLoaded | None:
@@ -276,7 +276,7 @@ class MainWindow(QMainWindow):
             self.open_model_dialog()
         elif spec and spec.startswith(("http://", "https://")):
             if spec != self._current_spec():
-                self.connect_server(spec, self._api_key)
+                self.connect_server(spec, self.servers.api_key)
         elif spec and spec != self._current_spec():
             self.load_model(str(spec))
 
@@ -339,27 +339,21 @@ class MainWindow(QMainWindow):
         else:
             self.model_picker.select(self._current_spec())
 
-    def connect_dialog(self) -> ConnectDialog | None:
-        """Ask for a server's address and key, then connect (the current model stays
-        loaded and usable if the server cannot be reached)."""
-        if self.busy:
-            self.statusBar().showMessage("Stop the running generation first", 5000)
-            return None
-        dialog = ConnectDialog(self._settings_store, self._api_key, self)
-        dialog.accepted.connect(lambda: self.connect_server(dialog.url, dialog.api_key))
-        dialog.open()
-        return dialog
-
     def connect_server(self, url: str, api_key: str | None) -> None:
+        """Use the llama-server at `url` (as a load: the current model stays if it fails)."""
         if self.busy:
             return
-        self._api_key = api_key
+        self.servers.api_key = api_key
         self._loading_spec = url
         self.model_label.setText(f"Connecting to {url}…")
         self.progress.setVisible(True)
         self._update_actions()
         self._engine.worker.connect_server(url, api_key)
         self._tokenizer_thread.worker.use_server(url, api_key)
+
+    def _local_model_path(self) -> Path | None:
+        model = self._model
+        return model.path if model is not None and model.remote is None else None
 
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
         spec = self._loading_spec
@@ -394,9 +388,6 @@ class MainWindow(QMainWindow):
         self._show_error("The model could not be loaded", message, previous_kept)
         self._update_actions()
 
-    def _on_model_hash(self, path: str, sha256: str) -> None:
-        self._model_hashes[path] = sha256
-
     def _show_error(self, title: str, message: str, previous_kept: bool = False) -> None:
         detail = message
         if previous_kept and self._model is not None:
@@ -421,21 +412,6 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     # ---- files ----------------------------------------------------------------------
-    def _model_identity(self) -> tuple[str, str]:
-        if self._model is None:
-            return "", ""
-        if self._model.remote is not None:  # no file here to hash
-            return self._model.remote.describe(), ""
-        path = self._model.path
-        sha = self._model_hashes.get(str(path))
-        if sha is None:
-            from app.core.library.file_hash import cached_sha256
-
-            self.statusBar().showMessage("Computing the model's sha256…")
-            sha = cached_sha256(path)
-            self._model_hashes[str(path)] = sha
-        return path.name, sha
-
     # ---- window state -----------------------------------------------------------------
     def _restore_geometry(self) -> None:
         geometry = self._settings_store.value("window/geometry")
@@ -450,22 +426,12 @@ class MainWindow(QMainWindow):
             self.workspace.splitter.restoreState(splitter)
 
     def fit_to(self, available: QRect, *, keep_size: bool = False) -> None:
-        """Size and place the window inside `available` (a screen's free area): the
-        preferred size where it fits, never larger than the area, centred in it."""
-        # The frame (title bar, borders) is outside the window's own size.
-        frame_w, frame_h = 16, 48
-        width = self.width() if keep_size else PREFERRED_SIZE.width()
-        height = self.height() if keep_size else PREFERRED_SIZE.height()
-        width = min(width, available.width() - frame_w)
-        height = min(height, available.height() - frame_h)
-        self.resize(max(width, self.minimumWidth()), max(height, self.minimumHeight()))
-        x = available.x() + max(0, (available.width() - self.width() - frame_w) // 2)
-        y = available.y() + max(0, (available.height() - self.height() - frame_h) // 2)
-        self.move(x, y)
+        fit_window(self, available, PREFERRED_SIZE, keep_size=keep_size)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._settings_store.setValue("window/geometry", self.saveGeometry())
         self._settings_store.setValue("window/splitter", self.workspace.splitter.saveState())
+        self.servers.close()
         self.tokenizer.close_worker()
         self._tokenizer_thread.close()
         self._downloads.close()

@@ -14,6 +14,7 @@ from app.core.runs.session_file import load_session, save_session
 from app.core.runs.step_export import export_steps_csv
 from app.ui.tabs.workspace_view import WorkspaceView
 from app.ui.widgets.chart_export import export_png, export_svg
+from app.workers.engine_requests import ModelLoaded
 
 Notify = Callable[[str, int], None]
 ShowError = Callable[[str, str], None]
@@ -120,3 +121,30 @@ class RunFiles(QObject):
         )
         if path and not self.export_chart(path):
             self._show_error("The chart could not be saved", f"could not write {path}")
+
+
+class ModelHashes:
+    """The loaded model's sha256, computed on the engine thread after loading (or here,
+    when a session is saved before that finished), for the session's model identity."""
+
+    def __init__(self, notify: Callable[[str], None]) -> None:
+        self._notify = notify
+        self._hashes: dict[str, str] = {}
+
+    def remember(self, path: str, sha256: str) -> None:
+        self._hashes[path] = sha256
+
+    def identity(self, model: ModelLoaded | None) -> tuple[str, str]:
+        """(name, sha256) of the model a session was made with."""
+        if model is None:
+            return "", ""
+        if model.remote is not None:  # no file here to hash
+            return model.remote.describe(), ""
+        sha = self._hashes.get(str(model.path))
+        if sha is None:
+            from app.core.library.file_hash import cached_sha256
+
+            self._notify("Computing the model's sha256…")
+            sha = cached_sha256(model.path)
+            self._hashes[str(model.path)] = sha
+        return model.path.name, sha

@@ -12,6 +12,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 from servers import KEY, PROMPT, free_port
 
+from app.core.backends.server_answers import ServerError
+from app.core.backends.server_client import ServerClient
 from app.core.backends.server_process import ServeOptions, ServerProcess
 from app.core.decoding.beam_search import beam_search
 from app.core.decoding.decoding_settings import DecodingSettings
@@ -195,3 +197,30 @@ def test_a_server_that_dies_mid_run_ends_the_run_and_keeps_its_tokens(
         assert ws.generate_button.isEnabled()  # the app stays usable
     finally:
         process.stop()
+
+
+def test_the_window_serves_its_model_to_the_class_and_stops(qtbot: QtBot, model_path: Path) -> None:
+    win = MainWindow(str(model_path))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.workspace.generate_button.isEnabled(), timeout=TIMEOUT_MS)
+    dialog = win.servers.serve_dialog()
+    assert dialog is not None
+    port = free_port()
+    dialog.port.setValue(port)
+    dialog.parallel.setValue(2)
+    dialog.share.setChecked(True)  # other computers: refused without a key
+    dialog.key.setText("")
+    dialog._accept()
+    assert "Other computers may connect only with a key" in dialog.error_label.text()
+    dialog.share.setChecked(False)
+    dialog._accept()
+    servers = win.servers
+    qtbot.waitUntil(lambda: "Serving the class at" in servers.serve_label.text(), timeout=60_000)
+    assert servers.serve_label.text() == f"Serving the class at http://127.0.0.1:{port}"
+    assert servers.strip.isVisible()
+    assert ServerClient(f"http://127.0.0.1:{port}").props().total_slots == 2
+    servers.stop_button.click()
+    assert not servers.strip.isVisible()
+    with pytest.raises(ServerError, match="no server answers"):
+        ServerClient(f"http://127.0.0.1:{port}").health()

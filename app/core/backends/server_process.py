@@ -14,6 +14,7 @@ import ipaddress
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -128,6 +129,18 @@ def server_command(binary: Path, options: ServeOptions) -> list[str]:
     if options.n_gpu_layers is not None:
         command += ["-ngl", str(options.n_gpu_layers)]
     return command
+
+
+def lan_addresses(host: str) -> list[str]:
+    """The addresses students type in: this machine's own when it listens on all of
+    them (0.0.0.0), else the host it listens on."""
+    if host not in ("0.0.0.0", "::"):
+        return [host]
+    try:
+        found = {str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)}
+    except OSError:
+        found = set()
+    return sorted(a for a in found if not a.startswith("127.") and a != "::1") or [host]
 
 
 def _dies_with_parent() -> list[str]:

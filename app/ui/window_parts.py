@@ -1,0 +1,43 @@
+"""Small pieces of the main window: its menu actions and fitting it to a screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QWidget
+
+
+def add_action(
+    owner: QWidget,
+    menu: QMenu,
+    text: str,
+    slot: Callable[[], object],
+    shortcut: str | QKeySequence.StandardKey | None = None,
+) -> QAction:
+    """A menu item that calls `slot`; its shortcut works anywhere in the window."""
+    action = QAction(text, owner)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    action.triggered.connect(lambda _checked=False: slot())
+    menu.addAction(action)
+    return action
+
+
+def fit_window(
+    window: QWidget, available: QRect, preferred: QSize, *, keep_size: bool = False
+) -> None:
+    """Size and place the window inside `available` (a screen's free area): the
+    preferred size where it fits, never larger than the area, centred in it."""
+    # The frame (title bar, borders) is outside the window's own size.
+    frame_w, frame_h = 16, 48
+    width = window.width() if keep_size else preferred.width()
+    height = window.height() if keep_size else preferred.height()
+    width = min(width, available.width() - frame_w)
+    height = min(height, available.height() - frame_h)
+    window.resize(max(width, window.minimumWidth()), max(height, window.minimumHeight()))
+    x = available.x() + max(0, (available.width() - window.width() - frame_w) // 2)
+    y = available.y() + max(0, (available.height() - window.height() - frame_h) // 2)
+    window.move(x, y)
