@@ -4,6 +4,7 @@ a wrong key is refused, and `llm-playground serve` starts and stops one."""
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -329,3 +330,20 @@ def test_https_works_and_an_untrusted_certificate_or_a_downgrade_is_refused(
     proxy.mode = "redirect"  # to plain http elsewhere: the key must not follow
     with pytest.raises(ServerError, match=r"redirected .* refused"):
         secure.complete(prompt, n_predict=2, n_probs=2)
+
+
+def test_a_server_that_is_not_a_llama_server_is_named_as_such(tmp_path: Path) -> None:
+    """An OpenAI-compatible server or a web server: no /props, an HTML error page."""
+    import http.server
+    import threading
+
+    from app.core.backends.remote_engine import RemoteEngine
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as web:
+        threading.Thread(target=web.serve_forever, daemon=True).start()
+        try:
+            with pytest.raises(ServerError, match=r"is not a llama-server \(it has no /props\)"):
+                RemoteEngine(f"http://127.0.0.1:{web.server_address[1]}")
+        finally:
+            web.shutdown()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from os.path import basename
 from urllib.parse import urlsplit
 
-from app.core.backends.server_answers import ServerError, ServerToken
+from app.core.backends.server_answers import ServerError, ServerMissingError, ServerToken
 from app.core.backends.server_client import ServerClient
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import ChosenBy, GenerationStats, StopReason, TokenStep
@@ -125,7 +125,14 @@ class RemoteEngine:
 
     def __init__(self, url: str, api_key: str | None = None, top_n: int = TOP_N) -> None:
         self.client = ServerClient(url, api_key)
-        props = self.client.props()
+        try:
+            props = self.client.props()
+        except ServerMissingError:
+            raise ServerError(
+                f"{self.client.url} is not a llama-server (it has no /props): connect to one "
+                "started with `llm-playground serve`. OpenAI-compatible servers such as vLLM "
+                "send too little (no tokenizer, no vocabulary size) for these views."
+            ) from None
         n_vocab = self.client.vocab_size()
         self.info = RemoteInfo(
             url=self.client.url,

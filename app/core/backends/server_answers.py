@@ -24,6 +24,10 @@ class ServerBusyError(ServerError):
     pass
 
 
+class ServerMissingError(ServerError):
+    """The server has no such endpoint (404, 405): another kind of server."""
+
+
 @dataclass(frozen=True)
 class Alternative:
     id: int

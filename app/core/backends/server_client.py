@@ -21,6 +21,7 @@ from app.core.backends.server_answers import (
     ServerAuthError,
     ServerBusyError,
     ServerError,
+    ServerMissingError,
     ServerProps,
     ServerToken,
     check_int,
@@ -115,11 +116,19 @@ class ServerClient:
                 f"{self.url} redirected {path} to {response.getheader('Location')!r}: "
                 "refused (the key is sent to this address only)"
             )
-        document = parse_json(raw, self.url) if raw else None
+        if status >= 400:  # an error page need not be JSON: its status says enough
+            try:
+                document = parse_json(raw, self.url) if raw else None
+            except ServerError:
+                document = None
+        else:
+            document = parse_json(raw, self.url) if raw else None
         if status == 401:
             raise ServerAuthError(f"{self.url} refused the key (401): check the API key")
         if status == 503:
             raise ServerBusyError(f"{self.url} is busy or still loading its model (503)")
+        if status in (404, 405):
+            raise ServerMissingError(f"{self.url} has no {path} ({status})")
         if status >= 400:
             raise ServerError(f"{self.url} answered {status} for {path}: {error_message(document)}")
         return document
