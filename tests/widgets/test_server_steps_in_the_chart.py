@@ -52,11 +52,11 @@ def test_sampling_says_when_survivors_reach_past_the_top_n(qtbot: QtBot) -> None
     qtbot.addWidget(chart)
     chart.set_settings(DecodingSettings(mode="sample", top_k=0, top_p=1.0, min_p=0.0))
     chart.show_step(_step(), {})
-    assert "sampling keeps tokens past the top 6" in chart.title.text()
+    assert "server's top 6; sampling keeps more; the rest estimated" in chart.title.text()
     chart.set_settings(DecodingSettings(mode="sample", top_k=3, top_p=1.0, min_p=0.0))
-    assert "past the top" not in chart.title.text()
+    assert "sampling keeps more" not in chart.title.text()
     chart.set_settings(DecodingSettings(mode="sample", top_k=0, top_p=0.5, min_p=0.0))
-    assert "past the top" not in chart.title.text()
+    assert "sampling keeps more" not in chart.title.text()
 
 
 def test_the_timeline_names_a_servers_entropy_estimated(qtbot: QtBot) -> None:

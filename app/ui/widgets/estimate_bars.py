@@ -35,11 +35,11 @@ def estimate_note(
     dist = step.distribution
     if not isinstance(dist, TopNDistribution):
         return ""
-    bounds = " (bounds drawn)" if abs(temperature - 1.0) > 1e-9 else ""
-    note = f"server sent the top {dist.top_n}; the rest is estimated{bounds}"
-    if sampling is not None and survivors_past_top_n(dist, sampling):
-        note += f" · sampling keeps tokens past the top {dist.top_n} too"
-    return note
+    drawn = abs(temperature - 1.0) > 1e-9
+    if sampling is not None and survivors_past_top_n(dist, sampling):  # one line: short
+        return f"server's top {dist.top_n}; sampling keeps more; the rest estimated"
+    bounds = " (bounds drawn)" if drawn else ""
+    return f"server sent the top {dist.top_n}; the rest is estimated{bounds}"
 
 
 def survivors_past_top_n(dist: TopNDistribution, settings: DecodingSettings) -> bool:
