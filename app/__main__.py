@@ -11,7 +11,7 @@ from app.core import paths
 from app.core.errors import PlaygroundError
 from app.core.version import app_version
 
-SUBCOMMANDS = {"generate", "tokenize", "bpe", "info", "models", "serve", "_probe"}
+SUBCOMMANDS = {"generate", "tokenize", "bpe", "info", "models", "serve", "rpc-worker", "_probe"}
 
 
 def configure_logging() -> None:

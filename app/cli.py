@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app import remote_cli, serve_cli
+from app import remote_cli, rpc_cli, serve_cli
 from app.core.backends.server_answers import ServerError
 from app.core.errors import PlaygroundError, PromptError, SettingsError
 
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true")
 
     serve_cli.add_parser(sub)
+    rpc_cli.add_parser(sub)
 
     probe = sub.add_parser("_probe", help=argparse.SUPPRESS)
     probe.add_argument("path", type=Path)
@@ -333,6 +334,7 @@ COMMANDS = {
     "info": cmd_info,
     "models": cmd_models,
     "serve": serve_cli.cmd_serve,
+    "rpc-worker": rpc_cli.cmd_rpc_worker,
 }
 
 

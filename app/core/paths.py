@@ -60,3 +60,32 @@ def install_root() -> Path:
 
 def resources_dir() -> Path:
     return install_root() / "resources"
+
+
+def llama_tool(name: str, override_variable: str) -> Path | None:
+    """A llama.cpp program built from the bindings' own source (llama-server,
+    ggml-rpc-server): $override_variable, beside the frozen app, on PATH, or the build
+    cache of packaging/build_llama_server.sh for the installed bindings. None if absent."""
+    import shutil
+    from importlib.metadata import PackageNotFoundError, version
+
+    override = os.environ.get(override_variable)
+    candidates = [Path(override)] if override else []
+    if getattr(sys, "frozen", False):  # the bundle carries it beside its libraries
+        candidates.append(Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / name)
+    found = shutil.which(name)
+    if found:
+        candidates.append(Path(found))
+    try:
+        bindings = version("llama_cpp_python")
+    except PackageNotFoundError:
+        bindings = ""
+    if bindings:
+        cache = os.environ.get("LLM_PLAYGROUND_SERVER_CACHE") or str(
+            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llm-playground"
+        )
+        candidates.extend(sorted(Path(cache).glob(f"llama-server-{bindings}-*/{name}")))
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core import paths
 from app.core.backends.server_answers import ServerError
 from app.core.backends.server_client import ServerClient
 from app.core.errors import PlaygroundError
@@ -73,37 +74,15 @@ def check_options(options: ServeOptions) -> None:
 
 
 def find_server_binary() -> Path:
-    """llama-server: $LLM_PLAYGROUND_LLAMA_SERVER, beside the frozen app, on PATH, or the
-    build cache of packaging/build_llama_server.sh for the installed bindings."""
-    override = os.environ.get("LLM_PLAYGROUND_LLAMA_SERVER")
-    candidates = [Path(override)] if override else []
-    if getattr(sys, "frozen", False):  # the bundle carries it beside its libraries
-        candidates.append(Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / SERVER_NAME)
-    found = shutil.which(SERVER_NAME)
-    if found:
-        candidates.append(Path(found))
-    candidates.extend(_cached_builds())
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    raise ServeError(
-        "llama-server is not built: run `make llama-server` in the app's folder (it builds "
-        "llama.cpp's server from the bindings' own source, about 7 minutes), or set "
-        "LLM_PLAYGROUND_LLAMA_SERVER to a llama-server built from the same llama.cpp"
-    )
-
-
-def _cached_builds() -> list[Path]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        bindings = version("llama_cpp_python")
-    except PackageNotFoundError:
-        return []
-    cache = os.environ.get("LLM_PLAYGROUND_SERVER_CACHE") or str(
-        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llm-playground"
-    )
-    return sorted(Path(cache).glob(f"llama-server-{bindings}-*/{SERVER_NAME}"))
+    """llama-server built from the bindings' own source (see paths.llama_tool)."""
+    found = paths.llama_tool(SERVER_NAME, "LLM_PLAYGROUND_LLAMA_SERVER")
+    if found is None:
+        raise ServeError(
+            "llama-server is not built: run `make llama-server` in the app's folder (it "
+            "builds llama.cpp's server from the bindings' own source, about 7 minutes), or "
+            "set LLM_PLAYGROUND_LLAMA_SERVER to a llama-server built from the same llama.cpp"
+        )
+    return found
 
 
 def server_command(binary: Path, options: ServeOptions) -> list[str]:

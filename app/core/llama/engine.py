@@ -37,6 +37,7 @@ from app.core.llama.chat_template import chat_turn_ids, template_of
 from app.core.llama.engine_config import EngineConfig
 from app.core.llama.load_probe import ensure_loadable
 from app.core.llama.prompt_checks import check_prompt
+from app.core.llama.rpc_workers import LayerSplit, available_memory, loaded_split, place_on_workers
 from app.core.llama.vocabulary import Vocabulary
 
 MAX_SEQUENCES = 16
@@ -52,8 +53,16 @@ class LoadedInfo:
     n_threads: int
     n_gpu_layers: int
     backend: BackendInfo
+    split: LayerSplit | None = None  # layers held by RPC workers
+    repack: bool = True
 
     def describe_device(self) -> str:
+        kernels = "" if self.repack else ", weight repacking off"
+        if self.split is not None:
+            return f"{self.split.describe()}, {self.n_threads} threads{kernels}"
+        return self._device() + kernels
+
+    def _device(self) -> str:
         if self.n_gpu_layers > 0 and self.backend.gpu_offload:
             layers = self.card.layers or 0
             offload = "all" if self.n_gpu_layers >= layers + 1 else str(self.n_gpu_layers)
@@ -101,10 +110,20 @@ class Engine:
             gpu_layers = 0
         mparams = lib.llama_model_default_params()
         mparams.n_gpu_layers = gpu_layers if gpu_layers >= 0 else 0x7FFFFFFF
+        mparams.use_extra_bufts = self.config.repack
+        placement = None
+        if self.config.rpc_workers:  # probed first: llama.cpp aborts on an absent worker
+            placement = place_on_workers(
+                self.config.rpc_workers, card.layers or 0, available_memory()
+            )
+            mparams.devices = placement.devices_address
+            mparams.tensor_split = placement.split_pointer
+            mparams.n_gpu_layers = gpu_layers = placement.n_gpu_layers
         if probe:  # a file that crashes llama.cpp must crash a child process, not this one
             ensure_loadable(self.path)
         with captured_log() as lines:
             model = lib.llama_model_load_from_file(str(self.path).encode("utf-8"), mparams)
+        self.split = loaded_split(lines, placement) if placement else None
         if not model:
             raise ModelFileError(
                 f"{self.path.name}: llama.cpp could not load it: {failure_reason(lines)}"
@@ -146,6 +165,8 @@ class Engine:
             n_threads=threads,
             n_gpu_layers=(card.layers or 0) + 1 if gpu_layers < 0 else gpu_layers,
             backend=backend,
+            split=self.split,
+            repack=self.config.repack,
         )
 
     # ---- lifetime ---------------------------------------------------------------------

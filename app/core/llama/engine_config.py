@@ -15,3 +15,7 @@ class EngineConfig:
     # Analyse a greedy step while the next one decodes (None: when layers run on a GPU,
     # where a decode leaves the CPU idle; on a CPU both would compete for the cores).
     overlap_analysis: bool | None = None
+    # llama.cpp's CPU weight repacking (use_extra_bufts): faster matmuls on this CPU; off
+    # gives the numbers a model split over RPC workers gives (their kernels do not repack).
+    repack: bool = True
+    rpc_workers: tuple[str, ...] = ()  # "host:port" of llama.cpp RPC workers to hold layers

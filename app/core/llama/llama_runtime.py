@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from app.core.errors import PlaygroundError
+
 log = logging.getLogger("llama.cpp")
 
 # ggml_log_level: NONE, DEBUG, INFO, WARN, ERROR, CONT (continues the previous line)
@@ -233,3 +235,53 @@ def backend_info() -> BackendInfo:
         devices=devices,
         system_info=system_info.strip(),
     )
+
+
+_rpc_devices: dict[str, tuple[tuple[int, str], ...]] = {}
+
+
+def rpc_devices(endpoint: str) -> tuple[tuple[int, str], ...]:
+    """The devices of the RPC worker at `endpoint` (probed already: llama.cpp aborts the
+    process on a worker it cannot reach), registered with llama.cpp as its own `--rpc`
+    does (common/arg.cpp, add_rpc_devices). Once per worker and process: llama.cpp keeps
+    a worker's devices registered; a model loads over the ones it is given."""
+    known = _rpc_devices.get(endpoint)
+    if known is not None:
+        return known
+    llama()
+    from llama_cpp import _ggml
+
+    lib = _ggml.libggml
+    lib.ggml_backend_reg_by_name.argtypes = [ctypes.c_char_p]
+    lib.ggml_backend_reg_by_name.restype = ctypes.c_void_p
+    lib.ggml_backend_reg_get_proc_address.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    lib.ggml_backend_reg_get_proc_address.restype = ctypes.c_void_p
+    lib.ggml_backend_register.argtypes = [ctypes.c_void_p]
+    lib.ggml_backend_register.restype = None
+    lib.ggml_backend_reg_dev_count.argtypes = [ctypes.c_void_p]
+    lib.ggml_backend_reg_dev_count.restype = ctypes.c_size_t
+    lib.ggml_backend_reg_dev_get.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    lib.ggml_backend_reg_dev_get.restype = ctypes.c_void_p
+    lib.ggml_backend_dev_name.argtypes = [ctypes.c_void_p]
+    lib.ggml_backend_dev_name.restype = ctypes.c_char_p
+    reg = lib.ggml_backend_reg_by_name(b"RPC")
+    if not reg:
+        raise PlaygroundError(
+            "this build of llama.cpp has no RPC backend: set the app up again with `make` "
+            "(it builds the bindings with GGML_RPC=ON)"
+        )
+    address = lib.ggml_backend_reg_get_proc_address(reg, b"ggml_backend_rpc_add_server")
+    if not address:
+        raise PlaygroundError("llama.cpp's RPC backend lacks ggml_backend_rpc_add_server")
+    add_server = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_char_p)(address)
+    worker_reg = add_server(endpoint.encode())
+    if not worker_reg:
+        raise PlaygroundError(f"the RPC worker at {endpoint} offers no device")
+    lib.ggml_backend_register(worker_reg)
+    pointers = [
+        int(lib.ggml_backend_reg_dev_get(worker_reg, i))
+        for i in range(lib.ggml_backend_reg_dev_count(worker_reg))
+    ]
+    devices = tuple((p, (lib.ggml_backend_dev_name(p) or b"").decode()) for p in pointers)
+    _rpc_devices[endpoint] = devices
+    return devices
