@@ -7,9 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint pytest llama-server bench bench-ui bench-download bundle bundle-check tarball clean
 
-$(STAMP): pyproject.toml setup.py app/core/decoding/_logit_histogram.c
+$(STAMP): pyproject.toml setup.py app/core/decoding/_logit_histogram.c packaging/build_bindings.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	sh packaging/system-deps.sh  # cmake and a C++ compiler for the bindings' build
+	sh packaging/build_bindings.sh $(BIN)/python
 	$(BIN)/python -m pip install -e ".[model,test]"
 	touch $(STAMP)
 

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command",
         required=True,
         parser_class=_Parser,
-        metavar="{generate,tokenize,bpe,info,models,serve}",
+        metavar="{generate,tokenize,bpe,info,models,serve,rpc-worker}",
     )
 
     gen = sub.add_parser("generate", help="continue a prompt and show each token's distribution")
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--top", type=int, default=5, help="alternatives listed per step")
     gen.add_argument("--no-bos", action="store_true", help="do not add the BOS token")
     gen.add_argument("--ctx", type=int, default=4096, help="context size in tokens")
+    rpc_cli.add_rpc_arguments(gen)
     gen.add_argument("--json", action="store_true")
 
     tok = sub.add_parser("tokenize", help="split text into tokens with byte offsets")
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="a GGUF model's card, or a server's model and slots")
     info.add_argument("--model")
     remote_cli.add_server_arguments(info)
+    rpc_cli.add_rpc_arguments(info)
     info.add_argument("--json", action="store_true")
 
     serve_cli.add_parser(sub)
@@ -191,7 +193,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     ).validated()
     if args.server is not None:
         return remote_cli.print_generation(args, settings, _print_json, _piece)
-    with Engine(args.model, EngineConfig(n_ctx=args.ctx)) as engine:
+    config = EngineConfig(
+        n_ctx=args.ctx, repack=not args.no_repack, rpc_workers=rpc_cli.endpoints(args)
+    )
+    with Engine(args.model, config) as engine:
         prompt_ids = engine.tokenize_prompt(args.prompt, add_bos=not args.no_bos)
         stats = GenerationStats()
         document: dict[str, Any] = {"prompt_tokens": prompt_ids}
@@ -217,6 +222,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 "stats": stats.to_json(),
                 "model": engine.info.card.name,
                 "device": engine.info.describe_device(),
+                "backend": {
+                    "device": engine.info.describe_device(),
+                    "weight_repacking": engine.info.repack,
+                    "rpc": engine.split.to_json() if engine.split else None,
+                },
             }
         )
     if args.json:
@@ -267,7 +277,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.server is not None:
         facts = remote_cli.info(args)
     else:
-        facts = read_model_card(resolve_model(args.model), require_tensors=False).to_json()
+        card = read_model_card(resolve_model(args.model), require_tensors=False)
+        facts = card.to_json()
+        if args.rpc:
+            facts["rpc"] = rpc_cli.rpc_facts(rpc_cli.endpoints(args), card.layers or 0)
     if args.json:
         _print_json(facts)
     else:

@@ -24,7 +24,9 @@ from app.core.llama.rpc_workers import (
     DEFAULT_PORT,
     SECURITY_WARNING,
     WorkerError,
+    available_memory,
     endpoint_text,
+    plan_split,
     probe_worker,
 )
 from app.core.units import format_bytes
@@ -41,6 +43,40 @@ def add_parser(sub: Any) -> None:
     worker.add_argument("--port", type=int, default=DEFAULT_PORT)
     worker.add_argument("--device", help="llama.cpp devices to offer, comma-separated")
     worker.add_argument("--threads", type=int, default=None, help="CPU threads")
+
+
+def add_rpc_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rpc", default="", help="llama.cpp RPC workers holding layers: host:port[,host:port]"
+    )
+    parser.add_argument(
+        "--no-repack",
+        action="store_true",
+        help="no CPU weight repacking: slower here, the numbers RPC workers give",
+    )
+
+
+def endpoints(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(part.strip() for part in args.rpc.split(",") if part.strip())
+
+
+def rpc_facts(endpoints: tuple[str, ...], layers: int) -> dict[str, Any]:
+    """The workers as they answer, and how a model of `layers` layers would be spread."""
+    workers = [probe_worker(e) for e in endpoints]
+    return {
+        "workers": [
+            {
+                "worker": w.endpoint,
+                "protocol": ".".join(map(str, w.version)),
+                "devices": [
+                    {"memory_free": d.memory_free, "memory_total": d.memory_total}
+                    for d in w.devices
+                ],
+            }
+            for w in workers
+        ],
+        "planned_split": plan_split(layers, available_memory(), workers).to_json(),
+    }
 
 
 def _loopback(host: str) -> bool:
