@@ -30,6 +30,8 @@ class RuntimeSettings:
     flash_attn: bool = True
     threads: int | None = None  # None: physical cores
     n_ctx: int = 4096
+    repack: bool = True  # llama.cpp's CPU weight repacking (off: RPC workers' numbers)
+    rpc_workers: tuple[str, ...] = ()  # "host:port" of RPC workers that hold layers
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(
@@ -37,6 +39,8 @@ class RuntimeSettings:
             n_gpu_layers=self.gpu_layers,
             n_threads=self.threads,
             flash_attn=self.flash_attn,
+            repack=self.repack,
+            rpc_workers=self.rpc_workers,
         )
 
     def validated(self) -> RuntimeSettings:
@@ -80,7 +84,9 @@ class SettingsStore:
 
     def save(self, settings: RuntimeSettings) -> None:
         self.settings = settings.validated()
-        document = {"version": SETTINGS_VERSION, "runtime": asdict(self.settings)}
+        runtime = asdict(self.settings)
+        runtime["rpc_workers"] = list(self.settings.rpc_workers)
+        document = {"version": SETTINGS_VERSION, "runtime": runtime}
         write_atomic(self.path, json.dumps(document, indent=2))
 
 
@@ -100,6 +106,11 @@ def _parse(document: Any) -> RuntimeSettings:
             raise TypeError(f"{key} must be a whole number or null")
     if "n_ctx" in values and not isinstance(values["n_ctx"], int):
         raise TypeError("n_ctx must be a whole number")
-    if "flash_attn" in values and not isinstance(values["flash_attn"], bool):
-        raise TypeError("flash_attn must be true or false")
+    for key in ("flash_attn", "repack"):
+        if key in values and not isinstance(values[key], bool):
+            raise TypeError(f"{key} must be true or false")
+    workers = values.get("rpc_workers", [])
+    if not isinstance(workers, list) or not all(isinstance(w, str) for w in workers):
+        raise TypeError("rpc_workers must be a list of host:port texts")
+    values["rpc_workers"] = tuple(workers)
     return RuntimeSettings(**values).validated()

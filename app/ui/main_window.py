@@ -322,6 +322,9 @@ class MainWindow(QMainWindow):
             return
         self.settings_store.save(settings)
         spec = self._current_spec() or "default"
+        if spec.startswith(("http://", "https://")):  # a server runs the model: nothing here
+            self.statusBar().showMessage("Saved: they apply to models run on this computer", 6000)
+            return
         if self.busy:
             self.stop()
         self._loading_spec = spec

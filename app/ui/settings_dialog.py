@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.core.llama.llama_runtime import BackendInfo
 from app.core.settings import RuntimeSettings
 from app.core.units import format_bytes
+from app.ui.rpc_workers_panel import RpcWorkersPanel
 
 CONTEXT_SIZES = (512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
 
@@ -109,6 +110,16 @@ class SettingsDialog(QDialog):
         self.context.setCurrentIndex(index)
         form.addRow("Context size", self.context)
 
+        self.repack = QCheckBox("Weight repacking")
+        self.repack.setChecked(settings.repack)
+        self.repack.setToolTip(
+            "llama.cpp's CPU weight repacking: faster on this CPU; off gives the numbers "
+            "RPC workers give (their kernels do not repack)"
+        )
+        form.addRow("CPU kernels", self.repack)
+        self.rpc = RpcWorkersPanel(settings.rpc_workers)
+        form.addRow("RPC workers", self.rpc)
+
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Apply | QDialogButtonBox.StandardButton.Cancel
         )
@@ -134,4 +145,6 @@ class SettingsDialog(QDialog):
             flash_attn=self.flash.isChecked(),
             threads=self.threads.value() or None,
             n_ctx=int(self.context.currentData()),
+            repack=self.repack.isChecked(),
+            rpc_workers=self.rpc.workers,
         ).validated()
