@@ -21,6 +21,7 @@ from typing import Any
 from app import remote_cli, rpc_cli, serve_cli
 from app.core.backends.server_answers import ServerError
 from app.core.errors import PlaygroundError, PromptError, SettingsError
+from app.core.llama.rpc_workers import WorkerError
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +388,7 @@ def run(argv: Sequence[str]) -> int:
     try:
         _check_text(args)
         return COMMANDS[args.command](args)
-    except ServerError as exc:  # a server that is gone, refuses the key or answers nonsense
+    except (ServerError, WorkerError) as exc:  # a server or worker gone, refusing, garbled
         return _fail(str(exc), EXIT_FAILURE)
     except PlaygroundError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rpc_helpers import free_port
+from rpc_helpers import free_port, start_worker
 
 from app.core.decoding.beam_search import beam_search
 from app.core.decoding.decoding_settings import DecodingSettings
@@ -86,7 +86,20 @@ def test_greedy_sampled_and_beams_equal_the_local_run(spread: Engine, unpacked: 
         assert a.logprob == pytest.approx(b.logprob, abs=1e-3)
 
 
-def test_generate_with_rpc_names_the_workers_and_the_split(workers: tuple[str, str]) -> None:
+def test_generate_with_rpc_names_the_workers_and_the_split(tmp_path: Path) -> None:
+    # Workers of its own: a worker serves one client at a time, and this process holds
+    # the session's workers.
+    started = [start_worker(tmp_path / "a.log"), start_worker(tmp_path / "b.log")]
+    workers = tuple(endpoint for _process, endpoint in started)
+    try:
+        _generate_over(workers)
+    finally:
+        for process, _endpoint in started:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _generate_over(workers: tuple[str, ...]) -> None:
     common = ("generate", "--model", "default", "--prompt", PROMPT, "--max-tokens", "8")
     spread = subprocess.run(
         [
@@ -123,5 +136,5 @@ def test_generate_with_rpc_names_the_workers_and_the_split(workers: tuple[str, s
         timeout=60,
         check=False,
     )
-    assert absent.returncode != 0 and "no RPC worker answers" in absent.stderr
+    assert absent.returncode == 1 and "no RPC worker answers" in absent.stderr
     assert "Traceback" not in absent.stderr

@@ -229,8 +229,12 @@ def backend_info() -> BackendInfo:
                 backend = "Metal" if known == "MTL" else known
                 break
         break
+    # A build with the RPC backend "supports offload" without a GPU here: offload to RPC
+    # workers is their own setting (rpc_workers), so count this machine's devices only.
+    local = [d for d in devices if not d.name.startswith("RPC")]
+    devices = tuple(local)
     return BackendInfo(
-        gpu_offload=bool(lib.llama_supports_gpu_offload()),
+        gpu_offload=bool(lib.llama_supports_gpu_offload()) and any(d.kind != "CPU" for d in local),
         backend=backend,
         devices=devices,
         system_info=system_info.strip(),
