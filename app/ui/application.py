@@ -117,6 +117,9 @@ def run_gui(argv: Sequence[str], commands: Sequence[str] = ()) -> int:
     QGuiApplication.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
     spec = "default" if args.smoke_test else args.model or args.model_file or "default"
+    from app.core.llama import abort_guard
+
+    abort_guard.install()  # an RPC worker failing inside llama.cpp ends a run, not the app
     window = MainWindow(spec)
     window.show()
     if args.smoke_test:

@@ -9,14 +9,14 @@ the others wait.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt
+from PySide6.QtCore import QRect, QSettings, QSize, Qt
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -50,7 +50,7 @@ from app.ui.tabs.tokenizer_view import TokenizerView
 from app.ui.tabs.workspace_layout import SAMPLE_PROMPT
 from app.ui.tabs.workspace_view import WorkspaceView
 from app.ui.widgets.live_label import LiveLabel
-from app.ui.window_parts import add_action, fit_window
+from app.ui.window_parts import add_action, fit_window, restore_geometry
 from app.workers.engine_requests import ModelLoaded
 from app.workers.engine_worker import EngineThread
 from app.workers.hub_worker import default_downloader, hub_threads
@@ -76,13 +76,15 @@ class MainWindow(QMainWindow):
         self._loading_spec = ""
         self._model_spec = ""
         self.error_dialog: QMessageBox | None = None
+        self.reload_offer: QMessageBox | None = None
 
         self._engine = EngineThread()
         worker = self._engine.worker
         worker.sig_model_loaded.connect(self._on_model_loaded)
         worker.sig_model_failed.connect(self._on_model_failed)
+        worker.sig_engine_lost.connect(self._on_engine_lost)
         self._build(hub_endpoint, library)
-        self._restore_geometry()
+        restore_geometry(self, self._settings_store, self.workspace.splitter, PREFERRED_SIZE)
         self.load_model(model_spec)
         if self.settings_store.problem:
             self._show_error("Settings", self.settings_store.problem)
@@ -391,6 +393,23 @@ class MainWindow(QMainWindow):
         self._show_error("The model could not be loaded", message, previous_kept)
         self._update_actions()
 
+    def _on_engine_lost(self, message: str, _had_model: bool) -> None:
+        """An RPC worker failed inside llama.cpp: the model is gone; offer it again."""
+        self._model, self._loading_spec = None, ""
+        self.progress.setVisible(False)
+        self.model_label.setText("No model: an RPC worker failed (Settings → RPC workers)")
+        self._update_actions()
+        question = "Load the model again without the RPC workers, every layer on this computer?"
+        self.reload_offer = box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setText(f"{message}\n\nWhat was generated stays. {question}")
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.accepted.connect(self._reload_without_workers)
+        box.open()
+
+    def _reload_without_workers(self) -> None:
+        self.apply_settings(replace(self.settings_store.settings, rpc_workers=()))
+
     def _show_error(self, title: str, message: str, previous_kept: bool = False) -> None:
         detail = message
         if previous_kept and self._model is not None:
@@ -416,18 +435,6 @@ class MainWindow(QMainWindow):
 
     # ---- files ----------------------------------------------------------------------
     # ---- window state -----------------------------------------------------------------
-    def _restore_geometry(self) -> None:
-        geometry = self._settings_store.value("window/geometry")
-        restored = isinstance(geometry, QByteArray) and not geometry.isEmpty()
-        if restored:
-            self.restoreGeometry(geometry)
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is not None and not self.isMaximized():
-            self.fit_to(screen.availableGeometry(), keep_size=restored)
-        splitter = self._settings_store.value("window/splitter")
-        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
-            self.workspace.splitter.restoreState(splitter)
-
     def fit_to(self, available: QRect, *, keep_size: bool = False) -> None:
         fit_window(self, available, PREFERRED_SIZE, keep_size=keep_size)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMenu, QSplitter, QWidget
 
 
 def add_action(
@@ -41,3 +41,20 @@ def fit_window(
     x = available.x() + max(0, (available.width() - window.width() - frame_w) // 2)
     y = available.y() + max(0, (available.height() - window.height() - frame_h) // 2)
     window.move(x, y)
+
+
+def restore_geometry(
+    window: QWidget, store: QSettings, splitter: QSplitter, preferred: QSize
+) -> None:
+    """The window's last size and place (kept on the screen it is on) and the workspace's
+    splitter, as the user left them."""
+    geometry = store.value("window/geometry")
+    restored = isinstance(geometry, QByteArray) and not geometry.isEmpty()
+    if restored:
+        window.restoreGeometry(geometry)
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is not None and not window.isMaximized():
+        fit_window(window, screen.availableGeometry(), preferred, keep_size=restored)
+    state = store.value("window/splitter")
+    if isinstance(state, QByteArray) and not state.isEmpty():
+        splitter.restoreState(state)

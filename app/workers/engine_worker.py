@@ -26,7 +26,6 @@ from app.workers.engine_requests import (
     ModelLoaded,
     PaneQueue,
     PaneSpec,
-    PromptToken,
     RunFinished,
 )
 from app.workers.step_queue import StepQueue
@@ -75,6 +74,8 @@ class EngineWorker(Worker):
     """(request id, pane, RunFinished) when one pane of a compare run ends."""
     sig_compare_finished = Signal(int)
     """(request id) when every pane of a compare run has ended."""
+    sig_engine_lost = Signal(str, bool)
+    """(message, whether a loaded model was lost): llama.cpp gave up on an RPC worker."""
     sig_pane_note = Signal(int, int, str)
     """(request id, pane, text): how a pane ran, or why it could not."""
 
@@ -118,6 +119,10 @@ class EngineWorker(Worker):
 
     @Slot(str, object, bool)
     def _load(self, spec: str, config: EngineConfig | None, free_first: bool) -> None:
+        workers = bool(config and config.rpc_workers)
+        self._guarded(workers, lambda: self._load_now(spec, config, free_first), None)
+
+    def _load_now(self, spec: str, config: EngineConfig | None, free_first: bool) -> None:
         from app.core.llama.engine import Engine
 
         had_model = self._engine is not None
@@ -186,6 +191,10 @@ class EngineWorker(Worker):
 
     @Slot(object)
     def _generate(self, request: GenerationRequest) -> None:
+        rid = request.request_id
+        self._guarded(self._over_rpc(), lambda: self._generate_now(request), rid)
+
+    def _generate_now(self, request: GenerationRequest) -> None:
         from app.core.backends.remote_engine import RemoteEngine
         from app.core.llama.engine import Engine
 
@@ -307,6 +316,10 @@ class EngineWorker(Worker):
 
     @Slot(object)
     def _compare(self, request: CompareRequest) -> None:
+        rid = request.request_id
+        self._guarded(self._over_rpc(), lambda: self._compare_now(request), rid)
+
+    def _compare_now(self, request: CompareRequest) -> None:
         from app.core.backends.remote_engine import RemoteEngine
         from app.core.decoding.generation import run_streams
         from app.core.decoding.step_records import GenerationStats
@@ -384,50 +397,43 @@ class EngineWorker(Worker):
         queue: PaneQueue | None,
     ) -> RunFinished:
         """A pane that runs on its own: beam search, a chat prompt, or another model."""
-        from app.core.decoding.generation import generate
-        from app.core.decoding.step_records import GenerationStats
-        from app.core.llama.engine import Engine
+        from app.workers.pane_runs import solo_pane
 
-        own = spec.model is not None
-        engine = Engine(spec.model) if own else loaded  # type: ignore[arg-type]
-        assert isinstance(engine, Engine)
+        def note(text: str) -> None:
+            self.sig_pane_note.emit(rid, pane, text)
+
+        def beam(
+            engine: object, ids: list[int], settings: DecodingSettings, put: Report
+        ) -> RunFinished:
+            return self._beam(engine, rid, ids, settings, 0, put)
+
         put = _sender(queue, rid, pane)
+        return solo_pane(loaded, spec, prompt, put, self.cancel, note, beam)
+
+    def _over_rpc(self) -> bool:
+        config = getattr(self._engine, "config", None)
+        return bool(config is not None and getattr(config, "rpc_workers", ()))
+
+    def _guarded(self, needed: bool, body: Callable[[], None], rid: int | None) -> None:
+        """Run `body` here, or, when RPC workers hold layers, on a thread llama.cpp may
+        give up on (abort_guard): the run or load then fails with its message, the model
+        is lost and the window offers to load it again without the workers."""
+        if not needed:
+            body()
+            return
+        from app.core.llama.abort_guard import EngineLost, run_guarded
 
         try:
-            vocab = engine.vocab
-            if spec.chat:
-                ids = engine.chat_prompt_ids(prompt)
-                tokens = [
-                    PromptToken(
-                        vocab.piece(i).decode("utf-8", "replace"),
-                        vocab.is_control(i) or i == vocab.bos,
-                    )
-                    for i in ids
-                ]
-                put(tokens)
+            run_guarded(body, "llama.cpp with RPC workers")
+        except EngineLost as exc:
+            log.error("%s", exc)
+            had_model = self._engine is not None and rid is not None
+            self._engine = None  # parked with its thread: never touched again
+            if rid is None:
+                self.sig_model_failed.emit(str(exc), False)
             else:
-                ids = engine.tokenize_prompt(prompt)
-            if own:
-                self.sig_pane_note.emit(
-                    rid, pane, f"{engine.path.name}: loaded for this pane, run after the others"
-                )
-            if spec.settings.mode == "beam":
-                return self._beam(engine, rid, ids, spec.settings, 0, put)
-            stats = GenerationStats()
-            reporter = StepReporter(vocab)
-
-            def on_step(step: TokenStep) -> None:
-                put(reporter.report(step))
-
-            result = generate(
-                engine, ids, spec.settings, cancel=self.cancel, on_step=on_step, stats=stats
-            )
-            return RunFinished(
-                result.stop_reason or "", stats.tokens_per_second, stats.time_to_first_token
-            )
-        finally:
-            if own:
-                engine.close()
+                self.sig_failed.emit(rid, str(exc))
+            self.sig_engine_lost.emit(str(exc), had_model)
 
     def shutdown(self) -> None:
         if self._engine is not None:

@@ -17,8 +17,9 @@ import logging
 import os
 import platform
 import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -76,8 +77,53 @@ def llama() -> ModuleType:
             _callback = llama_cpp.llama_log_callback(_on_log)
             llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
             llama_cpp.llama_backend_init()
+            _install_abort_callback()
             _lib = llama_cpp
         return _lib
+
+
+AbortHandler = Callable[[str], None]
+_ABORT_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
+_abort_callback: Any = None  # keeps the ctypes callback alive
+
+
+def _exit_on_abort(message: str) -> None:
+    """The default: one line and exit 1, not SIGABRT with a backtrace (the CLI)."""
+    sys.stderr.write(f"llm-playground: error: llama.cpp stopped: {message}\n")
+    sys.stderr.flush()
+    os._exit(1)
+
+
+_abort_handler: AbortHandler = _exit_on_abort
+
+
+def set_abort_handler(handler: AbortHandler) -> None:
+    """What runs when llama.cpp gives up (GGML_ABORT: an RPC worker gone mid-run, a
+    worker that cannot be reached). llama.cpp calls abort() when the handler returns, so
+    a handler that must keep the process alive never returns (see abort_guard)."""
+    global _abort_handler
+    _abort_handler = handler
+
+
+def _on_abort(message: bytes | None) -> None:
+    text = (message or b"").decode("utf-8", "replace").strip()
+    # "ggml-rpc.cpp:123: Remote RPC server crashed..." → the sentence after the location.
+    reason = text.split(": ", 1)[1] if ": " in text else text
+    log.critical("llama.cpp aborted: %s", text)
+    _abort_handler(reason)
+
+
+def _install_abort_callback() -> None:
+    global _abort_callback
+    from llama_cpp import _ggml
+
+    setter = getattr(_ggml.libggml, "ggml_set_abort_callback", None)
+    if setter is None:  # an older llama.cpp: aborts stay aborts
+        return
+    setter.argtypes = [_ABORT_CALLBACK]
+    setter.restype = ctypes.c_void_p
+    _abort_callback = _ABORT_CALLBACK(_on_abort)
+    setter(_abort_callback)
 
 
 @contextlib.contextmanager
