@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from app.core.errors import PlaygroundError
 from app.core.llama.llama_runtime import set_abort_handler
 
 T = TypeVar("T")
-_lost: dict[int, str] = {}  # thread id → llama.cpp's message
+# llama.cpp's messages, in order. The thread that aborts may be one of ggml's own (its
+# compute threads) rather than the guarded one, so a guarded call watches for any new one.
+_lost: list[str] = []
 _lock = threading.Lock()
 
 
@@ -29,9 +31,15 @@ class EngineLost(PlaygroundError):
 
 
 def _park(message: str) -> None:
-    ident = threading.get_ident()
     with _lock:
-        _lost[ident] = message
+        _lost.append(message)
+    # Python joins every ThreadPoolExecutor thread when it exits, and the decode thread
+    # waiting on this one never ends: forget them all (concurrent.futures keeps them in
+    # _threads_queues), or quitting would hang. They are daemon threads.
+    import concurrent.futures.thread as pool_threads
+
+    queues: Any = pool_threads._threads_queues
+    queues.clear()
     threading.Event().wait()  # never returns: abort() would follow
 
 
@@ -53,11 +61,13 @@ def run_guarded(call: Callable[[], T], what: str) -> T:
         finally:
             done.set()
 
+    with _lock:
+        seen = len(_lost)
     thread = threading.Thread(target=target, name=f"guarded {what}", daemon=True)
     thread.start()
     while not done.wait(0.05):
         with _lock:
-            message = _lost.pop(thread.ident or -1, None)
+            message = _lost[seen] if len(_lost) > seen else None
         if message is not None:
             raise EngineLost(f"{what} stopped: {message}")
     if "error" in box:

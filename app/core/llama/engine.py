@@ -35,6 +35,7 @@ from app.core.gguf.model_card import ModelCard, card_from_gguf
 from app.core.library.default_model import resolve_model
 from app.core.llama.chat_template import chat_turn_ids, template_of
 from app.core.llama.engine_config import EngineConfig
+from app.core.llama.llama_runtime import local_offload_devices
 from app.core.llama.load_probe import ensure_loadable
 from app.core.llama.prompt_checks import check_prompt
 from app.core.llama.rpc_workers import LayerSplit, available_memory, loaded_split, place_on_workers
@@ -112,6 +113,9 @@ class Engine:
         mparams.n_gpu_layers = gpu_layers if gpu_layers >= 0 else 0x7FFFFFFF
         mparams.use_extra_bufts = self.config.repack
         placement = None
+        local_devices = local_offload_devices()  # kept alive while the model loads
+        if local_devices is not None:
+            mparams.devices = ctypes.addressof(local_devices)
         if self.config.rpc_workers:  # probed first: llama.cpp aborts on an absent worker
             placement = place_on_workers(
                 self.config.rpc_workers, card.layers or 0, available_memory()

@@ -247,6 +247,8 @@ def _devices() -> tuple[Device, ...]:
     devices = []
     for i in range(lib.ggml_backend_dev_count()):
         dev = lib.ggml_backend_dev_get(i)
+        if dev in _rpc_pointers():  # another machine's: asking it may reach a dead worker
+            continue
         free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
         lib.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
         devices.append(
@@ -288,6 +290,29 @@ def backend_info() -> BackendInfo:
 
 
 _rpc_devices: dict[str, tuple[tuple[int, str], ...]] = {}
+
+
+def _rpc_pointers() -> set[int]:
+    return {pointer for devices in _rpc_devices.values() for pointer, _name in devices}
+
+
+def local_offload_devices() -> Any:
+    """This machine's devices to offload to (GPUs), as llama_model_params.devices wants
+    them (NULL-terminated), or None before any RPC worker was registered (llama.cpp then
+    uses every device there is). Once a worker is registered llama.cpp would use its
+    devices too, and ask them their memory at every load: a dead worker would abort it."""
+    if not _rpc_devices:
+        return None
+    from llama_cpp import _ggml
+
+    lib = _ggml.libggml
+    rpc = _rpc_pointers()
+    local = []
+    for i in range(lib.ggml_backend_dev_count()):
+        dev = lib.ggml_backend_dev_get(i)
+        if dev not in rpc and lib.ggml_backend_dev_type(dev) != 0:  # 0: CPU
+            local.append(dev)
+    return (ctypes.c_void_p * (len(local) + 1))(*local, None)
 
 
 def rpc_devices(endpoint: str) -> tuple[tuple[int, str], ...]:
