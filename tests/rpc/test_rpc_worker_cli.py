@@ -71,3 +71,26 @@ def test_a_worker_of_another_version_is_named_as_such() -> None:
         with pytest.raises(WorkerError, match=r"speaks RPC protocol 6\.0\.0, this app 7\.0\.0"):
             probe_worker(f"127.0.0.1:{port}")
         thread.join(timeout=5)
+
+
+def test_the_model_card_spreads_the_need_over_the_workers(tmp_path: Path) -> None:
+    from rpc_helpers import start_worker
+
+    from app.core.llama.rpc_workers import describe_spread
+
+    started = [start_worker(tmp_path / "a.log"), start_worker(tmp_path / "b.log")]
+    endpoints = tuple(endpoint for _p, endpoint in started)
+    try:
+        text = describe_spread(300 << 20, 18, endpoints)
+        assert text.startswith("Spread over RPC workers: ")
+        assert "on this computer (fits)" in text
+        for endpoint in endpoints:
+            assert f"on {endpoint} (fits)" in text
+        counts = [int(part.split(" layers")[0]) for part in text.split(": ", 1)[1].split("; ")]
+        assert sum(counts) == 18
+        absent = describe_spread(300 << 20, 18, (f"127.0.0.1:{free_port()}",))
+        assert absent.startswith("RPC workers: no RPC worker answers")
+    finally:
+        for process, _endpoint in started:
+            process.terminate()
+            process.wait(timeout=10)

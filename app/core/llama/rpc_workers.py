@@ -30,6 +30,7 @@ from typing import Any
 
 from app.core.errors import PlaygroundError
 from app.core.llama.llama_runtime import rpc_devices
+from app.core.units import format_bytes
 
 PROTOCOL = (7, 0, 0)  # RPC_PROTO_*_VERSION of the llama.cpp these bindings carry
 DEFAULT_PORT = 50052
@@ -278,3 +279,26 @@ def available_memory() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 8 << 30
+
+
+def describe_spread(need: int, layers: int, endpoints: tuple[str, ...]) -> str:
+    """How a model needing `need` bytes would be spread over this machine and the workers
+    (each asked for its free memory now), for the model card: who holds what, and whether
+    it fits in what each has free."""
+    try:
+        workers = [probe_worker(e) for e in endpoints]
+    except WorkerError as exc:
+        return f"RPC workers: {exc}"
+    local_free = available_memory()
+    split = plan_split(max(layers, 1), local_free, workers)
+    per_layer = need / max(layers, 1)
+    holders = [("this computer", split.local, local_free)] + [
+        (w.endpoint, count, w.memory_free)
+        for w, (_e, count) in zip(workers, split.shares, strict=True)
+    ]
+    parts = []
+    for name, count, free in holders:
+        size = int(per_layer * count)
+        room = "fits" if size <= free * 0.9 else "does not fit"
+        parts.append(f"{count} layers, ~{format_bytes(size)} on {name} ({room})")
+    return "Spread over RPC workers: " + "; ".join(parts)

@@ -23,6 +23,7 @@ class CardFacts:
     memory: SystemMemory
     n_ctx: int
     gpu_layers: int
+    spread: str = ""  # over the RPC workers in Settings, when there are any
 
 
 def _row(name: str, value: object) -> str:
@@ -96,6 +97,8 @@ class ModelCardView(QTextBrowser):
             f"{format_bytes(f.memory.total)} RAM ({format_bytes(f.memory.available)} free)"
         )
         rows.append(_row("Memory", memory))
+        if f.spread:
+            rows.append(_row("RPC workers", html.escape(f.spread)))
         self.setHtml(
             f"<h3 style='margin-bottom:4px'>{html.escape(c.name)}</h3>"
             f"<div style='color:#666'>{html.escape(c.file)}</div>"

@@ -327,6 +327,11 @@ class ModelsView(QWidget):
             )
             need = estimate(entry.size, card, settings.n_ctx, gpu_layers)
             memory = system_memory()
+            spread = ""
+            if settings.rpc_workers:  # on this thread: a worker may take seconds to answer
+                from app.core.llama.rpc_workers import describe_spread
+
+                spread = describe_spread(need.total, layers - 1, settings.rpc_workers)
             return CardFacts(
                 card,
                 need,
@@ -334,6 +339,7 @@ class ModelsView(QWidget):
                 memory,
                 settings.n_ctx,
                 min(gpu_layers, layers),
+                spread,
             )
 
         self._request(
