@@ -58,7 +58,8 @@ class LoadedInfo:
     repack: bool = True
 
     def describe_device(self) -> str:
-        kernels = "" if self.repack else ", weight repacking off"
+        # Which CPU kernels made the numbers: repacked weights differ from RPC workers'.
+        kernels = ", repacked weights" if self.repack else ", weight repacking off"
         if self.split is not None:
             return f"{self.split.describe()}, {self.n_threads} threads{kernels}"
         return self._device() + kernels
