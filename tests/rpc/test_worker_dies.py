@@ -16,7 +16,7 @@ from rpc_helpers import start_worker
 
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.llama import abort_guard
-from app.core.settings import RuntimeSettings
+from app.core.settings import RuntimeSettings, SettingsStore
 from app.ui.main_window import MainWindow
 
 PROMPT = "Once upon a time"
@@ -100,6 +100,7 @@ def test_the_window_ends_the_run_and_offers_the_model_back(
         qtbot.waitUntil(lambda: not ws.running and ws.record is not None, timeout=TIMEOUT_MS)
         assert ws.record is not None and len(ws.record.steps) == 4  # the app goes on
     finally:
+        SettingsStore.load().save(RuntimeSettings())  # the defaults, for later tests' windows
         for process, _endpoint in started:
             if process.poll() is None:
                 process.kill()
