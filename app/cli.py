@@ -1,9 +1,10 @@
 """Headless subcommands: the scripting interface to the same engine the window uses.
 
-Exit codes: 0 success; 2 bad input (a value out of range, text that is not UTF-8, a
-model file that cannot be read); 1 a failure of the machine or the network (a full disk,
-a Hub that answers nonsense); 130 interrupted (Ctrl+C). An error is one line on stderr,
-never a traceback; the log file keeps the details.
+Exit codes: 0 success; 2 bad input or usage (a value out of range, text that is not
+UTF-8, a model file that cannot be read); 1 a failure of the machine or the network (a
+full disk, a Hub, server or RPC worker that is gone or answers nonsense); 130 interrupted
+(Ctrl+C). An error is one line on stderr, never a traceback; with --json that line is a
+JSON object, {"error": message, "exit_code": code}. The log file keeps the details.
 """
 
 from __future__ import annotations
@@ -34,9 +35,18 @@ MAX_INT32 = 2**31 - 1
 TEXT_ARGUMENTS = ("prompt", "text", "stop")
 
 
+_json_errors = False  # --json was given: errors are JSON objects too
+
+
+def _error_line(message: str, code: int) -> str:
+    if _json_errors:
+        return json.dumps({"error": message, "exit_code": code}, ensure_ascii=False) + "\n"
+    return f"llm-playground: error: {message}\n"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"llm-playground: error: {message}\n")
+        self.exit(EXIT_BAD_INPUT, _error_line(message, EXIT_BAD_INPUT))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,13 +382,15 @@ def _check_text(args: argparse.Namespace) -> None:
 
 def _fail(message: str, code: int) -> int:
     if sys.stderr is not None:
-        sys.stderr.write(f"llm-playground: error: {message}\n")
+        sys.stderr.write(_error_line(message, code))
     return code
 
 
 def run(argv: Sequence[str]) -> int:
     """Run one subcommand. Exit codes: 0 done, 2 bad input (one line on stderr), 1 a
     failure of the machine or the network (one line; details in the log), 130 Ctrl+C."""
+    global _json_errors
+    _json_errors = "--json" in argv
     if sys.stdout is None:  # started with its output closed (`>&-`)
         return _fail("standard output is closed; nothing can be printed", EXIT_FAILURE)
     if isinstance(sys.stdout, io.TextIOWrapper):

@@ -34,6 +34,9 @@ def search(args: argparse.Namespace) -> dict[str, Any]:
         for m in found
     ]
     if not args.json:
+        if not found:
+            what = f"“{args.text}”" if args.text else "that search"
+            sys.stdout.write(f"No GGUF repositories on the Hub match {what}.\n")
         for m in found:
             updated = m.last_modified.date().isoformat() if m.last_modified else "?"
             gated = "  (gated)" if m.gated else ""

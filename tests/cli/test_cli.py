@@ -133,3 +133,33 @@ def test_generate_seed_draws_the_seeds_stream() -> None:
     assert [s["step"] for s in doc["steps"]] == [1, 2, 3, 4, 5, 6]
     assert [s["sample"]["uniform"] for s in doc["steps"]] == [uniform_at(3, k) for k in range(6)]
     assert all(0 < s["p_at_temperature"] <= 1 for s in doc["steps"])
+
+
+def test_errors_are_json_with_json_and_a_line_without(capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit codes: 2 bad input or usage, 1 a failure outside (here an absent RPC worker);
+    with --json the one error line is a JSON object a script can read."""
+    import json as json_module
+
+    from app.cli import run
+
+    def code_of(args: list[str]) -> int:
+        try:
+            return run(args)
+        except SystemExit as exc:  # usage errors end in argparse
+            return int(exc.code or 0)
+
+    cases = [
+        (["generate", "--model", "default", "--prompt", ""], 2, "the prompt is empty"),
+        (["generate", "--model", "default"], 2, "required: --prompt"),
+        (["info", "--model", "/nonexistent/model.gguf"], 2, "model.gguf"),
+        (["info", "--model", "default", "--rpc", "127.0.0.1:1"], 1, "no RPC worker answers"),
+    ]
+    for args, code, words in cases:
+        assert code_of([*args, "--json"]) == code
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        document = json_module.loads(err)
+        assert document["exit_code"] == code and words in document["error"], document
+        assert code_of(args) == code
+        plain = capsys.readouterr().err
+        assert plain.startswith("llm-playground: error: ") and words in plain

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -54,7 +55,9 @@ def test_every_broken_file_is_a_clear_error(broken: list[tuple[str, Path]]) -> N
         code, err = _cli("info", "--model", str(path), "--json")
         assert code in (0, 2), name
         if code == 2:
-            assert err.count("\n") == 1 and err.startswith("llm-playground: error: "), name
+            # --json: the one line is a JSON object
+            assert err.count("\n") == 1 and err.startswith("{"), (name, err)
+            assert json.loads(err)["exit_code"] == 2, name
         try:
             read_gguf(path)
             accepted = True

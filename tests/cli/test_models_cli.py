@@ -66,3 +66,11 @@ def test_errors_are_one_line_exit_2(fake_hub: FakeHub, tmp_path: Path) -> None:
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], (args, result.stderr)
+
+
+def test_a_search_with_no_match_says_so(fake_hub: FakeHub, tmp_path: Path) -> None:
+    none = _run(fake_hub, tmp_path, "search", "no-such-model-anywhere")
+    assert none.returncode == 0, none.stderr
+    assert none.stdout == "No GGUF repositories on the Hub match “no-such-model-anywhere”.\n"
+    empty = json.loads(_run(fake_hub, tmp_path, "search", "no-such-model", "--json").stdout)
+    assert empty == {"models": []}
