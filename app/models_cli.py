@@ -57,8 +57,19 @@ def _group_json(group: QuantGroup, recommended: bool) -> dict[str, Any]:
     }
 
 
+def _repo_id(text: str) -> str:
+    """A Hub repository id is owner/name; say so before asking the Hub about "acme"."""
+    owner, slash, name = text.strip().partition("/")
+    if not slash or not owner or not name or "/" in name:
+        raise PlaygroundError(
+            f"“{text}” is not a repository id: write owner/name, for example "
+            "unsloth/gemma-3-270m-it-GGUF (models search finds them)"
+        )
+    return text.strip()
+
+
 def files(args: argparse.Namespace) -> dict[str, Any]:
-    details = _client().repo(args.repo, args.revision)
+    details = _client().repo(_repo_id(args.repo), args.revision)
     groups = group_files(details.files)
     if not args.json:
         if not groups:
@@ -99,7 +110,7 @@ def download(args: argparse.Namespace) -> dict[str, Any]:
     from app.core.hub.downloader import DownloadCancelled, Downloader, DownloadProgress
 
     client = _client()
-    details = client.repo(args.repo, args.revision)
+    details = client.repo(_repo_id(args.repo), args.revision)
     group = _pick(group_files(details.files), args, details.repo_id)
     cancel = threading.Event()
     tty = sys.stderr.isatty()

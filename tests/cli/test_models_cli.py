@@ -61,6 +61,8 @@ def test_errors_are_one_line_exit_2(fake_hub: FakeHub, tmp_path: Path) -> None:
         (("download", "acme/Gated-GGUF"), "is gated"),
         (("download", "acme/Tiny-GGUF", "--quant", "Q3_K_S"), "has no Q3_K_S file"),
         (("search", "--limit", "0"), "--limit must be at least 1"),
+        (("download", "acme"), "“acme” is not a repository id: write owner/name"),
+        (("files", "acme/Tiny-GGUF/extra"), "is not a repository id"),
     ]:
         result = _run(fake_hub, tmp_path, *args)
         assert result.returncode == 2, (args, result.stderr)
