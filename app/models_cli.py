@@ -114,16 +114,28 @@ def download(args: argparse.Namespace) -> dict[str, Any]:
     group = _pick(group_files(details.files), args, details.repo_id)
     cancel = threading.Event()
     tty = sys.stderr.isatty()
-    last = [-1]
+    bars: dict[str, Any] = {}
 
     def progress(p: DownloadProgress) -> None:
-        percent = int(100 * p.done / p.total) if p.total else 0
-        if not tty and percent // 10 == last[0] // 10:
+        """A tqdm bar per file on a terminal; nothing when stderr is a pipe or a file."""
+        if not tty:
             return
-        last[0] = percent
-        eta = f", {p.eta:.0f} s left" if p.eta is not None else ""
-        line = f"{p.file}: {percent}% of {format_bytes(p.total)} at {format_bytes(p.speed)}/s{eta}"
-        sys.stderr.write(("\r" + line + "\x1b[K") if tty else line + "\n")
+        from tqdm import tqdm
+
+        bar = bars.get(p.file)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[p.file] = tqdm(
+                total=p.total,
+                desc=p.file,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+        bar.update(p.done - bar.n)
 
     downloader = Downloader(client, paths.models_dir())
     try:
@@ -136,8 +148,8 @@ def download(args: argparse.Namespace) -> dict[str, Any]:
             "download interrupted; run the same command again to resume it"
         ) from None
     finally:
-        if tty:
-            sys.stderr.write("\n")
+        for bar in bars.values():
+            bar.close()
     if not args.json:
         sys.stdout.write(f"{paths_done[0]}\n")
     return {

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fakehub.server import FakeHub
+from fakehub.server import FakeHub, Fault
 
 
 def _run(hub: FakeHub, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -39,11 +39,11 @@ def test_search_files_download_list(fake_hub: FakeHub, tmp_path: Path) -> None:
 
     got = _run(fake_hub, tmp_path, "download", "acme/Tiny-GGUF", "--quant", "q8_0", "--json")
     assert got.returncode == 0, got.stderr
+    assert got.stderr == ""  # no progress when stderr is not a terminal
     result = json.loads(got.stdout)
     path = Path(result["path"])
     assert path.read_bytes() == fake_hub.repos["acme/Tiny-GGUF"].files["tiny-Q8_0.gguf"].data
     assert path.is_relative_to(tmp_path / "models")
-    assert "tiny-Q8_0.gguf: 100%" in got.stderr
 
     listed = json.loads(_run(fake_hub, tmp_path, "list", "--json").stdout)["models"]
     assert {m["path"] for m in listed} >= {str(path)}
@@ -76,3 +76,44 @@ def test_a_search_with_no_match_says_so(fake_hub: FakeHub, tmp_path: Path) -> No
     assert none.stdout == "No GGUF repositories on the Hub match “no-such-model-anywhere”.\n"
     empty = json.loads(_run(fake_hub, tmp_path, "search", "no-such-model", "--json").stdout)
     assert empty == {"models": []}
+
+
+def test_a_download_on_a_terminal_shows_a_progress_bar(fake_hub: FakeHub, tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": fake_hub.endpoint,
+        "HF_HOME": str(tmp_path / "hf-home"),
+        "LLM_PLAYGROUND_DATA_DIR": str(tmp_path),
+    }
+    env.pop("HF_TOKEN", None)
+    # Slow enough for the downloader to report progress along the way.
+    fake_hub.arm("acme/Tiny-GGUF/tiny-Q8_0.gguf", Fault("stall", after=1 << 20, delay=1.0))
+    controller, terminal = pty.openpty()
+    # A terminal 100 columns wide (a new pseudo-terminal has none: no bar fits).
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    with subprocess.Popen(
+        [sys.executable, "-m", "app", "models", "download", "acme/Tiny-GGUF", "--quant", "q8_0"],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=env,
+    ) as download:
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        download.wait(timeout=120)
+    os.close(controller)
+    assert download.returncode == 0
+    text = seen.decode("utf-8", "replace")
+    assert "tiny-Q8_0.gguf: 100%" in text and "5.73M/5.73M" in text, text[-400:]
