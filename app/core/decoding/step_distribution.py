@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,8 +56,88 @@ class TokenProb:
     p: float
 
 
+class SoftmaxScoring:
+    """softmax(z / T) over a whole vocabulary from the parts a distribution keeps: the
+    head exactly (ids and logits, highest first) and the sums over the whole vocabulary
+    that each kind of distribution works out its own way (`_compute_sums`)."""
+
+    if TYPE_CHECKING:
+        head_ids: npt.NDArray[np.int32]
+        head_logits: npt.NDArray[np.floating[Any]]
+
+        @property
+        def max_logit(self) -> float: ...
+
+    def _compute_sums(self, temperature: float) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def _sums(self, temperature: float) -> tuple[float, float]:
+        """(sum e^x, sum x e^x) over the whole vocabulary, x = (z - max) / T: the softmax
+        normalizer and what the entropy adds to it. Cached per temperature."""
+        cached = self._sums_cache.get(temperature)
+        if cached is None:
+            cached = self._compute_sums(temperature)
+            if len(self._sums_cache) > 64:  # a slider sweep: keep the memory bounded
+                self._sums_cache.clear()
+            self._sums_cache[temperature] = cached
+        return cached
+
+    @cached_property
+    def _sums_cache(self) -> dict[float, tuple[float, float]]:
+        return {}
+
+    def _scaled_head(self, temperature: float) -> FloatArray:
+        return (self.head_logits.astype(np.float64) - self.max_logit) / temperature
+
+    def log_normalizer(self, temperature: float = 1.0) -> float:
+        """log sum(exp((z - max) / T)) over the whole vocabulary."""
+        if temperature <= 0:
+            return math.log(self.n_argmax)
+        return math.log(self._sums(temperature)[0])
+
+    @property
+    def n_argmax(self) -> int:
+        return int(np.count_nonzero(self.head_logits == self.head_logits[0]))
+
+    def head_probabilities(self, temperature: float = 1.0) -> FloatArray:
+        """softmax(z / T) over the full vocabulary, for the head tokens (in head order).
+
+        T = 0 is the limit: the argmax (ties shared equally) has everything.
+        """
+        if temperature <= 0:
+            probs = np.zeros(self.head_ids.size)
+            probs[: self.n_argmax] = 1.0 / self.n_argmax
+            return probs
+        result: FloatArray = np.exp(
+            self._scaled_head(temperature) - self.log_normalizer(temperature)
+        )
+        return result
+
+    def logprob(self, logit: float, temperature: float = 1.0) -> float:
+        """log p of a token with this logit, at temperature T."""
+        if temperature <= 0:
+            return -math.log(self.n_argmax) if logit >= self.max_logit else -math.inf
+        return (logit - self.max_logit) / temperature - self.log_normalizer(temperature)
+
+    def entropy(self, temperature: float = 1.0) -> float:
+        """Shannon entropy in nats of softmax(z / T) over the full vocabulary."""
+        if temperature <= 0:
+            return math.log(self.n_argmax)
+        z_sum, weighted = self._sums(temperature)
+        return math.log(z_sum) - weighted / z_sum
+
+    def top(self, k: int, temperature: float = 1.0) -> list[TokenProb]:
+        """The k most likely tokens at temperature T, most likely first."""
+        k = min(k, self.head_ids.size)
+        probs = self.head_probabilities(temperature)
+        return [
+            TokenProb(int(self.head_ids[i]), float(self.head_logits[i]), float(probs[i]))
+            for i in range(k)
+        ]
+
+
 @dataclass(frozen=True)
-class StepDistribution:
+class StepDistribution(SoftmaxScoring):
     """The full-vocabulary distribution of one step, compact and exactly re-scorable."""
 
     vocab_size: int
@@ -107,73 +187,15 @@ class StepDistribution:
         e = weight * np.exp(x)
         return float(e.sum()), float((e * x).sum())  # not `@`: see app/__init__
 
-    def _sums(self, temperature: float) -> tuple[float, float]:
-        """(sum e^x, sum x e^x) over the whole vocabulary, x = (z - max) / T: the softmax
-        normalizer and what the entropy adds to it. Cached per temperature."""
-        cached = self._sums_cache.get(temperature)
-        if cached is None:
-            if _c_head_sums is not None:
-                head = _c_head_sums(self.head_logits, self.max_logit, temperature)
-            else:
-                x = self._scaled_head(temperature)
-                e = np.exp(x)
-                head = (float(e.sum()), float((e * x).sum()))
-            tail = self._tail_sums(temperature)
-            cached = (head[0] + tail[0], head[1] + tail[1])
-            if len(self._sums_cache) > 64:  # a slider sweep: keep the memory bounded
-                self._sums_cache.clear()
-            self._sums_cache[temperature] = cached
-        return cached
-
-    @cached_property
-    def _sums_cache(self) -> dict[float, tuple[float, float]]:
-        return {}
-
-    def _scaled_head(self, temperature: float) -> FloatArray:
-        return (self.head_logits.astype(np.float64) - self.max_logit) / temperature
-
-    def log_normalizer(self, temperature: float = 1.0) -> float:
-        """log sum(exp((z - max) / T)) over the whole vocabulary."""
-        if temperature <= 0:
-            return math.log(self.n_argmax)
-        return math.log(self._sums(temperature)[0])
-
-    @property
-    def n_argmax(self) -> int:
-        return int(np.count_nonzero(self.head_logits == self.head_logits[0]))
-
-    def head_probabilities(self, temperature: float = 1.0) -> FloatArray:
-        """softmax(z / T) over the full vocabulary, for the head tokens (in head order).
-
-        T = 0 is the limit: the argmax (ties shared equally) has everything.
-        """
-        if temperature <= 0:
-            probs = np.zeros(self.head_ids.size)
-            probs[: self.n_argmax] = 1.0 / self.n_argmax
-            return probs
-        return np.exp(self._scaled_head(temperature) - self.log_normalizer(temperature))
-
-    def logprob(self, logit: float, temperature: float = 1.0) -> float:
-        """log p of a token with this logit, at temperature T."""
-        if temperature <= 0:
-            return -math.log(self.n_argmax) if logit >= self.max_logit else -math.inf
-        return (logit - self.max_logit) / temperature - self.log_normalizer(temperature)
-
-    def entropy(self, temperature: float = 1.0) -> float:
-        """Shannon entropy in nats of softmax(z / T) over the full vocabulary."""
-        if temperature <= 0:
-            return math.log(self.n_argmax)
-        z_sum, weighted = self._sums(temperature)
-        return math.log(z_sum) - weighted / z_sum
-
-    def top(self, k: int, temperature: float = 1.0) -> list[TokenProb]:
-        """The k most likely tokens at temperature T, most likely first."""
-        k = min(k, self.head_ids.size)
-        probs = self.head_probabilities(temperature)
-        return [
-            TokenProb(int(self.head_ids[i]), float(self.head_logits[i]), float(probs[i]))
-            for i in range(k)
-        ]
+    def _compute_sums(self, temperature: float) -> tuple[float, float]:
+        if _c_head_sums is not None:
+            head = _c_head_sums(self.head_logits, self.max_logit, temperature)
+        else:
+            x = self._scaled_head(temperature)
+            e = np.exp(x)
+            head = (float(e.sum()), float((e * x).sum()))
+        tail = self._tail_sums(temperature)
+        return head[0] + tail[0], head[1] + tail[1]
 
     def rank_of(self, logit: float) -> int:
         """0-based rank of a token with this logit (tokens with a strictly higher logit)."""

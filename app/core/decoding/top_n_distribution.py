@@ -32,7 +32,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from app.core.decoding.step_distribution import TokenProb
+from app.core.decoding.step_distribution import SoftmaxScoring
 
 FloatArray = npt.NDArray[np.float64]
 _SMALL_EXPONENT = 1e-5  # |1 - b| below this: the integrals' b = 1 forms
@@ -60,7 +60,7 @@ def _log_integrals(b: float, low: float, high: float) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class TopNDistribution:
+class TopNDistribution(SoftmaxScoring):
     """The sent tokens exactly (log p at T = 1, most likely first) and an estimated,
     bounded rest. Answers the same questions as StepDistribution."""
 
@@ -72,10 +72,6 @@ class TopNDistribution:
     @property
     def max_logit(self) -> float:
         return float(self.head_logits[0])
-
-    @property
-    def n_argmax(self) -> int:
-        return int(np.count_nonzero(self.head_logits == self.head_logits[0]))
 
     # ---- the tail ------------------------------------------------------------------
     @cached_property
@@ -142,64 +138,29 @@ class TopNDistribution:
         packed = float(np.logaddexp.reduce(parts)) if parts else -math.inf
         return (even, packed) if a >= 1 else (packed, even)
 
-    # ---- scoring -------------------------------------------------------------------
-    def _head_shifted(self, temperature: float) -> FloatArray:
-        return (self.head_logits - self.max_logit) / temperature
-
-    def _sums(self, temperature: float) -> tuple[float, float]:
-        """(sum e^x, sum x e^x) over the vocabulary, x = (z - max) / T, with the tail
-        estimated."""
-        cached = self._sums_cache.get(temperature)
-        if cached is None:
-            x = self._head_shifted(temperature)
-            e = np.exp(x)
-            head = float(e.sum()), float(np.where(e > 0, x * e, 0.0).sum())
-            log_tail, mean_log = self._tail_estimate(temperature)
-            shift = self.max_logit / temperature
-            tail = math.exp(log_tail - shift) if log_tail > -math.inf else 0.0
-            cached = (head[0] + tail, head[1] + tail * (mean_log - shift))
-            if len(self._sums_cache) > 64:
-                self._sums_cache.clear()
-            self._sums_cache[temperature] = cached
-        return cached
-
-    @cached_property
-    def _sums_cache(self) -> dict[float, tuple[float, float]]:
-        return {}
-
-    def log_normalizer(self, temperature: float = 1.0) -> float:
-        """log sum(exp((z - max) / T)) over the vocabulary, the tail estimated."""
-        if temperature <= 0:
-            return math.log(self.n_argmax)
-        return math.log(self._sums(temperature)[0])
+    # ---- scoring (the rest is SoftmaxScoring's) ----------------------------------
+    def _compute_sums(self, temperature: float) -> tuple[float, float]:
+        """The head exactly (a log p of -inf adds nothing), the tail estimated."""
+        x = self._scaled_head(temperature)
+        e = np.exp(x)
+        head = float(e.sum()), float(np.where(e > 0, x * e, 0.0).sum())
+        log_tail, mean_log = self._tail_estimate(temperature)
+        shift = self.max_logit / temperature
+        tail = math.exp(log_tail - shift) if log_tail > -math.inf else 0.0
+        return head[0] + tail, head[1] + tail * (mean_log - shift)
 
     def normalizer_bounds(self, temperature: float) -> tuple[float, float]:
         """(least, most) the log normalizer can be, whatever the unsent tokens are."""
         if temperature <= 0:
             value = math.log(self.n_argmax)
             return value, value
-        head = float(np.exp(self._head_shifted(temperature)).sum())
+        head = float(np.exp(self._scaled_head(temperature)).sum())
         shift = self.max_logit / temperature
         least, most = (
             math.log(head + (math.exp(t - shift) if t > -math.inf else 0.0))
             for t in self._tail_extremes(temperature)
         )
         return least, most
-
-    def head_probabilities(self, temperature: float = 1.0) -> FloatArray:
-        if temperature <= 0:
-            probs = np.zeros(self.head_ids.size)
-            probs[: self.n_argmax] = 1.0 / self.n_argmax
-            return probs
-        result: FloatArray = np.exp(
-            self._head_shifted(temperature) - self.log_normalizer(temperature)
-        )
-        return result
-
-    def logprob(self, logit: float, temperature: float = 1.0) -> float:
-        if temperature <= 0:
-            return -math.log(self.n_argmax) if logit >= self.max_logit else -math.inf
-        return (logit - self.max_logit) / temperature - self.log_normalizer(temperature)
 
     def probability_bounds(self, logit: float, temperature: float) -> tuple[float, float]:
         """(least, most) p of a token with this log p at T = 1, at temperature T."""
@@ -209,21 +170,6 @@ class TopNDistribution:
         least_z, most_z = self.normalizer_bounds(temperature)
         x = (logit - self.max_logit) / temperature
         return math.exp(x - most_z), math.exp(x - least_z)
-
-    def entropy(self, temperature: float = 1.0) -> float:
-        """Shannon entropy in nats of softmax(z / T), the tail estimated."""
-        if temperature <= 0:
-            return math.log(self.n_argmax)
-        z_sum, weighted = self._sums(temperature)
-        return math.log(z_sum) - weighted / z_sum
-
-    def top(self, k: int, temperature: float = 1.0) -> list[TokenProb]:
-        k = min(k, self.head_ids.size)
-        probs = self.head_probabilities(temperature)
-        return [
-            TokenProb(int(self.head_ids[i]), float(self.head_logits[i]), float(probs[i]))
-            for i in range(k)
-        ]
 
     def rank_of(self, logit: float) -> int:
         """0-based rank among the sent tokens; below the top N, at least N (the unsent
