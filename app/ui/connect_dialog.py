@@ -12,7 +12,6 @@ import os
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.backends.remote_engine import RemoteInfo
+from app.ui.window_parts import add_checked_buttons
 
 KEY_VARIABLE = "LLM_PLAYGROUND_API_KEY"
 URL_SETTING = "server/url"
@@ -50,17 +50,7 @@ class ConnectDialog(QDialog):
         note = QLabel("The key is kept until the app closes, never saved.")
         note.setEnabled(False)
         form.addRow("", note)
-        self.error_label = QLabel("")
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b3261e")
-        form.addRow(self.error_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Connect")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.error_label = add_checked_buttons(self, form, "Connect", self._accept)
 
     @property
     def url(self) -> str:

@@ -13,7 +13,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -31,6 +30,7 @@ from app.core.backends.server_process import (
     lan_addresses,
 )
 from app.core.errors import PlaygroundError
+from app.ui.window_parts import add_checked_buttons
 
 
 class ServeDialog(QDialog):
@@ -60,17 +60,7 @@ class ServeDialog(QDialog):
         key_row.addWidget(self.key, 1)
         key_row.addWidget(generate)
         form.addRow("API key", key_row)
-        self.error_label = QLabel("")
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b3261e")
-        form.addRow(self.error_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Serve")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.error_label = add_checked_buttons(self, form, "Serve", self._accept)
 
     def options(self) -> ServeOptions:
         return ServeOptions(

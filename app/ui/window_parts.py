@@ -1,4 +1,5 @@
-"""Small pieces of the main window: its menu actions and fitting it to a screen."""
+"""Small pieces of the main window and its dialogs: menu actions, fitting the window to a
+screen, a dialog's checked OK button."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QMenu, QSplitter, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QMenu,
+    QSplitter,
+    QWidget,
+)
 
 
 def add_action(
@@ -58,3 +67,22 @@ def restore_geometry(
     state = store.value("window/splitter")
     if isinstance(state, QByteArray) and not state.isEmpty():
         splitter.restoreState(state)
+
+
+def add_checked_buttons(
+    dialog: QDialog, form: QFormLayout, ok_text: str, check: Callable[[], None]
+) -> QLabel:
+    """OK (named `ok_text`) and Cancel at the foot of `form`, with the label above them
+    where `check` (run on OK; it accepts the dialog when all is well) says what is wrong."""
+    error = QLabel("")
+    error.setWordWrap(True)
+    error.setStyleSheet("color: #b3261e")
+    form.addRow(error)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.accepted.connect(check)
+    buttons.rejected.connect(dialog.reject)
+    form.addRow(buttons)
+    return error
