@@ -11,14 +11,13 @@ Ctrl+C stops it (exit 130); a worker that ends on its own is a failure (exit 1).
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import subprocess
 import sys
 import time
 from typing import Any
 
 from app.core import paths
+from app.core.backends.server_process import dies_with_parent, is_loopback, stop_process
 from app.core.errors import SettingsError
 from app.core.llama.rpc_workers import (
     DEFAULT_PORT,
@@ -79,10 +78,6 @@ def rpc_facts(endpoints: tuple[str, ...], layers: int) -> dict[str, Any]:
     }
 
 
-def _loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-
-
 def cmd_rpc_worker(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise SettingsError(f"--port must be between 1 and 65535, got {args.port}")
@@ -103,17 +98,16 @@ def cmd_rpc_worker(args: argparse.Namespace) -> int:
     if args.threads:
         command += ["-t", str(args.threads)]
     print(f"warning: {SECURITY_WARNING}", file=sys.stderr)
-    if not _loopback(args.host):
+    if not is_loopback(args.host):
         print(
             f"warning: listening on {args.host}: every machine that reaches port {args.port} "
             "can use this worker. " + SECURITY_WARNING,
             file=sys.stderr,
         )
     log_path = paths.data_dir() / "rpc-worker.log"
-    setpriv = ["setpriv", "--pdeathsig", "TERM", "--"] if _has_setpriv() else []
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [*setpriv, *command], stdout=log, stderr=log, start_new_session=True
+            [*dies_with_parent(), *command], stdout=log, stderr=log, start_new_session=True
         )
         try:
             endpoint = endpoint_text(args.host, args.port)
@@ -140,22 +134,16 @@ def cmd_rpc_worker(args: argparse.Namespace) -> int:
             )
             code = process.wait()
         except KeyboardInterrupt:
-            _stop(process)
+            stop_process(process)
             print("RPC worker stopped", file=sys.stderr)
             return 130
         finally:
-            _stop(process)
+            stop_process(process)
     print(
         f"llm-playground: error: the RPC worker ended with status {code} (its log: {log_path})",
         file=sys.stderr,
     )
     return 1
-
-
-def _has_setpriv() -> bool:
-    import shutil
-
-    return sys.platform.startswith("linux") and shutil.which("setpriv") is not None
 
 
 def _wait_ready(process: subprocess.Popen[bytes], endpoint: str) -> Any:
@@ -168,13 +156,3 @@ def _wait_ready(process: subprocess.Popen[bytes], endpoint: str) -> Any:
         except WorkerError:
             time.sleep(0.2)
     return None
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

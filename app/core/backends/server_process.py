@@ -122,13 +122,25 @@ def lan_addresses(host: str) -> list[str]:
     return sorted(a for a in found if not a.startswith("127.") and a != "::1") or [host]
 
 
-def _dies_with_parent() -> list[str]:
-    """On Linux, util-linux's setpriv asks the kernel to end the server when the thread
-    that started it ends (the app killed, a crash): no llama-server is left holding the
-    port and the model's memory. (preexec_fn could do the same, but it is unsafe in a
-    process with threads, as the window is.)"""
+def dies_with_parent() -> list[str]:
+    """A prefix for a llama.cpp program's command: on Linux, util-linux's setpriv asks the
+    kernel to end it when the thread that started it ends (the app killed, a crash): no
+    llama-server or RPC worker is left holding the port and the model's memory.
+    (preexec_fn could do the same, but it is unsafe in a process with threads, as the
+    window is.)"""
     setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
     return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Ask it to stop as Ctrl+C would, then kill it if it has not after STOP_TIMEOUT_S."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class ServerProcess:
@@ -149,7 +161,7 @@ class ServerProcess:
         self.log_path = log
         self._log = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
-            [*_dies_with_parent(), *self.command],
+            [*dies_with_parent(), *self.command],
             stdout=self._log,
             stderr=self._log,
             env=env,
@@ -185,13 +197,7 @@ class ServerProcess:
         return self._process.wait()
 
     def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
-            try:
-                self._process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process)
         if self._log is not subprocess.DEVNULL:
             self._log.close()  # type: ignore[union-attr]
 
