@@ -19,7 +19,6 @@ from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import GenerationStats, TokenStep
 from app.core.decoding.top_n_distribution import TopNDistribution
 from app.core.errors import PromptError
-from app.core.tokenizer.tokens import piece_end
 
 if TYPE_CHECKING:
     from app.core.backends.server_client import ServerClient
@@ -43,42 +42,6 @@ def client(args: argparse.Namespace) -> ServerClient:
     return ServerClient(args.server, api_key(args))
 
 
-def token_spans(
-    data: bytes, with_special: list[tuple[int, bytes]], plain: list[tuple[int, bytes]]
-) -> list[dict[str, Any]]:
-    """The tokens of `data` with their byte offsets. The server renders the tokens it adds
-    (BOS) as text, so they are told apart by tokenizing without them too: what the plain
-    tokenization lacks at the front is not in the text."""
-    added = len(with_special) - len(plain)
-    if added < 0 or [i for i, _p in with_special[added:]] != [i for i, _p in plain]:
-        added = 0  # the tokenizations differ beyond a prefix: offsets from the text alone
-    tokens = []
-    pos = 0
-    for index, (token_id, piece) in enumerate(with_special):
-        start = pos
-        if index >= added:
-            pos = piece_end(data, pos, piece)
-        tokens.append(
-            {
-                "id": token_id,
-                "piece": piece.decode("utf-8", "replace"),
-                "bytes": piece.hex(),
-                "start": start,
-                "end": pos,
-            }
-        )
-    return tokens
-
-
-def tokenize(args: argparse.Namespace, data: bytes) -> tuple[list[dict[str, Any]], str]:
-    """(tokens, the server's address) for `tokenize --server`."""
-    server = client(args)
-    text = data.decode("utf-8")
-    plain = server.tokenize(text, add_special=False)
-    tokens = plain if args.no_bos else server.tokenize(text, add_special=True)
-    return token_spans(data, tokens, plain), server.url
-
-
 def print_tokens(
     args: argparse.Namespace,
     data: bytes,
@@ -92,12 +55,19 @@ def print_tokens(
         raise PromptError(
             f"the text is not UTF-8 (byte {exc.start}): a server takes text"
         ) from None
-    tokens, url = tokenize(args, data)
+    from app.core.backends.server_tokenizer import ServerTokenizer
+
+    tokenizer = ServerTokenizer(args.server, api_key(args))
+    infos = tokenizer.infos_of(data, tokenizer.tokenize(data, add_bos=not args.no_bos))
+    url = tokenizer.client.url
     if args.json:
+        tokens = [t.to_json() for t in infos]
         print_json({"tokens": tokens, "count": len(tokens), "server": url})
     else:
-        sys.stdout.write(" | ".join(shown(bytes.fromhex(t["bytes"])) for t in tokens) + "\n")
-        sys.stdout.write(f"[{len(tokens)} tokens, {url}]\n")
+        # A token the server adds (BOS) is shown as the server writes it.
+        pieces = [t.piece or t.vocab_text.encode("utf-8") for t in infos]
+        sys.stdout.write(" | ".join(shown(piece) for piece in pieces) + "\n")
+        sys.stdout.write(f"[{len(infos)} tokens, {url}]\n")
     return 0
 
 
