@@ -24,6 +24,7 @@ from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import ChosenBy, GenerationStats, StopReason, TokenStep
 from app.core.decoding.top_n_distribution import from_top_logprobs
 from app.core.errors import PromptError
+from app.core.llama.prompt_checks import check_prompt
 
 TOP_N = 20  # alternatives per token: what vLLM allows by default, what the chart shows well
 STOP_REASONS: dict[str, StopReason] = {"eos": "eog", "limit": "max_tokens", "word": "stop_string"}
@@ -186,11 +187,8 @@ class RemoteEngine:
         return token_id
 
     def _checked_prompt(self, ids: list[int], what: str) -> list[int]:
-        if len(ids) >= self.n_ctx > 0:
-            raise PromptError(
-                f"the {what} is {len(ids):,} tokens; the server's context holds "
-                f"{self.n_ctx:,} per request"
-            )
+        if self.n_ctx > 0:  # 0: the server did not say
+            check_prompt(len(ids), self.n_ctx, what=what, hint=" per request on the server")
         return ids
 
     def _check_id(self, token_id: int) -> None:
