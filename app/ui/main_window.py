@@ -291,12 +291,16 @@ class MainWindow(QMainWindow):
             return
         if is_default_model(spec):
             spec = "default"  # one entry in the picker, however it was opened
-        self._loading_spec = spec
         name = DEFAULT_MODEL_LABEL if spec == "default" else Path(spec).name
-        self.model_label.setText(f"Loading {name}…")
+        self._begin_loading(spec, f"Loading {name}…")
+        self._engine.worker.load(spec, self.settings_store.settings.engine_config())
+
+    def _begin_loading(self, spec: str, text: str) -> None:
+        """A model (or server) is on its way: say so and hold the runs until it answers."""
+        self._loading_spec = spec
+        self.model_label.setText(text)
         self.progress.setVisible(True)
         self._update_actions()
-        self._engine.worker.load(spec, self.settings_store.settings.engine_config())
 
     def _load_from_library(self, path: str) -> None:
         if self.busy:
@@ -329,10 +333,7 @@ class MainWindow(QMainWindow):
             return
         if self.busy:
             self.stop()
-        self._loading_spec = spec
-        self.model_label.setText("Reloading the model with the new settings…")
-        self.progress.setVisible(True)
-        self._update_actions()
+        self._begin_loading(spec, "Reloading the model with the new settings…")
         self._engine.worker.load(spec, settings.engine_config(), free_first=True)
 
     def open_model_dialog(self) -> None:
@@ -349,10 +350,7 @@ class MainWindow(QMainWindow):
         if self.busy:
             return
         self.servers.api_key = api_key
-        self._loading_spec = url
-        self.model_label.setText(f"Connecting to {url}…")
-        self.progress.setVisible(True)
-        self._update_actions()
+        self._begin_loading(url, f"Connecting to {url}…")
         self._engine.worker.connect_server(url, api_key)
         self._tokenizer_thread.worker.use_server(url, api_key)
 
