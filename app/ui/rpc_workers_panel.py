@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import PlaygroundError
-from app.core.llama.rpc_workers import SECURITY_WARNING, WorkerInfo, parse_endpoint, probe_worker
+from app.core.llama.rpc_workers import SECURITY_WARNING, WorkerInfo, current_info, parse_endpoint
 from app.core.units import format_bytes
 
 
@@ -29,7 +29,7 @@ class _Prober(QObject):
     def probe(self, endpoint: str) -> None:
         def run() -> None:
             try:
-                answer: WorkerInfo | str = probe_worker(endpoint)
+                answer: WorkerInfo | str = current_info(endpoint)
             except PlaygroundError as exc:
                 answer = str(exc)
             self.sig_answered.emit(endpoint, answer)

@@ -138,3 +138,18 @@ def _generate_over(workers: tuple[str, ...]) -> None:
     )
     assert absent.returncode == 1 and "no RPC worker answers" in absent.stderr
     assert "Traceback" not in absent.stderr
+
+
+def test_workers_in_use_are_described_from_their_last_answer(
+    spread: Engine, workers: tuple[str, str]
+) -> None:
+    """A worker serves one client and llama.cpp keeps its connection: the model card and
+    Settings describe it from its answer before the load, at once, not as not answering."""
+    from app.core.llama.rpc_workers import current_info, describe_spread
+
+    assert spread.split is not None
+    start = time.monotonic()
+    assert current_info(workers[0]).endpoint == workers[0]
+    text = describe_spread(300 << 20, 18, workers)
+    assert time.monotonic() - start < 1
+    assert text.startswith("Spread over RPC workers: ") and f"on {workers[1]} (fits)" in text

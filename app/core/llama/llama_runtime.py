@@ -292,6 +292,12 @@ def backend_info() -> BackendInfo:
 _rpc_devices: dict[str, tuple[tuple[int, str], ...]] = {}
 
 
+def rpc_registered(endpoint: str) -> bool:
+    """Whether llama.cpp holds a connection to this worker (it keeps it for the process's
+    life, and a worker serves one client: asking it again from here would not be answered)."""
+    return endpoint in _rpc_devices
+
+
 def _rpc_pointers() -> set[int]:
     return {pointer for devices in _rpc_devices.values() for pointer, _name in devices}
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import PlaygroundError
-from app.core.llama.llama_runtime import rpc_devices
+from app.core.llama.llama_runtime import rpc_devices, rpc_registered
 from app.core.units import format_bytes
 
 PROTOCOL = (7, 0, 0)  # RPC_PROTO_*_VERSION of the llama.cpp these bindings carry
@@ -162,7 +162,23 @@ def probe_worker(text: str, timeout: float = CONNECT_TIMEOUT_S) -> WorkerInfo:
             ) from None
     if not devices:
         raise WorkerError(f"the RPC worker at {endpoint} offers no device")
-    return WorkerInfo(endpoint, version, tuple(devices))
+    info = WorkerInfo(endpoint, version, tuple(devices))
+    _last_answers[endpoint] = info
+    return info
+
+
+_last_answers: dict[str, WorkerInfo] = {}  # each worker's last answer to a probe
+
+
+def current_info(text: str) -> WorkerInfo:
+    """A worker's answer: asked now, or, for a worker llama.cpp is connected to already
+    (which answers no one else), its answer from before the model loaded over it."""
+    host, port = parse_endpoint(text)
+    endpoint = endpoint_text(host, port)
+    known = _last_answers.get(endpoint)
+    if known is not None and rpc_registered(endpoint):
+        return known
+    return probe_worker(endpoint)
 
 
 @dataclass(frozen=True)
@@ -286,7 +302,7 @@ def describe_spread(need: int, layers: int, endpoints: tuple[str, ...]) -> str:
     (each asked for its free memory now), for the model card: who holds what, and whether
     it fits in what each has free."""
     try:
-        workers = [probe_worker(e) for e in endpoints]
+        workers = [current_info(e) for e in endpoints]
     except WorkerError as exc:
         return f"RPC workers: {exc}"
     local_free = available_memory()
