@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import platform
 import sys
 from collections.abc import Sequence
@@ -11,6 +12,9 @@ from app.core import paths
 from app.core.errors import PlaygroundError
 from app.core.version import app_version
 
+LOG_FILE = "llm-playground.log"
+LOG_BYTES = 2 << 20  # then llm-playground.log.1 … .3: a few runs' worth, never unbounded
+LOG_BACKUPS = 3
 SUBCOMMANDS = {"generate", "tokenize", "bpe", "info", "models", "serve", "rpc-worker", "_probe"}
 
 
@@ -19,8 +23,12 @@ def configure_logging() -> None:
     handler: logging.Handler
     try:
         # backslashreplace: a path of undecodable bytes must not make logging itself fail.
-        handler = logging.FileHandler(
-            paths.log_dir() / "llm-playground.log", encoding="utf-8", errors="backslashreplace"
+        handler = logging.handlers.RotatingFileHandler(
+            paths.log_dir() / LOG_FILE,
+            maxBytes=LOG_BYTES,
+            backupCount=LOG_BACKUPS,
+            encoding="utf-8",
+            errors="backslashreplace",
         )
     except (OSError, PlaygroundError):
         handler = logging.NullHandler()

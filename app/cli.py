@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--file", help="a file in the repository (default: the recommended one)")
     which.add_argument("--quant", help="a quantization, such as Q4_K_M or Q8_0")
     download.add_argument("--revision", default=None)
+    download.add_argument(
+        "--hf-cache",
+        action="store_true",
+        help="keep it in the Hugging Face cache (HF_HUB_CACHE), where other tools see it",
+    )
     download.add_argument("--json", action="store_true")
     listing = models_sub.add_parser("list", help="the models on this machine")
     listing.add_argument("--json", action="store_true")

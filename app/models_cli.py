@@ -7,6 +7,7 @@ import sys
 import threading
 from typing import Any
 
+from app.core.display_text import printable
 from app.core.errors import PlaygroundError
 from app.core.gguf.quant_files import QuantGroup, group_files
 from app.core.units import format_bytes
@@ -35,13 +36,14 @@ def search(args: argparse.Namespace) -> dict[str, Any]:
     ]
     if not args.json:
         if not found:
-            what = f"“{args.text}”" if args.text else "that search"
+            what = f"“{printable(args.text)}”" if args.text else "that search"
             sys.stdout.write(f"No GGUF repositories on the Hub match {what}.\n")
         for m in found:
             updated = m.last_modified.date().isoformat() if m.last_modified else "?"
             gated = "  (gated)" if m.gated else ""
             sys.stdout.write(
-                f"{m.repo_id:<56} {m.downloads:>10,} ↓ {m.likes:>6,} ♥  {updated}{gated}\n"
+                f"{printable(m.repo_id):<56} {m.downloads:>10,} ↓ {m.likes:>6,} ♥  "
+                f"{updated}{gated}\n"
             )
     return {"models": rows}
 
@@ -62,7 +64,7 @@ def _repo_id(text: str) -> str:
     owner, slash, name = text.strip().partition("/")
     if not slash or not owner or not name or "/" in name:
         raise PlaygroundError(
-            f"“{text}” is not a repository id: write owner/name, for example "
+            f"“{printable(text)}” is not a repository id: write owner/name, for example "
             "unsloth/gemma-3-270m-it-GGUF (models search finds them)"
         )
     return text.strip()
@@ -73,11 +75,13 @@ def files(args: argparse.Namespace) -> dict[str, Any]:
     groups = group_files(details.files)
     if not args.json:
         if not groups:
-            sys.stdout.write(f"{details.repo_id} has no GGUF files\n")
+            sys.stdout.write(f"{printable(details.repo_id)} has no GGUF files\n")
         for index, group in enumerate(groups):
             mark = "★" if index == 0 else " "
             size = format_bytes(group.size)
-            sys.stdout.write(f"{mark} {group.quant:<10} {size:>10}  {group.label}\n")
+            sys.stdout.write(f"{mark} {group.quant:<10} {size:>10}  {printable(group.label)}\n")
+            for file in group.files:  # the whole path in the repository, for --file
+                sys.stdout.write(f"{'':<24}{printable(file.path)}\n")
     return {
         "repo_id": details.repo_id,
         "commit": details.commit,
@@ -89,19 +93,19 @@ def files(args: argparse.Namespace) -> dict[str, Any]:
 
 def _pick(groups: list[QuantGroup], args: argparse.Namespace, repo: str) -> QuantGroup:
     if not groups:
-        raise PlaygroundError(f"{repo} has no GGUF files")
+        raise PlaygroundError(f"{printable(repo)} has no GGUF files")
     if args.file:
         for group in groups:
             if any(f.path == args.file for f in group.files):
                 return group
-        raise PlaygroundError(f"{repo} has no GGUF file {args.file!r}")
+        raise PlaygroundError(f"{printable(repo)} has no GGUF file “{printable(args.file)}”")
     if args.quant:
         wanted = args.quant.upper()
         for group in groups:
             if group.quant == wanted:
                 return group
         have = ", ".join(sorted({g.quant for g in groups}))
-        raise PlaygroundError(f"{repo} has no {wanted} file (it has {have})")
+        raise PlaygroundError(f"{printable(repo)} has no {printable(wanted)} file (it has {have})")
     return groups[0]
 
 
@@ -117,10 +121,19 @@ def download(args: argparse.Namespace) -> dict[str, Any]:
     bars: dict[str, Any] = {}
 
     def progress(p: DownloadProgress) -> None:
-        """A tqdm bar per file on a terminal; nothing when stderr is a pipe or a file."""
+        """A tqdm bar per file on a terminal; nothing when stderr is a pipe or a file.
+        What the Hub answered while retrying is said either way."""
+        from tqdm import tqdm
+
+        if p.note is not None:
+            line = f"llm-playground: {printable(p.file)}: {p.note}"
+            if tty:
+                tqdm.write(line, file=sys.stderr)
+            else:
+                sys.stderr.write(line + "\n")
+            return
         if not tty:
             return
-        from tqdm import tqdm
 
         bar = bars.get(p.file)
         if bar is None:
@@ -128,7 +141,7 @@ def download(args: argparse.Namespace) -> dict[str, Any]:
                 other.close()
             bar = bars[p.file] = tqdm(
                 total=p.total,
-                desc=p.file,
+                desc=printable(p.file),
                 unit="B",
                 unit_scale=True,
                 unit_divisor=1024,
@@ -137,7 +150,7 @@ def download(args: argparse.Namespace) -> dict[str, Any]:
             )
         bar.update(p.done - bar.n)
 
-    downloader = Downloader(client, paths.models_dir())
+    downloader = Downloader(client, paths.models_dir(), into_hf_cache=args.hf_cache)
     try:
         paths_done = downloader.download_group(
             details.repo_id, group, details.commit, progress, cancel
@@ -169,8 +182,8 @@ def listing(args: argparse.Namespace) -> dict[str, Any]:
         for e in entries:
             size = format_bytes(e.size)
             sys.stdout.write(
-                f"{e.name:<36} {e.quantization:<8} {e.architecture:<10} {size:>10}  "
-                f"{SOURCE_LABELS[e.source]:<18} {e.path}\n"
+                f"{printable(e.name):<36} {e.quantization:<8} {printable(e.architecture):<10} "
+                f"{size:>10}  {SOURCE_LABELS[e.source]:<18} {printable(str(e.path))}\n"
             )
     return {
         "models": [

@@ -104,7 +104,7 @@ def cmd_rpc_worker(args: argparse.Namespace) -> int:
             "can use this worker. " + SECURITY_WARNING,
             file=sys.stderr,
         )
-    log_path = paths.data_dir() / "rpc-worker.log"
+    log_path = paths.log_dir() / "rpc-worker.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [*dies_with_parent(), *command], stdout=log, stderr=log, start_new_session=True

@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ServeError as exc:  # this machine lacks the server: a failure, not bad input
         print(f"llm-playground: error: {exc}", file=sys.stderr)
         return 1
-    log_path = paths.data_dir() / "llama-server.log"
+    log_path = paths.log_dir() / "llama-server.log"
     print(f"starting llama-server on {options.model.name}…", file=sys.stderr, flush=True)
     with ServerProcess(options, log=log_path) as server:
         try:

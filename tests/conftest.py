@@ -20,14 +20,22 @@ os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="llm-playground-test-con
 # The Hub client's cache and token store: never the user's own.
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="llm-playground-test-hf-")
 os.environ.pop("HF_TOKEN", None)
+os.environ.pop("HF_HUB_CACHE", None)
+# llama.cpp's own download folder, which the library lists too.
+os.environ["LLAMA_CACHE"] = tempfile.mkdtemp(prefix="llm-playground-test-llama-cache-")
 
 from fakehub.gguf_files import tiny_gguf
 from fakehub.server import FakeFile, FakeHub, FakeRepo
 from gguf import LlamaFileType
 
 from app.core.library.default_model import default_model_path
+from app.core.library.model_terms import accept_terms
 from app.core.llama.engine import Engine
 from app.core.llama.engine_config import EngineConfig
+
+# The bundled model's terms, which a user accepts at the first start (tests/ui/
+# test_model_terms.py asks them in a folder of its own).
+accept_terms()
 
 PROMPT = "The meaning of life is"
 

@@ -1,9 +1,15 @@
-"""Where the app keeps its files (platformdirs locations; they survive reinstalling)."""
+"""Where the app keeps its files: one platformdirs root per kind (config, data, cache,
+logs), all under the same app name, so they survive reinstalling and are easy to find.
+
+`LLM_PLAYGROUND_DATA_DIR` puts data, cache and logs under one folder (tests, portable
+installs); `LLM_PLAYGROUND_CONFIG_DIR` does the same for the configuration.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from importlib import resources
 from pathlib import Path
 
 from platformdirs import PlatformDirs
@@ -38,6 +44,18 @@ def log_dir() -> Path:
     return _folder(Path(override) / "logs" if override else Path(_DIRS.user_log_dir))
 
 
+def cache_dir() -> Path:
+    """What can be rebuilt: hashes of model files, which files load."""
+    override = os.environ.get("LLM_PLAYGROUND_DATA_DIR")
+    return _folder(Path(override) / "cache" if override else Path(_DIRS.user_cache_dir))
+
+
+def config_dir() -> Path:
+    """Settings and the window's state (QSettings, as an INI file)."""
+    override = os.environ.get("LLM_PLAYGROUND_CONFIG_DIR")
+    return _folder(Path(override) if override else Path(_DIRS.user_config_dir))
+
+
 def _folder(path: Path) -> Path:
     """`path`, created if needed; a folder that cannot be is a clear error, not a crash."""
     try:
@@ -52,14 +70,29 @@ def _folder(path: Path) -> Path:
     return path
 
 
+PACKAGED_DATA = "_data"
+
+
 def install_root() -> Path:
-    """Where resources/ and models/ are: inside a PyInstaller bundle, or the checkout."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    return Path(bundle) if bundle is not None else Path(__file__).resolve().parents[2]
+    """The folder holding resources/ and models/catalog.toml.
+
+    An installed wheel and the frozen bundle carry them inside the package, as
+    app/_data/ (setup.py copies the checkout's top-level folders there when it builds),
+    read through importlib.resources; a checkout (an editable install) uses its own
+    top-level folders, their source.
+    """
+    packaged = resources.files("app") / PACKAGED_DATA
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2]
 
 
 def resources_dir() -> Path:
     return install_root() / "resources"
+
+
+def catalog_file() -> Path:
+    return install_root() / "models" / "catalog.toml"
 
 
 def llama_tool(name: str, override_variable: str) -> Path | None:

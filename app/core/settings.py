@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_config_dir
-
+from app.core import paths
 from app.core.atomic_file import write_atomic
+from app.core.errors import PlaygroundError
 from app.core.llama.engine_config import EngineConfig
 from app.core.state_file import parse_json, set_aside
 
@@ -51,8 +51,11 @@ class RuntimeSettings:
 
 
 def settings_path() -> Path:
-    override = os.environ.get("LLM_PLAYGROUND_CONFIG_DIR")
-    folder = Path(override) if override else Path(user_config_dir("llm-playground", False))
+    try:
+        folder = paths.config_dir()
+    except PlaygroundError:  # unusable: SettingsStore.load reports the file it cannot read
+        override = os.environ.get("LLM_PLAYGROUND_CONFIG_DIR")
+        folder = Path(override) if override else Path.home() / ".config" / "llm-playground"
     return folder / "settings.json"
 
 

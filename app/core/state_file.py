@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from app.core.atomic_file import write_atomic
 
@@ -68,3 +71,28 @@ def write_state(path: Path, text: str) -> bool:
         log.warning("could not write %s: %s", path, exc)
         return False
     return True
+
+
+LOCK_SUFFIX = ".lock"
+LOCK_WAIT_S = 10.0
+
+
+def update_state(path: Path, change: Callable[[Any | None], Any]) -> Any:
+    """Read, change and write `path` while holding `<name>.lock`, so that two app
+    instances changing the same file (each adding a model, say) both keep their entry.
+    `change` gets the current document (None when missing or damaged) and returns the
+    new one, which is returned. A lock that cannot be had in 10 s (a stuck instance, a
+    read-only folder) is logged and the change made without it."""
+    lock = FileLock(str(path.with_name(path.name + LOCK_SUFFIX)), timeout=LOCK_WAIT_S)
+    try:
+        with lock:
+            return _update(path, change)
+    except (Timeout, OSError) as exc:
+        log.warning("could not lock %s (%s); writing it unlocked", path, exc)
+        return _update(path, change)
+
+
+def _update(path: Path, change: Callable[[Any | None], Any]) -> Any:
+    document = change(read_state(path))
+    write_atomic(path, json.dumps(document, indent=1, ensure_ascii=False))
+    return document

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from app.core.version import VERSION
 from app.desktop_entry import APP_ID
 
 log = logging.getLogger("qt")
@@ -19,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
         description="See how a language model writes. Subcommands (generate, tokenize, bpe, "
         "info, models) run headless; see `llm-playground generate --help`.",
     )
+    parser.add_argument("--version", action="version", version=f"llm-playground {VERSION}")
     parser.add_argument("model_file", nargs="?", help="a .gguf file to open")
     parser.add_argument("--model", default=None, help="a GGUF path or 'default'")
     parser.add_argument(
@@ -114,13 +116,18 @@ def run_gui(argv: Sequence[str], commands: Sequence[str] = ()) -> int:
     app = QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("LLM Playground")
     app.setOrganizationName("LLMPlayground")
+    app.setApplicationVersion(VERSION)
     QGuiApplication.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
     spec = "default" if args.smoke_test else args.model or args.model_file or "default"
     from app.core.llama import abort_guard
 
     abort_guard.install()  # an RPC worker failing inside llama.cpp ends a run, not the app
-    window = MainWindow(spec)
+    from app.ui.widgets.theme import watch_theme
+
+    watch_theme(app)  # the system switching to dark (or light) re-themes every view
+    # The smoke test runs unattended: the bundled model's terms are a question for a user.
+    window = MainWindow(spec, ask_terms=not args.smoke_test)
     window.show()
     if args.smoke_test:
         from app.ui.smoke_test import run_smoke_test

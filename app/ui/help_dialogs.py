@@ -1,22 +1,25 @@
-"""Help menu: a glossary of the terms the views use, the keyboard shortcuts, About."""
+"""Help menu: a glossary of the terms the views use, the keyboard shortcuts, the log
+folder, About (in about_dialog)."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QMessageBox,
+    QMainWindow,
+    QMenu,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.version import app_version
+from app.core import paths
+from app.core.errors import PlaygroundError
 
 GLOSSARY: tuple[tuple[str, str], ...] = (
     (
@@ -141,25 +144,6 @@ class HelpDialog(QDialog):
         self.resize(620, 560 if page.count("<dt>") > 4 else 380)
 
 
-def about_html(version: str) -> str:
-    return (
-        f"<h3>LLM Playground {html.escape(version)}</h3>"
-        "<p>See how a language model writes: every token, its probability, the "
-        "alternatives it beat, and what temperature and the decoding strategy change.</p>"
-        "<p><b>Third-party software and models</b></p><ul>"
-        "<li>llama.cpp and llama-cpp-python: MIT licence</li>"
-        "<li>Qt for Python (PySide6): LGPL-3.0; the Qt libraries are loaded dynamically and "
-        "can be replaced with your own build</li>"
-        "<li>pyqtgraph: MIT licence</li>"
-        "<li>huggingface_hub: Apache-2.0 licence</li>"
-        "<li>NumPy: BSD-3-Clause licence</li>"
-        "<li>The bundled model, Gemma 3 270M: Gemma Terms of Use "
-        "(ai.google.dev/gemma/terms)</li>"
-        "<li>Reference tokenizers: GPT-2 (MIT), Qwen2 (Apache-2.0), Llama 3 (Meta Llama 3 "
-        "Community License)</li></ul>"
-    )
-
-
 def show_glossary(parent: QWidget) -> HelpDialog:
     dialog = HelpDialog("Glossary", glossary_html(), parent)
     dialog.show()
@@ -172,15 +156,32 @@ def show_shortcuts(parent: QWidget, actions: Sequence[QAction]) -> HelpDialog:
     return dialog
 
 
-def show_about(parent: QWidget) -> QMessageBox:
-    box = QMessageBox(
-        QMessageBox.Icon.Information,
-        "About LLM Playground",
-        about_html(app_version()),
-        QMessageBox.StandardButton.Ok,
-        parent,
+def open_log_folder() -> bool:
+    """Show the folder of the app's log (and llama-server's, the RPC worker's) in the
+    system's file manager; False when there is none to show it in."""
+    try:
+        folder = paths.log_dir()
+    except PlaygroundError:
+        return False
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
+def add_help_menu(window: QMainWindow, menu: QMenu) -> None:
+    from app.ui.about_dialog import show_about
+    from app.ui.window_parts import add_action
+
+    def shortcuts() -> HelpDialog:
+        actions = [a for m in window.menuBar().findChildren(QMenu) for a in m.actions()]
+        return show_shortcuts(window, actions)
+
+    add_action(
+        window,
+        menu,
+        "Glossary",
+        lambda: show_glossary(window),
+        QKeySequence.StandardKey.HelpContents,
     )
-    box.setTextFormat(Qt.TextFormat.RichText)
-    box.setIconPixmap(parent.windowIcon().pixmap(64, 64))
-    box.show()
-    return box
+    add_action(window, menu, "Keyboard shortcuts", shortcuts, "Ctrl+/")
+    menu.addSeparator()
+    add_action(window, menu, "Open log folder", open_log_folder)
+    add_action(window, menu, "About LLM Playground", lambda: show_about(window))

@@ -12,21 +12,13 @@ import itertools
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QSettings, QSize, Qt
-from PySide6.QtGui import (
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QKeySequence,
-)
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
-    QProgressBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -34,10 +26,13 @@ from PySide6.QtWidgets import (
 
 from app.core.library.default_model import is_default_model
 from app.core.library.library import Library, LibraryEntry
+from app.core.library.model_terms import terms_accepted
 from app.core.llama.llama_runtime import physical_cores
 from app.core.settings import RuntimeSettings, SettingsStore
+from app.ui.about_dialog import AboutDialog, show_about
 from app.ui.connect_dialog import describe_remote
-from app.ui.help_dialogs import HelpDialog, show_about, show_glossary, show_shortcuts
+from app.ui.help_dialogs import add_help_menu
+from app.ui.load_status import LoadStatus
 from app.ui.model_picker import DEFAULT_MODEL_LABEL, ModelPicker
 from app.ui.models.models_view import ModelsView
 from app.ui.run_files import ModelHashes, RunFiles
@@ -49,8 +44,18 @@ from app.ui.tabs.prompt_link import PromptLink
 from app.ui.tabs.tokenizer_view import TokenizerView
 from app.ui.tabs.workspace_layout import SAMPLE_PROMPT
 from app.ui.tabs.workspace_view import WorkspaceView
+from app.ui.terms_gate import ask_terms
 from app.ui.widgets.live_label import LiveLabel
-from app.ui.window_parts import add_action, fit_window, restore_geometry
+from app.ui.window_parts import (
+    accept_gguf,
+    add_action,
+    drop_gguf,
+    fit_window,
+    labelled_row,
+    restore_geometry,
+    warning_box,
+)
+from app.ui.window_store import window_store
 from app.workers.engine_requests import ModelLoaded
 from app.workers.engine_worker import EngineThread
 from app.workers.hub_worker import default_downloader, hub_threads
@@ -65,25 +70,30 @@ class MainWindow(QMainWindow):
         model_spec: str = "default",
         hub_endpoint: str | None = None,
         library: Library | None = None,
+        ask_terms: bool = True,
     ) -> None:
         super().__init__()
+        self._ask_terms = ask_terms  # the bundled model's terms, before its first use
         self.settings_store = SettingsStore.load()
         self.setWindowTitle("LLM Playground")
         self.setAcceptDrops(True)
-        self._settings_store = QSettings()
+        self._settings_store = window_store()
         self._ids = itertools.count(1)  # request ids, unique across the tabs
         self._model: ModelLoaded | None = None
         self._loading_spec = ""
         self._model_spec = ""
         self.error_dialog: QMessageBox | None = None
         self.reload_offer: QMessageBox | None = None
+        self.terms_question: QMessageBox | None = None
 
         self._engine = EngineThread()
         worker = self._engine.worker
         worker.sig_model_loaded.connect(self._on_model_loaded)
         worker.sig_model_failed.connect(self._on_model_failed)
         worker.sig_engine_lost.connect(self._on_engine_lost)
+        worker.sig_load_cancelled.connect(self._on_load_cancelled)
         self._build(hub_endpoint, library)
+        worker.sig_load_progress.connect(self.loading.report)
         restore_geometry(self, self._settings_store, self.workspace.splitter, PREFERRED_SIZE)
         self.load_model(model_spec)
         if self.settings_store.problem:
@@ -93,14 +103,12 @@ class MainWindow(QMainWindow):
     def _build(self, hub_endpoint: str | None, library: Library | None) -> None:
         self.model_picker = ModelPicker()
         self.model_picker.activated.connect(self._on_model_picked)
-        model_row = QHBoxLayout()
-        model_row.addWidget(QLabel("Model"))
-        model_row.addWidget(self.model_picker)
-        model_row.addStretch(1)
+        model_row = labelled_row("Model", self.model_picker)
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setMaximumWidth(140)
+        self.loading = LoadStatus()
+        self.loading.cancel_requested.connect(  # direct: the worker's thread is busy loading
+            self._engine.worker.cancel_load, Qt.ConnectionType.DirectConnection
+        )
         self.model_label = QLabel("")
         self.run_label = LiveLabel("", alignment=Qt.AlignmentFlag.AlignRight)
         # Wide enough for a run's figures; the rest of the bar shows messages (saved, the
@@ -112,7 +120,7 @@ class MainWindow(QMainWindow):
         )
         self.statusBar().addWidget(self.model_label, 1)
         self.statusBar().addPermanentWidget(self.run_label)
-        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.loading)
 
         worker = self._engine.worker
         self.workspace = WorkspaceView(
@@ -137,7 +145,9 @@ class MainWindow(QMainWindow):
         self.tokenizer = TokenizerView(self._tokenizer_thread.worker)
         self.tabs.addTab(self.tokenizer, "Tokenizer")
         library = library or Library()
-        self._hub, self._downloads = hub_threads(default_downloader(library.models_dir))
+        self._hub, self._downloads = hub_threads(
+            default_downloader(library.models_dir, library.hf_cache)
+        )
         self.models = ModelsView(
             lambda: self.settings_store.settings,
             self._hub.worker,
@@ -220,22 +230,9 @@ class MainWindow(QMainWindow):
         add_action(self, run_menu, "Continue", ws.continue_generation, "Ctrl+Shift+Return")
         add_action(self, run_menu, "Step one token", ws.step_once, "Ctrl+.")
         add_action(self, run_menu, "Restore previous branch", ws.restore_branch, "Ctrl+Z")
-        help_menu = self.menuBar().addMenu("&Help")
-        add_action(
-            self, help_menu, "Glossary", self.show_glossary, QKeySequence.StandardKey.HelpContents
-        )
-        add_action(self, help_menu, "Keyboard shortcuts", self.show_shortcuts, "Ctrl+/")
-        help_menu.addSeparator()
-        add_action(self, help_menu, "About LLM Playground", self.show_about)
+        add_help_menu(self, self.menuBar().addMenu("&Help"))
 
-    def show_glossary(self) -> HelpDialog:
-        return show_glossary(self)
-
-    def show_shortcuts(self) -> HelpDialog:
-        actions = [a for menu in self.menuBar().findChildren(QMenu) for a in menu.actions()]
-        return show_shortcuts(self, actions)
-
-    def show_about(self) -> QMessageBox:
+    def show_about(self) -> AboutDialog:
         return show_about(self)
 
     @property
@@ -291,15 +288,20 @@ class MainWindow(QMainWindow):
             return
         if is_default_model(spec):
             spec = "default"  # one entry in the picker, however it was opened
+            if self._ask_terms and not terms_accepted():
+                self.terms_question = ask_terms(
+                    self, lambda: self.load_model("default"), self._on_terms_declined
+                )
+                return
         name = DEFAULT_MODEL_LABEL if spec == "default" else Path(spec).name
         self._begin_loading(spec, f"Loading {name}…")
         self._engine.worker.load(spec, self.settings_store.settings.engine_config())
 
-    def _begin_loading(self, spec: str, text: str) -> None:
+    def _begin_loading(self, spec: str, text: str, cancellable: bool = True) -> None:
         """A model (or server) is on its way: say so and hold the runs until it answers."""
         self._loading_spec = spec
         self.model_label.setText(text)
-        self.progress.setVisible(True)
+        self.loading.start(cancellable)
         self._update_actions()
 
     def _load_from_library(self, path: str) -> None:
@@ -350,7 +352,7 @@ class MainWindow(QMainWindow):
         if self.busy:
             return
         self.servers.api_key = api_key
-        self._begin_loading(url, f"Connecting to {url}…")
+        self._begin_loading(url, f"Connecting to {url}…", cancellable=False)
         self._engine.worker.connect_server(url, api_key)
         self._tokenizer_thread.worker.use_server(url, api_key)
 
@@ -363,7 +365,7 @@ class MainWindow(QMainWindow):
         self._loading_spec = ""
         self._model = loaded
         self._model_spec = spec
-        self.progress.setVisible(False)
+        self.loading.finish()
         self.model_label.setText(loaded.describe())
         self.model_label.setToolTip(describe_remote(loaded.remote) if loaded.remote else "")
         self.compare.set_chat_template(loaded.chat_template)
@@ -382,7 +384,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_failed(self, message: str, previous_kept: bool) -> None:
         self._loading_spec = ""
-        self.progress.setVisible(False)
+        self.loading.finish()
         if previous_kept and self._model is not None:
             self.model_label.setText(self._model.describe())
             self.model_picker.select(self._current_spec())
@@ -391,10 +393,22 @@ class MainWindow(QMainWindow):
         self._show_error("The model could not be loaded", message, previous_kept)
         self._update_actions()
 
+    def _on_load_cancelled(self, previous_kept: bool) -> None:
+        self._loading_spec = ""
+        self.loading.finish()
+        self.statusBar().showMessage("Loading was cancelled", 6000)
+        self._on_terms_declined("No model loaded (cancelled)" if not previous_kept else "")
+
+    def _on_terms_declined(self, why: str = "No model: the bundled model's terms declined") -> None:
+        """No new model: the one loaded before (if any) stays named and picked."""
+        self.model_label.setText(self._model.describe() if self._model else why)
+        self.model_picker.select(self._current_spec())
+        self._update_actions()
+
     def _on_engine_lost(self, message: str, _had_model: bool) -> None:
         """An RPC worker failed inside llama.cpp: the model is gone; offer it again."""
         self._model, self._loading_spec = None, ""
-        self.progress.setVisible(False)
+        self.loading.finish()
         self.model_label.setText("No model: an RPC worker failed (Settings → RPC workers)")
         self._update_actions()
         question = "Load the model again without the RPC workers, every layer on this computer?"
@@ -412,26 +426,14 @@ class MainWindow(QMainWindow):
         detail = message
         if previous_kept and self._model is not None:
             detail += f"\n\n{self._model.name} is still loaded and ready."
-        box = QMessageBox(
-            QMessageBox.Icon.Warning, title, detail, QMessageBox.StandardButton.Ok, self
-        )
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        box.open()  # not exec(): the engine keeps reporting while the message is up
-        self.error_dialog = box
+        self.error_dialog = warning_box(self, title, detail)
 
-    # ---- drag and drop --------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].toLocalFile().lower().endswith(".gguf"):
-            event.acceptProposedAction()
+        accept_gguf(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
-        urls = event.mimeData().urls()
-        if urls:
-            self.load_model(urls[0].toLocalFile())
-            event.acceptProposedAction()
+        drop_gguf(event, self.load_model)
 
-    # ---- files ----------------------------------------------------------------------
     # ---- window state -----------------------------------------------------------------
     def fit_to(self, available: QRect, *, keep_size: bool = False) -> None:
         fit_window(self, available, PREFERRED_SIZE, keep_size=keep_size)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from app.core.library.default_model import is_default_model
 from app.core.library.library import LibraryEntry
+from app.ui.window_store import window_store
 
 DEFAULT_MODEL_LABEL = "Gemma 3 270M (bundled)"
 OPEN_FILE_LABEL = "Open GGUF file…"  # its item's data is "": the picker asks for a file
@@ -21,7 +22,7 @@ class ModelPicker(QComboBox):
         super().__init__(parent)
         self.entries: list[LibraryEntry] = []
         self._server: tuple[str, str] | None = None  # (label, URL) of a connected server
-        self._settings = QSettings()
+        self._settings = window_store()
         self.setMinimumWidth(260)
         self.setToolTip("The model every tab uses (drop a .gguf file here too)")
         self.fill()

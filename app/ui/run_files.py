@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core.errors import PlaygroundError
@@ -14,6 +14,7 @@ from app.core.runs.session_file import load_session, save_session
 from app.core.runs.step_export import export_steps_csv
 from app.ui.tabs.workspace_view import WorkspaceView
 from app.ui.widgets.chart_export import export_png, export_svg
+from app.ui.window_store import window_store
 from app.workers.engine_requests import ModelLoaded
 
 Notify = Callable[[str, int], None]
@@ -38,7 +39,7 @@ class RunFiles(QObject):
         self._notify = notify
         self._show_error = show_error
         self._show_workspace = show_workspace
-        self._settings = QSettings()
+        self._settings = window_store()
 
     def save_session(self, path: Path) -> None:
         record = self._workspace.record

@@ -108,7 +108,7 @@ class ClassServer(QObject):
 
     def start(self, options: ServeOptions) -> None:
         """Raises PlaygroundError when it cannot start (no server built, bad options)."""
-        process = ServerProcess(options, log=paths.data_dir() / "llama-server.log")
+        process = ServerProcess(options, log=paths.log_dir() / "llama-server.log")
         self.process = process
 
         def wait() -> None:

@@ -6,16 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QMenu,
+    QMessageBox,
     QSplitter,
     QWidget,
 )
+
+from app.ui.widgets.theme import set_status_style
 
 
 def add_action(
@@ -76,7 +80,7 @@ def add_checked_buttons(
     where `check` (run on OK; it accepts the dialog when all is well) says what is wrong."""
     error = QLabel("")
     error.setWordWrap(True)
-    error.setStyleSheet("color: #b3261e")
+    set_status_style(error, "error")
     form.addRow(error)
     buttons = QDialogButtonBox(
         QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -86,3 +90,34 @@ def add_checked_buttons(
     buttons.rejected.connect(dialog.reject)
     form.addRow(buttons)
     return error
+
+
+def warning_box(parent: QWidget, title: str, text: str) -> QMessageBox:
+    """A window-modal warning, opened (not exec'd: the engine keeps reporting meanwhile)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    box.open()
+    return box
+
+
+def accept_gguf(event: QDragEnterEvent) -> None:
+    """A drag over the window is welcome when it carries a .gguf file."""
+    urls = event.mimeData().urls()
+    if urls and urls[0].toLocalFile().lower().endswith(".gguf"):
+        event.acceptProposedAction()
+
+
+def drop_gguf(event: QDropEvent, open_path: Callable[[str], None]) -> None:
+    urls = event.mimeData().urls()
+    if urls:
+        open_path(urls[0].toLocalFile())
+        event.acceptProposedAction()
+
+
+def labelled_row(label: str, widget: QWidget) -> QHBoxLayout:
+    """`label` then `widget`, at the left of a row."""
+    row = QHBoxLayout()
+    row.addWidget(QLabel(label))
+    row.addWidget(widget)
+    row.addStretch(1)
+    return row

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal, Slot
 
@@ -20,6 +20,7 @@ from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import BeamNode, TokenStep
 from app.core.library.file_hash import cached_sha256
 from app.core.llama.engine_config import EngineConfig
+from app.core.llama.load_progress import LoadCancelled, LoadProgress
 from app.workers.engine_requests import (
     CompareRequest,
     GenerationRequest,
@@ -28,7 +29,7 @@ from app.workers.engine_requests import (
     PaneSpec,
     RunFinished,
 )
-from app.workers.step_queue import StepQueue
+from app.workers.step_queue import sender
 from app.workers.step_reports import StepReport, StepReporter
 from app.workers.worker_thread import Attempt, Worker, WorkerThread
 
@@ -43,14 +44,6 @@ REDECODE_NOTICE = 16
 
 
 Report = Callable[[StepReport], None]
-
-
-def _sender(queue: StepQueue[Any] | None, *head: int) -> Callable[[Any], None]:
-    """What puts a report into the requesting view's queue, after `head` (the request id,
-    and a compare run's pane); a view that asked for no steps gets none."""
-    if queue is None:
-        return lambda _item: None
-    return lambda item: queue.put((*head, item))
 
 
 class EngineWorker(Worker):
@@ -78,6 +71,10 @@ class EngineWorker(Worker):
     """(message, whether a loaded model was lost): llama.cpp gave up on an RPC worker."""
     sig_pane_note = Signal(int, int, str)
     """(request id, pane, text): how a pane ran, or why it could not."""
+    sig_load_progress = Signal(str, object)
+    """(stage, fraction done or None) while a model loads."""
+    sig_load_cancelled = Signal(bool)
+    """(whether the previous model is still loaded) after cancel_load."""
 
     _sig_load = Signal(str, object, bool)
     _sig_connect = Signal(str, object)
@@ -87,6 +84,7 @@ class EngineWorker(Worker):
     def __init__(self) -> None:
         super().__init__()
         self._engine: object = None
+        self._load_cancel = threading.Event()
         self._sig_load.connect(self._load)
         self._sig_connect.connect(self._connect)
         self._sig_generate.connect(self._generate)
@@ -96,7 +94,12 @@ class EngineWorker(Worker):
     def load(self, spec: str, config: EngineConfig | None = None, free_first: bool = False) -> None:
         """Load `spec`; the current model stays loaded (and usable if this fails) unless
         `free_first`, for reloading the same model with settings that need the memory."""
+        self._load_cancel.clear()
         self._sig_load.emit(spec, config, free_first)
+
+    def cancel_load(self) -> None:
+        """Stop the load in progress (answered by sig_load_cancelled)."""
+        self._load_cancel.set()
 
     def connect_server(self, url: str, api_key: str | None) -> None:
         """Use the llama-server at `url` instead of a local model (answered like a load:
@@ -131,35 +134,33 @@ class EngineWorker(Worker):
             self._engine = None
             had_model = False
 
-        def failed(message: str, _error: Exception) -> None:
+        def failed(message: str, error: Exception) -> None:
+            if isinstance(error, LoadCancelled):
+                log.info("loading %s was cancelled", spec)
+                self.sig_load_cancelled.emit(had_model)
+                return
             log.warning("could not load %s: %s", spec, message)
             self.sig_model_failed.emit(message, had_model)
 
+        progress = LoadProgress(self.sig_load_progress.emit, self._load_cancel)
         with Attempt("loading the model", failed) as attempt:  # never takes the window down
-            engine = Engine(spec, config)
+            engine = Engine(spec, config, progress=progress)
         if attempt.failed:
             return
         if self._engine is not None:
             self._engine.close()  # type: ignore[attr-defined]
         self._engine = engine
+        info = engine.info
         log.info(
             "loaded %s (%s) on %s, context %d; %s",
-            engine.info.card.name,
-            engine.path,
-            engine.info.describe_device(),
-            engine.n_ctx,
-            engine.info.backend.system_info,
+            *(info.card.name, engine.path, info.describe_device(), engine.n_ctx),
+            info.backend.system_info,
         )
         self.sig_model_loaded.emit(
             ModelLoaded(
-                engine.info.card.name,
-                engine.path,
-                engine.info.describe_device(),
-                engine.n_ctx,
-                engine.info.card.layers or 0,
-                engine.info.n_gpu_layers,
-                engine.info.backend,
-                engine.info.card.chat_template,
+                *(info.card.name, engine.path, info.describe_device(), engine.n_ctx),
+                *(info.card.layers or 0, info.n_gpu_layers, info.backend),
+                info.card.chat_template,
             )
         )
         path = engine.path
@@ -203,7 +204,7 @@ class EngineWorker(Worker):
         if not isinstance(engine, Engine | RemoteEngine):
             self.sig_failed.emit(rid, "no model is loaded")
             return
-        put: Report = _sender(request.steps, rid)
+        put: Report = sender(request.steps, rid)
         with Attempt("the generation", self._fail_request(rid)):
             ids = engine.tokenize_prompt(request.prompt) + list(request.prefix_ids)
             first_index = len(request.prefix_ids)
@@ -307,7 +308,7 @@ class EngineWorker(Worker):
                 engine,
                 request,
                 self.cancel,
-                lambda pane: _sender(request.steps, rid, pane),
+                lambda pane: sender(request.steps, rid, pane),
                 lambda pane, finished: self.sig_pane_finished.emit(rid, pane, finished),
                 lambda pane, text: self.sig_pane_note.emit(rid, pane, text),
                 run_beam,
@@ -345,7 +346,7 @@ class EngineWorker(Worker):
                 vocab = engine.vocab
                 stats = GenerationStats()
                 reporters = [StepReporter(vocab) for _pane in lockstep]
-                puts = [_sender(queue, rid, pane) for pane in lockstep]
+                puts = [sender(queue, rid, pane) for pane in lockstep]
 
                 def on_step(seq: int, step: TokenStep) -> None:
                     puts[seq](reporters[seq].report(step))
@@ -407,7 +408,7 @@ class EngineWorker(Worker):
         ) -> RunFinished:
             return self._beam(engine, rid, ids, settings, 0, put)
 
-        put = _sender(queue, rid, pane)
+        put = sender(queue, rid, pane)
         return solo_pane(loaded, spec, prompt, put, self.cancel, note, beam)
 
     def _over_rpc(self) -> bool:

@@ -66,6 +66,7 @@ class DownloadJob:
     group: QuantGroup
     revision: str
     endpoint: str
+    into_hf_cache: bool = False  # kept in the Hugging Face cache, not the models folder
 
     @property
     def label(self) -> str:
@@ -84,7 +85,7 @@ class DownloadWorker(Worker):
 
     _sig_download = Signal(object)
 
-    def __init__(self, downloader_for: Callable[[str], Downloader]) -> None:
+    def __init__(self, downloader_for: Callable[[str, bool], Downloader]) -> None:
         super().__init__()
         self._downloader_for = downloader_for
         self._cancels: dict[int, threading.Event] = {}
@@ -131,7 +132,7 @@ class DownloadWorker(Worker):
                 def progress(p: DownloadProgress) -> None:
                     self.sig_progress.emit(job.job_id, p)
 
-                downloader = self._downloader_for(job.endpoint)
+                downloader = self._downloader_for(job.endpoint, job.into_hf_cache)
                 models_dir = downloader.models_dir
                 remember(models_dir, job.repo_id, job.revision, job.group)
                 paths = downloader.download_group(
@@ -145,7 +146,7 @@ class DownloadWorker(Worker):
 
 
 def hub_threads(
-    downloader_for: Callable[[str], Downloader],
+    downloader_for: Callable[[str, bool], Downloader],
 ) -> tuple[WorkerThread[HubWorker], WorkerThread[DownloadWorker]]:
     return (
         WorkerThread(HubWorker(), "hub"),
@@ -153,8 +154,11 @@ def hub_threads(
     )
 
 
-def default_downloader(models_dir: Path) -> Callable[[str], Downloader]:
-    def make(endpoint: str) -> Downloader:
-        return Downloader(HubClient(endpoint or None), models_dir)
+def default_downloader(
+    models_dir: Path, hf_cache: Path | None = None
+) -> Callable[[str, bool], Downloader]:
+    def make(endpoint: str, into_hf_cache: bool) -> Downloader:
+        client = HubClient(endpoint or None)
+        return Downloader(client, models_dir, hf_cache=hf_cache, into_hf_cache=into_hf_cache)
 
     return make

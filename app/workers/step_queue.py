@@ -11,7 +11,8 @@ puts every step before it signals the end).
 from __future__ import annotations
 
 import threading
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -30,3 +31,11 @@ class StepQueue(Generic[T]):
         with self._lock:
             items, self._items = self._items, []
         return items
+
+
+def sender(queue: StepQueue[Any] | None, *head: int) -> Callable[[Any], None]:
+    """What puts a report into the requesting view's queue, after `head` (the request id,
+    and a compare run's pane); a view that asked for no steps gets none."""
+    if queue is None:
+        return lambda _item: None
+    return lambda item: queue.put((*head, item))

@@ -56,8 +56,8 @@ def test_a_data_folder_that_is_a_file(tmp_path: Path) -> None:
 
 def test_caches_that_cannot_be_written_are_skipped(data_env: dict[str, str]) -> None:
     data = Path(data_env["LLM_PLAYGROUND_DATA_DIR"])
-    (data / "loadable-models.json").mkdir()  # a folder where the cache file goes
-    (data / "file-hashes.json").mkdir()
+    (data / "cache" / "loadable-models.json").mkdir(parents=True)  # a folder, not a file
+    (data / "cache" / "file-hashes.json").mkdir()
     out = _cli("tokenize", "--model", "default", "--text", "hello", "--json", env=data_env)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["count"] >= 1

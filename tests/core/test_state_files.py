@@ -48,11 +48,12 @@ def damaged_data_dir(tmp_path: Path, model_path: Path) -> dict[str, str]:
     os.link(model_path, target)
     config = tmp_path / "config"
     config.mkdir()
+    (data / "cache").mkdir()
     for path in (
         Path(str(target) + ".verified.json"),
-        data / "loadable-models.json",
+        data / "cache" / "loadable-models.json",
         data / "imported-models.json",
-        data / "file-hashes.json",
+        data / "cache" / "file-hashes.json",
         config / "settings.json",
     ):
         path.write_text(NESTED)
@@ -79,7 +80,7 @@ def test_commands_go_on_past_damaged_state_files(damaged_data_dir: dict[str, str
         assert out.returncode == 0, out.stderr
         assert "Traceback" not in out.stderr
         json.loads(out.stdout)
-    assert (data / "loadable-models.json.bad").exists()
+    assert (data / "cache" / "loadable-models.json.bad").exists()
     assert (data / "imported-models.json.bad").exists()
     stamps = list((data / "models").glob("*.verified.json"))
     assert stamps and json.loads(stamps[0].read_text())["sha256"]  # rebuilt

@@ -118,7 +118,9 @@ class Fault:
 
     # "drop" (close after `after` bytes), "status", "wrong" (other bytes), "trickle",
     # "stall" (pause `delay` s after `after` bytes), "short" (half the bytes, and a
-    # Content-Length that says so)
+    # Content-Length that says so), "redirect-loop" (a redirect to itself, every time),
+    # "gzip-lie" (Content-Encoding: gzip on bytes that are not), "range-from-zero" (a
+    # Range request answered 206 from byte 0)
     kind: str
     after: int = 0
     status: int = 500
@@ -328,6 +330,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "status":
             self._error(fault.status, "", f"injected {fault.status}")
             return
+        if fault is not None and fault.kind == "redirect-loop":
+            self._reply(302, b"", {"Location": self.path})
+            return
         headers = {
             "X-Repo-Commit": repo.commit,
             "ETag": f'"{file.sha256}"',
@@ -343,6 +348,8 @@ class _Handler(BaseHTTPRequestHandler):
         if range_header and range_header.startswith("bytes="):
             first, _, last = range_header.removeprefix("bytes=").partition("-")
             start = int(first or 0)
+            if fault is not None and fault.kind == "range-from-zero":
+                start = 0
             end = min(size, int(last) + 1) if last else size
             if start >= size:
                 self._reply(416, b"", {**headers, "Content-Range": f"bytes */{size}"})
@@ -353,6 +360,8 @@ class _Handler(BaseHTTPRequestHandler):
             end = start + (end - start) // 2
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
+        if fault is not None and fault.kind == "gzip-lie":
+            self.send_header("Content-Encoding", "gzip")
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(end - start))

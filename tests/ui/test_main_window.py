@@ -15,11 +15,13 @@ def test_window_opens_before_the_model_loads(
 ) -> None:
     window = new_window(str(model_path))
     assert not window.workspace.generate_button.isEnabled()  # the window is up before the model
-    assert window.progress.isVisible()
+    assert window.loading.isVisible() and window.loading.cancel_button.isVisible()
     assert window.workspace.prompt_edit.toPlainText().startswith("Detective Jameson")
+    fractions: list[float] = []
+    window.loading.bar.valueChanged.connect(lambda v: fractions.append(v))
     qtbot.waitUntil(lambda: window.workspace.generate_button.isEnabled(), timeout=90_000)
     assert "Gemma 3" in window.model_label.text()
-    assert not window.progress.isVisible()
+    assert not window.loading.isVisible()
 
 
 def test_bad_model_file_is_reported(

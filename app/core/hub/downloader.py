@@ -10,55 +10,57 @@ a full disk keeps the partial file for later.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO
 
-from app.core.errors import PlaygroundError
+import httpx2
+
+from app.core.display_text import printable
 from app.core.gguf.quant_files import HubFile, QuantGroup
+from app.core.hub.download_parts import (
+    PART_SUFFIX,
+    ChecksumMismatch,
+    DiskFull,
+    DownloadCancelled,
+    DownloadError,
+    Retry,
+    Speed,
+    UnsafePath,
+    Writeback,
+    WrongStart,
+    disk_space,
+    insecure_redirect,
+    safe_target,
+)
 from app.core.hub.hub_client import (
     FileNotOnHub,
     GatedRepo,
     HubClient,
     HubError,
-    HubServerError,
-    RateLimited,
     RepoNotFound,
+    download_timeout,
+    network_reason,
+)
+from app.core.library.file_hash import sha256_of
+from app.core.library.hf_cache import (
+    INCOMPLETE_SUFFIX,
+    blob_path,
+    cached_file,
+    hf_cache_dir,
+    link_snapshot,
 )
 from app.core.library.verified_stamp import read_stamp, write_stamp
 
-import httpx2  # isort: skip  (after hub_client, which configures the client first)
-
+log = logging.getLogger(__name__)
 CHUNK = 1 << 20
 WRITEBACK_EVERY = 32 << 20  # bytes written between background flushes to disk
-PART_SUFFIX = ".part"
-
-
-class DownloadError(PlaygroundError):
-    pass
-
-
-class DownloadCancelled(DownloadError):
-    pass
-
-
-class ChecksumMismatch(DownloadError):
-    pass
-
-
-class DiskFull(DownloadError):
-    pass
-
-
-class UnsafePath(DownloadError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class DownloadProgress:
     speed: float  # bytes/s, smoothed
     file_index: int = 1
     file_count: int = 1
+    note: str | None = None  # what is happening besides progress ("retrying in 4 s: …")
 
     @property
     def eta(self) -> float | None:
@@ -80,108 +83,6 @@ class DownloadProgress:
 ProgressHook = Callable[[DownloadProgress], None]
 
 
-def _safe_part(part: str, what: str) -> str:
-    if not part or part in (".", "..") or "\\" in part or ":" in part or "\x00" in part:
-        raise UnsafePath(f"refused {what} {part!r}: it could write outside the models folder")
-    return part
-
-
-def safe_target(models_dir: Path, repo_id: str, filename: str) -> Path:
-    """models_dir/owner/name/filename, refusing anything that could leave models_dir."""
-    if filename.startswith("/") or PurePosixPath(filename).is_absolute():
-        raise UnsafePath(f"refused file name {filename!r}: an absolute path")
-    repo_parts = repo_id.split("/")
-    if len(repo_parts) != 2:
-        raise UnsafePath(f"refused repository id {repo_id!r}: expected owner/name")
-    parts = [_safe_part(p, "repository id") for p in repo_parts]
-    parts += [_safe_part(p, "file name") for p in filename.split("/")]
-    root = models_dir.resolve()
-    target = root.joinpath(*parts)
-    if not target.resolve().is_relative_to(root):
-        raise UnsafePath(f"refused file name {filename!r}: it leaves the models folder")
-    return target
-
-
-def insecure_redirect(requested: str, final: str) -> None:
-    """Refuse an https download that was redirected to plain http (a token or the file
-    could be read or changed on the way)."""
-    if requested.startswith("https://") and not final.startswith("https://"):
-        raise DownloadError(
-            f"refused a redirect from {requested.split('/')[2]} to an insecure address "
-            f"({final.split('?')[0]})"
-        )
-
-
-@contextlib.contextmanager
-def _disk_space(part: Path) -> Iterator[None]:
-    """A full disk while writing `part` becomes DiskFull (the partial file is kept)."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFull(
-                f"{part.name.removesuffix(PART_SUFFIX)}: the disk is full "
-                f"({part.parent}); the partial file is kept and the download resumes "
-                "once space is freed"
-            ) from exc
-        raise
-
-
-class _Writeback:
-    """Writes a growing file's data to disk on a helper thread while the download goes
-    on, so that the fsync before the rename finds little left: without it, a 253 MB
-    file waited 0.3 s at the end here, a quarter of the whole download."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._fd = out.fileno()
-        self._wanted = threading.Event()
-        self._done = False
-        self._thread = threading.Thread(target=self._run, name="writeback", daemon=True)
-
-    def __enter__(self) -> _Writeback:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.finish()
-
-    def start(self) -> None:
-        """Begin writing what was flushed so far (returns at once)."""
-        self._wanted.set()
-
-    def finish(self) -> None:
-        if not self._done:
-            self._done = True
-            self._wanted.set()
-            self._thread.join()
-
-    def _run(self) -> None:
-        sync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
-        while True:
-            self._wanted.wait()
-            self._wanted.clear()
-            if self._done:
-                return
-            try:
-                sync(self._fd)
-            except OSError:
-                return  # the final fsync in the downloading thread reports it
-
-
-class _Speed:
-    """Bytes per second over the last few seconds."""
-
-    def __init__(self, start: int) -> None:
-        self.samples: list[tuple[float, int]] = [(time.monotonic(), start)]
-
-    def add(self, now: float, done: int) -> float:
-        self.samples.append((now, done))
-        while len(self.samples) > 2 and now - self.samples[0][0] > 3.0:
-            self.samples.pop(0)
-        t0, d0 = self.samples[0]
-        return (done - d0) / (now - t0) if now > t0 else 0.0
-
-
 class Downloader:
     """Downloads one file or a group of shards; safe to call from a worker thread."""
 
@@ -190,13 +91,19 @@ class Downloader:
         client: HubClient,
         models_dir: Path,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         retries: int = 6,
         backoff: float = 1.0,
+        hf_cache: Path | None = None,
+        into_hf_cache: bool = False,
     ) -> None:
         self.client = client
         self.models_dir = models_dir
-        self.timeout = timeout
+        # A file the Hugging Face cache already holds is used from there; with
+        # `into_hf_cache`, new downloads go there too (other tools then see them).
+        self.hf_cache = hf_cache if hf_cache is not None else hf_cache_dir()
+        self.into_hf_cache = into_hf_cache
+        self.timeout = timeout if timeout is not None else download_timeout()
         self.retries = retries
         self.backoff = backoff
 
@@ -223,7 +130,13 @@ class Downloader:
                 if progress is not None:
                     progress(
                         DownloadProgress(
-                            p.file, before + p.done, total, p.speed, index, len(group.files)
+                            p.file,
+                            before + p.done,
+                            total,
+                            p.speed,
+                            index,
+                            len(group.files),
+                            p.note,
                         )
                     )
 
@@ -239,32 +152,69 @@ class Downloader:
         progress: ProgressHook | None = None,
         cancel: threading.Event | None = None,
     ) -> Path:
-        """The verified file in the models directory (downloaded, resumed or already there)."""
+        """The verified file: already in the Hugging Face cache, or in the models directory
+        (downloaded, resumed or already there), or downloaded into the cache."""
         target = safe_target(self.models_dir, repo_id, file.path)
-        stamp = read_stamp(target)
-        if stamp is not None and (file.sha256 is None or stamp.get("sha256") == file.sha256):
+        cached = cached_file(self.hf_cache, repo_id, file.path, revision, file.size, file.sha256)
+        if cached is not None:
+            log.info("%s %s is in the Hugging Face cache: %s", repo_id, file.path, cached)
+            return cached
+        if self._already_here(target, repo_id, revision, file):
             return target
-        self.client.check_online(f"download of {file.path}")
+        self.client.check_online(f"download of {printable(file.path)}")
+        if self.into_hf_cache and file.sha256 is not None:
+            safe_target(self.hf_cache, repo_id, file.path)  # the same checks on the name
+            target = blob_path(self.hf_cache, repo_id, file.sha256)
+            part = target.with_name(target.name + INCOMPLETE_SUFFIX)
+        else:
+            part = target.with_name(target.name + PART_SUFFIX)
         target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.with_name(target.name + PART_SUFFIX)
         url = self.client.resolve_url(repo_id, file.path, revision)
         digest = self._fetch(url, part, repo_id, file, progress, cancel)
+        what = printable(file.path)
         size = part.stat().st_size
         if file.size and size != file.size:
             part.unlink(missing_ok=True)
             raise DownloadError(
-                f"{file.path}: received {size:,} bytes, the Hub lists {file.size:,}; "
+                f"{what}: received {size:,} bytes, the Hub lists {file.size:,}; "
                 "the file was removed"
             )
         if file.sha256 is not None and digest != file.sha256:
             part.unlink(missing_ok=True)
             raise ChecksumMismatch(
-                f"{file.path}: sha256 {digest[:12]}… does not match the Hub's "
+                f"{what}: sha256 {digest[:12]}… does not match the Hub's "
                 f"{file.sha256[:12]}…; the file was rejected and removed"
             )
         os.replace(part, target)
-        write_stamp(target, digest, repo_id=repo_id, revision=revision, path=file.path)
+        if self.into_hf_cache and file.sha256 is not None:
+            return link_snapshot(self.hf_cache, repo_id, revision, file.path, file.sha256)
+        self._stamp(target, digest, repo_id, revision, file)
         return target
+
+    def _already_here(self, target: Path, repo_id: str, revision: str, file: HubFile) -> bool:
+        """Whether `target` is this file, verified: by its stamp, or (when the stamp could
+        not be written, say on a full disk) by hashing it again rather than downloading."""
+        stamp = read_stamp(target)
+        if stamp is not None:
+            return file.sha256 is None or stamp.get("sha256") == file.sha256
+        try:
+            size = target.stat().st_size
+        except OSError:
+            return False
+        if file.sha256 is None or (file.size and size != file.size):
+            return False
+        if sha256_of(target) != file.sha256:
+            return False
+        self._stamp(target, file.sha256, repo_id, revision, file)
+        return True
+
+    @staticmethod
+    def _stamp(target: Path, digest: str, repo_id: str, revision: str, file: HubFile) -> None:
+        # A stamp that cannot be written (a full disk) costs one hash next time, not the file.
+        try:
+            write_stamp(target, digest, repo_id=repo_id, revision=revision, path=file.path)
+        except OSError as exc:
+            log.warning("could not record the verified %s: %s", target, exc)
 
     # ---- transfer ---------------------------------------------------------------------
     def _fetch(
@@ -278,15 +228,24 @@ class Downloader:
     ) -> str:
         digest = hashlib.sha256()
         offset = self._resume_offset(part, file.size, digest)
-        speed = _Speed(offset)
+        speed = Speed(offset)
         failures = 0
         last_report = 0.0
+        what = printable(file.path)
+
+        def say(note: str) -> None:
+            log.info("download of %s: %s", file.path, note)
+            if progress is not None:
+                progress(DownloadProgress(file.path, offset, file.size, 0.0, note=note))
+
         while True:
             if cancel is not None and cancel.is_set():
-                raise DownloadCancelled(f"{file.path}: cancelled; the download resumes later")
+                raise DownloadCancelled(f"{what}: cancelled; the download resumes later")
             if file.size and offset >= file.size:
                 return digest.hexdigest()
             headers = self.client.headers()
+            # The bytes on disk must be the file's own: a compressed reply would not resume.
+            headers["Accept-Encoding"] = "identity"
             if offset:
                 headers["Range"] = f"bytes={offset}-"
             progressed = False
@@ -305,15 +264,21 @@ class Downloader:
                         digest = hashlib.sha256()
                     if response.status_code == 416:
                         return digest.hexdigest()
-                    with part.open("r+b" if offset else "wb") as out, _Writeback(out) as sync:
-                        out.seek(offset)
+                    out: BinaryIO | None = None
+                    sync: Writeback | None = None
+                    try:
                         unsynced = 0
                         for block in response.iter_bytes():
                             if cancel is not None and cancel.is_set():
                                 raise DownloadCancelled(
-                                    f"{file.path}: cancelled; the download resumes later"
+                                    f"{what}: cancelled; the download resumes later"
                                 )
-                            with _disk_space(part):
+                            if out is None:  # no empty .part file for a reply with no body
+                                with disk_space(part):
+                                    out = part.open("r+b" if offset else "wb")
+                                out.seek(offset)
+                                sync = Writeback(out).__enter__()
+                            with disk_space(part):
                                 out.write(block)
                             digest.update(block)
                             offset += len(block)
@@ -321,8 +286,8 @@ class Downloader:
                             progressed = True
                             if file.size and offset > file.size:
                                 break
-                            if unsynced >= WRITEBACK_EVERY:
-                                with _disk_space(part):
+                            if unsynced >= WRITEBACK_EVERY and sync is not None:
+                                with disk_space(part):
                                     out.flush()
                                 sync.start()
                                 unsynced = 0
@@ -331,14 +296,20 @@ class Downloader:
                                 last_report = now
                                 rate = speed.add(now, offset)
                                 progress(DownloadProgress(file.path, offset, file.size, rate))
-                        with _disk_space(part):
-                            out.flush()
-                        sync.finish()
-                        os.fsync(out.fileno())
+                        if out is not None and sync is not None:
+                            with disk_space(part):
+                                out.flush()
+                            sync.finish()
+                            os.fsync(out.fileno())
+                    finally:
+                        if sync is not None:
+                            sync.finish()
+                        if out is not None:
+                            out.close()
                 if file.size and offset > file.size:
                     part.unlink(missing_ok=True)
                     raise DownloadError(
-                        f"{file.path}: the server sent more than the {file.size:,} bytes the "
+                        f"{what}: the server sent more than the {file.size:,} bytes the "
                         "Hub lists; the file was removed"
                     )
                 if progress is not None:
@@ -351,14 +322,43 @@ class Downloader:
                     return digest.hexdigest()
                 if offset < file.size:
                     raise httpx2.RemoteProtocolError("the connection ended early")
-            except (httpx2.TransportError, _Retry) as exc:
+            except WrongStart as exc:
+                failures += 1
+                if failures > self.retries:
+                    raise DownloadError(
+                        f"{what}: the server keeps answering from the wrong byte; the "
+                        "partial file was removed, the next try starts over"
+                    ) from None
+                part.unlink(missing_ok=True)
+                offset, digest, speed = 0, hashlib.sha256(), Speed(0)
+                say(
+                    f"the server resumed at byte {exc.start} instead of {exc.wanted}; "
+                    "starting the file over"
+                )
+            except httpx2.TooManyRedirects:
+                raise DownloadError(
+                    f"download of {what}: the Hub's address for it redirects in a loop; "
+                    "the Hub (or a proxy in between) is misconfigured, retry later"
+                ) from None
+            except httpx2.DecodingError:
+                raise DownloadError(
+                    f"download of {what}: the server's reply says it is compressed, but it "
+                    "is not; the bytes already on disk are kept, retry later"
+                ) from None
+            except (httpx2.TransportError, Retry) as exc:
                 failures = 0 if progressed else failures + 1
                 if failures > self.retries:
-                    what = f"download of {file.path}"
-                    if isinstance(exc, _Retry):
-                        raise exc.error(what) from None
-                    raise self.client.unreachable(what, exc) from exc
-                self._sleep(failures, cancel, getattr(exc, "retry_after", None))
+                    whole = f"download of {what}"
+                    if isinstance(exc, Retry):
+                        raise exc.error(whole) from None
+                    raise self.client.unreachable(whole, exc) from exc
+                delay = self._delay(failures, getattr(exc, "retry_after", None))
+                answer = exc.answer() if isinstance(exc, Retry) else network_reason(exc)
+                say(
+                    f"{answer}; retrying in {delay:.0f} s (try {failures + 1} of "
+                    f"{self.retries + 1})"
+                )
+                self._wait(delay, cancel)
 
     def _resume_offset(self, part: Path, size: int, digest: hashlib._Hash) -> int:
         """Bytes already in the .part file, hashed so the final sha256 covers them."""
@@ -381,11 +381,12 @@ class Downloader:
     ) -> bool:
         """Raise for errors; True when the server ignored Range and sends the whole file."""
         status = response.status_code
-        what = f"download of {file.path}"
+        what = f"download of {printable(file.path)}"
         if status == 206:
             content_range = response.headers.get("Content-Range", "")
             if not content_range.startswith(f"bytes {offset}-"):
-                raise DownloadError(f"{file.path}: the server resumed at the wrong byte")
+                start = content_range.removeprefix("bytes ").split("-")[0]
+                raise WrongStart(offset, start if start.isdigit() else "?")
             return False
         if status == 200:
             return offset > 0
@@ -401,29 +402,20 @@ class Downloader:
             raise FileNotOnHub(f"{what}: the file is not on the Hub")
         if status == 429 or status >= 500:
             retry = response.headers.get("Retry-After")
-            raise _Retry(status, float(retry) if retry and retry.isdigit() else None)
+            raise Retry(
+                status, response.reason_phrase, float(retry) if retry and retry.isdigit() else None
+            )
         raise self.client.status_error(what, response)
 
-    def _sleep(self, failures: int, cancel: threading.Event | None, hint: float | None) -> None:
-        delay = min(hint if hint is not None else self.backoff * 2 ** max(0, failures - 1), 30.0)
+    def _delay(self, failures: int, hint: float | None) -> float:
+        return min(hint if hint is not None else self.backoff * 2 ** max(0, failures - 1), 30.0)
+
+    @staticmethod
+    def _wait(delay: float, cancel: threading.Event | None) -> None:
         if cancel is not None:
             cancel.wait(delay)
         else:
             time.sleep(delay)
-
-
-class _Retry(Exception):
-    """A reply worth retrying (429, 5xx)."""
-
-    def __init__(self, status: int, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
-
-    def error(self, what: str) -> HubError:
-        if self.status == 429:
-            return RateLimited(f"{what}: the Hub kept rate-limiting requests; retry later")
-        return HubServerError(f"{what}: the Hub kept failing ({self.status}); retry later")
 
 
 __all__ = [

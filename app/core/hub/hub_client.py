@@ -17,17 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
-
-from app.core.errors import PlaygroundError
-from app.core.gguf.quant_files import HubFile
-
-# The client's Xet transfer path cannot be cancelled from a progress hook; downloads here
-# use plain HTTP with Range (see downloader.py). Must be set before huggingface_hub loads.
-os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+from urllib.parse import quote
 
 import httpx2
-from huggingface_hub import HfApi, constants
+from huggingface_hub import HfApi, constants, get_token
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -37,6 +30,13 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+
+# Public (documented as huggingface_hub.utils.build_hf_headers); the package re-exports it
+# without `as`, which mypy does not count as an export.
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
+from app.core.errors import PlaygroundError
+from app.core.gguf.quant_files import HubFile
 
 SortKey = Literal["downloads", "likes", "updated"]
 SORT_FIELDS: dict[SortKey, str] = {
@@ -251,16 +251,17 @@ class HubClient:
                 raise OfflineModeIsEnabled("HF_HUB_OFFLINE is set")
 
     def probe(self, what: str, timeout: float = 3.0) -> None:
-        """Fail fast when the Hub's host cannot be reached at all.
+        """Fail fast when the Hub cannot be reached at all.
 
         The client retries network errors with backoff for about 20 s; offline, a user
-        should hear it at once.
+        should hear it at once. The probe is an HTTP request through the same client as
+        the downloads, so HTTPS_PROXY, HTTP_PROXY and NO_PROXY count as they do there (a
+        socket opened to the Hub's host would fail behind a proxy that downloads pass).
+        Any answer, even an error page, means the Hub is reachable.
         """
-        parts = urlsplit(self.endpoint)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
-        except OSError as exc:
+            httpx2.head(self.endpoint, timeout=timeout, follow_redirects=False)
+        except httpx2.HTTPError as exc:
             raise self.unreachable(what, exc) from exc
 
     # ---- queries ----------------------------------------------------------------------
@@ -318,8 +319,6 @@ class HubClient:
 
     def headers(self) -> dict[str, str]:
         """Authorization (when a token is known) and the client's user agent."""
-        from huggingface_hub.utils._headers import build_hf_headers
-
         return dict(build_hf_headers(token=self._token, library_name="llm-playground"))
 
     # ---- token ------------------------------------------------------------------------
@@ -339,31 +338,41 @@ class HubClient:
                     raise InvalidToken("the Hub does not accept this access token") from exc
                 raise
         name = str(info.get("name") or "user")
-        auth = (info.get("auth") or {}).get("accessToken") or {}
-        _store_token(token, str(auth.get("displayName") or f"llm-playground-{name}"))
+        _store_token(token)
         self._token = token
         self._api = HfApi(endpoint=self.endpoint, token=token)
         return name
 
 
-def _store_token(token: str, token_name: str) -> None:
-    """The client's own token store (stored_tokens + the active `token` file)."""
+def _store_token(token: str) -> None:
+    """Where the client reads its active token (`HF_TOKEN_PATH`, as `hf auth login` writes
+    it; `get_token` finds it there). `login()` itself would check the token against the
+    default endpoint, not the one this client talks to, so the check is done above."""
+    path = constants.HF_TOKEN_PATH
     try:
-        from huggingface_hub._login import _set_active_token
-        from huggingface_hub.utils._auth import _save_token
-
-        _save_token(token=token, token_name=token_name)
-        _set_active_token(token_name=token_name, add_to_git_credential=False)
-    except ImportError:  # pragma: no cover - a client version without these helpers
-        path = constants.HF_TOKEN_PATH
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(token)
+    except OSError as exc:
+        raise HubError(
+            f"the token is valid but could not be kept in {path} ({exc.strerror or exc})"
+        ) from exc
 
 
 def known_token() -> bool:
     """Whether the client has a token (HF_TOKEN or a stored login); never returns it."""
-    from huggingface_hub import get_token
-
     return bool(get_token())
+
+
+DEFAULT_DOWNLOAD_TIMEOUT = 30.0
+
+
+def download_timeout() -> float:
+    """Seconds a download waits for the next bytes: HF_HUB_DOWNLOAD_TIMEOUT when set to a
+    positive number (the Hub client's own setting, read when asked), else 30."""
+    try:
+        value = float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT", ""))
+    except ValueError:
+        return DEFAULT_DOWNLOAD_TIMEOUT
+    return value if value > 0 and value == value else DEFAULT_DOWNLOAD_TIMEOUT

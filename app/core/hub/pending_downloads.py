@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.core.atomic_file import write_atomic
 from app.core.gguf.quant_files import HubFile, QuantGroup
-from app.core.hub.downloader import PART_SUFFIX, UnsafePath, safe_target
+from app.core.hub.download_parts import PART_SUFFIX, UnsafePath, safe_target
 from app.core.state_file import parse_json, set_aside
 
 SUFFIX = ".download.json"

@@ -28,8 +28,8 @@ class CatalogEntry:
 
 
 def catalog_path() -> Path:
-    """models/catalog.toml beside the package, or inside a frozen bundle."""
-    return paths.install_root() / "models" / "catalog.toml"
+    """models/catalog.toml, shipped with the package (see paths.install_root)."""
+    return paths.catalog_file()
 
 
 def load_catalog(path: Path | None = None) -> list[CatalogEntry]:

@@ -6,13 +6,14 @@ computed once per file version and kept in a small JSON cache in the data direct
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import threading
 from pathlib import Path
+from typing import Any
 
 from app.core import paths
-from app.core.state_file import read_state, write_state
+from app.core.state_file import read_state, update_state
 
 _LOCK = threading.Lock()
 
@@ -26,7 +27,7 @@ def sha256_of(path: Path) -> str:
 
 
 def _cache_file() -> Path:
-    return paths.data_dir() / "file-hashes.json"
+    return paths.cache_dir() / "file-hashes.json"
 
 
 def cached_sha256(path: Path) -> str:
@@ -42,7 +43,11 @@ def cached_sha256(path: Path) -> str:
         if isinstance(entry, dict) and entry.get("stamp") == stamp:
             return str(entry["sha256"])
     digest = sha256_of(path)
-    with _LOCK:
-        cache[key] = {"stamp": stamp, "sha256": digest}
-        write_state(_cache_file(), json.dumps(cache))
+
+    def add(value: Any | None) -> dict[str, Any]:
+        known = value if isinstance(value, dict) else {}
+        return {**known, key: {"stamp": stamp, "sha256": digest}}
+
+    with _LOCK, contextlib.suppress(OSError):  # a cache that cannot be written is rebuilt
+        update_state(_cache_file(), add)
     return digest

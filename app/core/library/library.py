@@ -9,28 +9,28 @@ models appear once, as their first shard.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from app.core import paths
-from app.core.atomic_file import write_atomic
 from app.core.errors import PlaygroundError
 from app.core.gguf.model_card import ModelCard, read_model_card
 from app.core.gguf.quant_files import is_projector, quant_of, shard_info
+from app.core.library.hf_cache import hf_cache_dir, llama_cache_dir, remove_cached
 from app.core.library.verified_stamp import read_stamp, stamp_path
-from app.core.state_file import read_state
+from app.core.state_file import read_state, update_state
 
 log = logging.getLogger(__name__)
-Source = Literal["downloaded", "bundled", "hf-cache", "imported"]
+Source = Literal["downloaded", "bundled", "hf-cache", "llama-cache", "imported"]
 SOURCE_LABELS: dict[Source, str] = {
     "downloaded": "Downloaded",
     "bundled": "Bundled",
     "hf-cache": "Hugging Face cache",
+    "llama-cache": "llama.cpp cache",
     "imported": "Imported",
 }
 
@@ -49,13 +49,7 @@ class LibraryEntry:
 
     @property
     def deletable(self) -> bool:
-        return self.source in ("downloaded", "hf-cache")
-
-
-def hf_cache_dir() -> Path:
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HUB_CACHE)
+        return self.source in ("downloaded", "hf-cache", "llama-cache")
 
 
 class Library:
@@ -66,9 +60,11 @@ class Library:
         models_dir: Path | None = None,
         hf_cache: Path | None = None,
         imports_file: Path | None = None,
+        llama_cache: Path | None = None,
     ) -> None:
         self.models_dir = models_dir or paths.models_dir()
         self.hf_cache = hf_cache if hf_cache is not None else hf_cache_dir()
+        self.llama_cache = llama_cache if llama_cache is not None else llama_cache_dir()
         self.imports_file = imports_file or paths.data_dir() / "imported-models.json"
         self._cards: dict[tuple[str, int, int], ModelCard | str] = {}
         self._lock = threading.Lock()
@@ -80,6 +76,7 @@ class Library:
         for source, files in (
             ("downloaded", self._downloaded()),
             ("hf-cache", self._hf_cached()),
+            ("llama-cache", self._llama_cached()),
             ("imported", self._imported()),
         ):
             try:
@@ -118,6 +115,14 @@ class Library:
             for path in sorted(snapshots.glob("*/**/*.gguf")):
                 if _is_model_file(path) and path.exists():
                     yield path, repo_id
+
+    def _llama_cached(self) -> Iterable[tuple[Path, str | None]]:
+        """llama.cpp's own downloads (`-hf`): flat files named owner_repo_file.gguf."""
+        if not self.llama_cache.is_dir() or self.llama_cache.resolve() == self.hf_cache.resolve():
+            return
+        for path in sorted(self.llama_cache.rglob("*.gguf")):
+            if _is_model_file(path) and path.is_file():
+                yield path, None
 
     def _imported(self) -> Iterable[tuple[Path, str | None]]:
         for text in self.imported_paths():
@@ -176,18 +181,23 @@ class Library:
 
         Returns whether the library changed."""
         path = path.resolve()
-        if path.is_relative_to(self.models_dir.resolve()) or (
-            self.hf_cache.is_dir() and path.is_relative_to(self.hf_cache.resolve())
+        if path.is_relative_to(self.models_dir.resolve()) or any(
+            cache.is_dir() and path.is_relative_to(cache.resolve())
+            for cache in (self.hf_cache, self.llama_cache)
         ):
             return False
-        known = self.imported_paths()
-        if str(path) in known:
-            return False
-        self._save_imports([str(path), *known])
-        return True
+        added = False
 
-    def _save_imports(self, values: list[str]) -> None:
-        write_atomic(self.imports_file, json.dumps(values, indent=1))
+        def add(value: Any | None) -> list[str]:
+            nonlocal added
+            known = [str(v) for v in value] if isinstance(value, list) else []
+            if str(path) in known:
+                return known
+            added = True
+            return [str(path), *known]
+
+        update_state(self.imports_file, add)
+        return added
 
     # ---- removal ----------------------------------------------------------------------
     def remove(self, entry: LibraryEntry) -> int:
@@ -196,18 +206,22 @@ class Library:
         Imported files are only forgotten: they belong to the user.
         """
         if entry.source == "imported":
-            self._save_imports([p for p in self.imported_paths() if Path(p) != entry.path])
+
+            def drop(value: Any | None) -> list[str]:
+                known = [str(v) for v in value] if isinstance(value, list) else []
+                return [p for p in known if Path(p) != entry.path]
+
+            update_state(self.imports_file, drop)
             return 0
         if entry.source == "bundled":
             raise PlaygroundError("the bundled default model cannot be deleted")
+        if entry.source == "hf-cache":
+            return remove_cached(self.hf_cache, entry.files)
         freed = 0
         for file in entry.files:
-            if entry.source == "hf-cache":
-                freed += _remove_cached(file)
-            else:
-                freed += _size(file)
-                file.unlink(missing_ok=True)
-                stamp_path(file).unlink(missing_ok=True)
+            freed += _size(file)
+            file.unlink(missing_ok=True)
+            stamp_path(file).unlink(missing_ok=True)
         if entry.source == "downloaded":
             _prune_empty(entry.path.parent, self.models_dir)
         return freed
@@ -233,16 +247,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _remove_cached(link: Path) -> int:
-    """A Hub-cache snapshot entry is a link to a blob: remove both (blobs are per-content)."""
-    blob = link.resolve()
-    freed = _size(blob)
-    link.unlink(missing_ok=True)
-    if blob != link:
-        blob.unlink(missing_ok=True)
-    return freed
 
 
 def _prune_empty(folder: Path, root: Path) -> None:

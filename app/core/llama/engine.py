@@ -36,7 +36,8 @@ from app.core.library.default_model import resolve_model
 from app.core.llama.chat_template import chat_turn_ids, template_of
 from app.core.llama.engine_config import EngineConfig
 from app.core.llama.llama_runtime import local_offload_devices
-from app.core.llama.load_probe import ensure_loadable
+from app.core.llama.load_probe import ensure_loadable, needs_probe
+from app.core.llama.load_progress import LoadCancelled, LoadProgress
 from app.core.llama.prompt_checks import check_prompt
 from app.core.llama.rpc_workers import LayerSplit, available_memory, loaded_split, place_on_workers
 from app.core.llama.vocabulary import Vocabulary
@@ -76,7 +77,12 @@ class Engine:
     """A loaded model with one context; not thread-safe: one worker thread owns it."""
 
     def __init__(
-        self, model_spec: str | Path, config: EngineConfig | None = None, *, probe: bool = True
+        self,
+        model_spec: str | Path,
+        config: EngineConfig | None = None,
+        *,
+        probe: bool = True,
+        progress: LoadProgress | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self._lib = llama()
@@ -124,11 +130,22 @@ class Engine:
             mparams.devices = placement.devices_address
             mparams.tensor_split = placement.split_pointer
             mparams.n_gpu_layers = gpu_layers = placement.n_gpu_layers
-        if probe:  # a file that crashes llama.cpp must crash a child process, not this one
-            ensure_loadable(self.path)
+        # A file that crashes llama.cpp must crash a child process, not this one.
+        if probe and needs_probe(self.path):
+            if progress is not None:
+                progress.stage("Checking this new file in a separate process first")
+            ensure_loadable(self.path, progress.cancel if progress is not None else None)
+        callback = None
+        if progress is not None:
+            progress.stage("Loading the weights", 0.0)
+            callback = lib.llama_progress_callback(lambda p, _data: progress.weights(p))
+            mparams.progress_callback = callback  # kept alive by `callback` until loaded
         with captured_log() as lines:
             model = lib.llama_model_load_from_file(str(self.path).encode("utf-8"), mparams)
+        del callback
         self.split = loaded_split(lines, placement) if placement else None
+        if not model and progress is not None:
+            progress.check()  # a cancel made llama.cpp stop: say so, not "could not load"
         if not model:
             raise ModelFileError(
                 f"{self.path.name}: llama.cpp could not load it: {failure_reason(lines)}"
@@ -150,6 +167,12 @@ class Engine:
         cparams.swa_full = True  # sequence copies must keep every cell of sliding-window layers
         cparams.no_perf = True
         cparams.flash_attn_type = 1 if self.config.flash_attn else 0
+        if progress is not None:
+            try:
+                progress.stage("Creating the context")
+            except LoadCancelled:
+                self.close()
+                raise
         with captured_log() as lines:
             ctx = lib.llama_init_from_model(model, cparams)
         if not ctx:

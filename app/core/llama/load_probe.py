@@ -11,17 +11,20 @@ clean exit lets the app load it itself. Files that passed are remembered.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from app.core import paths
 from app.core.errors import ModelFileError
-from app.core.state_file import read_state, write_state
+from app.core.llama.load_progress import LoadCancelled
+from app.core.state_file import read_state, update_state
 
 PROBE_COMMAND = "_probe"  # a hidden subcommand of the app (app/cli.py): load_probe_child
 TIMEOUT_S = 300.0
@@ -29,7 +32,7 @@ _LOCK = threading.Lock()
 
 
 def _cache_file() -> Path:
-    return paths.data_dir() / "loadable-models.json"
+    return paths.cache_dir() / "loadable-models.json"
 
 
 def _key(path: Path) -> str:
@@ -49,10 +52,11 @@ def _load_cache() -> dict[str, bool]:
 
 
 def _remember(key: str) -> None:
-    with _LOCK:
-        cache = _load_cache()
-        cache[key] = True
-        write_state(_cache_file(), json.dumps(cache))
+    def add(value: Any | None) -> dict[str, Any]:
+        return {**(value if isinstance(value, dict) else {}), key: True}
+
+    with _LOCK, contextlib.suppress(OSError):  # a cache that cannot be written is rebuilt
+        update_state(_cache_file(), add)
 
 
 def probe_command(path: Path) -> list[str]:
@@ -61,27 +65,57 @@ def probe_command(path: Path) -> list[str]:
     return [sys.executable, "-m", "app", PROBE_COMMAND, str(path)]
 
 
-def ensure_loadable(path: Path) -> None:
-    """Raise ModelFileError when loading `path` would fail or crash llama.cpp."""
+def _wait_for(child: subprocess.Popen[str], path: Path, cancel: threading.Event | None) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while child.poll() is None:
+        if cancel is not None and cancel.wait(0.05):
+            child.kill()
+            child.wait()
+            raise LoadCancelled("loading was cancelled while the file was being checked")
+        if cancel is None:
+            time.sleep(0.05)
+        if time.monotonic() > deadline:
+            child.kill()
+            child.wait()
+            raise ModelFileError(
+                f"{path.name}: llama.cpp did not finish reading this file in {TIMEOUT_S:.0f} s"
+            )
+
+
+def needs_probe(path: Path) -> bool:
+    """Whether `path` (this size, this modification time) was never checked here."""
+    key = _key(path)
+    with _LOCK:
+        return not _load_cache().get(key)
+
+
+def ensure_loadable(path: Path, cancel: threading.Event | None = None) -> None:
+    """Raise ModelFileError when loading `path` would fail or crash llama.cpp;
+    LoadCancelled (the child stopped) when `cancel` is set meanwhile."""
     key = _key(path)
     with _LOCK:
         if _load_cache().get(key):
             return
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    try:
-        done = subprocess.run(
-            probe_command(path),
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=TIMEOUT_S,
-            env=env,
-            check=False,
+    with subprocess.Popen(
+        probe_command(path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        env=env,
+    ) as child:
+        stderr: list[str] = []
+        reader = threading.Thread(
+            target=lambda: stderr.append(child.stderr.read() if child.stderr else ""),
+            daemon=True,
         )
-    except subprocess.TimeoutExpired:
-        raise ModelFileError(
-            f"{path.name}: llama.cpp did not finish reading this file in {TIMEOUT_S:.0f} s"
-        ) from None
+        reader.start()
+        try:
+            _wait_for(child, path, cancel)
+        finally:
+            reader.join()
+    done = subprocess.CompletedProcess(child.args, child.returncode, "", "".join(stderr))
     if done.returncode == 0:
         _remember(key)
         return

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.core.hub.downloader import DownloadProgress
 from app.core.units import format_bytes, format_duration
+from app.ui.widgets.theme import set_status_style
 
 
 @dataclass
@@ -89,6 +90,13 @@ class DownloadQueueView(QWidget):
 
     def progress(self, job_id: int, p: DownloadProgress) -> None:
         row = self.rows[job_id]
+        if p.note is not None:  # the Hub answered an error: retrying, or starting over
+            row.status.setText(p.note if len(p.note) < 60 else p.note[:57] + "…")
+            row.status.setToolTip(p.note)
+            set_status_style(row.status, "warning")
+            return
+        if row.status.property("status_kind"):
+            set_status_style(row.status, "")
         fraction = p.done / p.total if p.total else 0.0
         row.bar.setValue(int(1000 * fraction))
         row.bar.setFormat(f"{100 * fraction:.0f}% of {format_bytes(p.total)}")
@@ -108,7 +116,7 @@ class DownloadQueueView(QWidget):
         row = self.rows[job_id]
         row.status.setText(message if len(message) < 60 else message[:57] + "…")
         row.status.setToolTip(message)
-        row.status.setStyleSheet("" if resumable else "color: #b3261e;")
+        set_status_style(row.status, "" if resumable else "error")
         row.cancel.setVisible(False)
         row.resume.setVisible(True)
         row.resume.setText("Resume" if resumable else "Retry")
@@ -124,7 +132,7 @@ class DownloadQueueView(QWidget):
     def requeued(self, job_id: int) -> None:
         row = self.rows[job_id]
         row.status.setText("queued")
-        row.status.setStyleSheet("")
+        set_status_style(row.status, "")
         row.status.setToolTip("")
         row.cancel.setVisible(True)
         row.resume.setVisible(False)

@@ -4,7 +4,6 @@ columns the Hub's own list shows (name, author, downloads, likes, updated, acces
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -16,9 +15,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.display_text import printable
 from app.core.hub.hub_client import HubModel, SortKey
 from app.core.units import format_age, format_count
 from app.ui.widgets.item_table import item_table, number_item
+from app.ui.widgets.theme import set_status_style, status_color
 
 SORTS: list[tuple[str, SortKey]] = [
     ("Most downloaded", "downloads"),
@@ -65,21 +66,21 @@ class HubSearchPanel(QWidget):
 
     def show_searching(self) -> None:
         self.status.setText("Searching the Hub…")
-        self.status.setStyleSheet("")
+        set_status_style(self.status, "")
 
     def show_error(self, message: str) -> None:
         self.status.setText(message)
-        self.status.setStyleSheet("color: #b3261e;")
+        set_status_style(self.status, "error")
 
     def show_results(self, found: list[HubModel]) -> None:
         self.results = found
         self.table.setRowCount(len(found))
         for row, model in enumerate(found):
-            name = QTableWidgetItem(model.name)
-            name.setToolTip(model.repo_id)
+            name = QTableWidgetItem(printable(model.name))
+            name.setToolTip(printable(model.repo_id))
             access = QTableWidgetItem("gated" if model.gated else "open")
             if model.gated:
-                access.setForeground(QBrush(QColor("#a86400")))
+                access.setForeground(status_color("warning"))
                 access.setToolTip("Needs an accepted licence and an access token to download")
             stamp = int(model.last_modified.timestamp()) if model.last_modified else 0
             cells = (

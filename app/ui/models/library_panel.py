@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtCore import Signal, SignalInstance
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 from app.core.library.library import SOURCE_LABELS, LibraryEntry
 from app.core.units import format_bytes
 from app.ui.widgets.item_table import item_table, number_item
+from app.ui.widgets.theme import status_color
 
 COLUMNS = ["Model", "Quantization", "Architecture", "Size", "Source"]
 
@@ -63,7 +64,7 @@ class LibraryPanel(QWidget):
                 + (f"\nCannot be read: {entry.error}" if entry.error else "")
             )
             if entry.error:
-                name.setForeground(Qt.GlobalColor.darkRed)
+                name.setForeground(status_color("error"))
             size = number_item(format_bytes(entry.size), entry.size)
             cells = (
                 name,

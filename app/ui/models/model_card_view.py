@@ -12,7 +12,8 @@ from app.core.gguf.memory_fit import MemoryNeed, SystemMemory, Verdict
 from app.core.gguf.model_card import ModelCard
 from app.core.hub.hub_client import RepoDetails
 from app.core.units import format_age, format_bytes, format_count
-from app.ui.models.repo_files_panel import FIT_COLORS
+from app.ui.models.repo_files_panel import FIT_KINDS
+from app.ui.widgets.theme import status_color
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class ModelCardView(QTextBrowser):
             _row("Kind", kind),
             _row("Chat template", "yes" if c.chat_template else "none"),
         ]
-        color = FIT_COLORS[f.verdict]
+        color = status_color(FIT_KINDS[f.verdict]).name()
         offload = (
             f"{f.gpu_layers} layers on the GPU ({format_bytes(f.need.vram)} VRAM), "
             if f.need.vram

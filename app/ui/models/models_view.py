@@ -229,7 +229,14 @@ class ModelsView(QWidget):
     def download(self, group: QuantGroup) -> int:
         details = self.files_panel.details
         assert details is not None
-        job = DownloadJob(next(self._ids), details.repo_id, group, details.commit, self.endpoint)
+        job = DownloadJob(
+            next(self._ids),
+            details.repo_id,
+            group,
+            details.commit,
+            self.endpoint,
+            self.files_panel.into_hf_cache.isChecked(),
+        )
         self._jobs[job.job_id] = job
         self.queue.add(job.job_id, f"{job.label} · {group.label}", group.size)
         self._downloads.enqueue(job)

@@ -4,8 +4,9 @@ for this machine, and the Download button."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -14,13 +15,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.display_text import printable
 from app.core.gguf.memory_fit import SystemMemory, Verdict, estimate, fit_for
 from app.core.gguf.quant_files import QuantGroup, group_files
 from app.core.hub.hub_client import RepoDetails
 from app.core.units import format_age, format_bytes, format_count
 from app.ui.widgets.item_table import item_table, number_item
+from app.ui.widgets.theme import set_status_style, status_color
+from app.ui.window_store import window_store
 
-FIT_COLORS: dict[Verdict, str] = {"fits": "#1b7f3b", "tight": "#a86400", "won't fit": "#b3261e"}
+FIT_KINDS: dict[Verdict, str] = {"fits": "ok", "tight": "warning", "won't fit": "error"}
+HF_CACHE_SETTING = "models/into_hf_cache"
 
 
 class RepoFilesPanel(QWidget):
@@ -43,7 +48,7 @@ class RepoFilesPanel(QWidget):
         self.facts.setWordWrap(True)
         self.note = QLabel("")
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #8a5300;")
+        set_status_style(self.note, "warning")
         self.token_button = QPushButton("Hub token…")
         self.token_button.setToolTip(
             "Give the app a Hugging Face access token (kept by the Hub client)"
@@ -57,9 +62,19 @@ class RepoFilesPanel(QWidget):
         self.download_button = QPushButton("Download")
         self.download_button.setDefault(True)
         self.download_button.clicked.connect(self._download)
+        store = window_store()
+        self.into_hf_cache = QCheckBox("Keep in the Hugging Face cache")
+        self.into_hf_cache.setToolTip(
+            "Save the download in the Hugging Face cache (HF_HUB_CACHE), where llama.cpp's "
+            "-hf, transformers and other tools find it too; otherwise it goes to the app's "
+            "own models folder"
+        )
+        self.into_hf_cache.setChecked(bool(store.value(HF_CACHE_SETTING, False, type=bool)))
+        self.into_hf_cache.toggled.connect(lambda on: window_store().setValue(HF_CACHE_SETTING, on))
         buttons = QHBoxLayout()
         buttons.addWidget(self.token_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.into_hf_cache)
         buttons.addWidget(self.download_button)
 
         layout = QVBoxLayout(self)
@@ -92,7 +107,7 @@ class RepoFilesPanel(QWidget):
     ) -> None:
         self.details = details
         self.groups = group_files(details.files)
-        self.title.setText(details.repo_id)
+        self.title.setText(printable(details.repo_id))
         facts = [
             f"License: {details.license or 'not stated'}",
             f"{format_count(details.downloads)} downloads",
@@ -117,13 +132,13 @@ class RepoFilesPanel(QWidget):
             quant = QTableWidgetItem(("★ " if recommended else "") + group.quant)
             if recommended:
                 quant.setToolTip("Recommended: Q4_K_M when there is one, as llama.cpp picks")
-            name = QTableWidgetItem(group.label)
-            name.setToolTip("\n".join(f.path for f in group.files))
+            name = QTableWidgetItem(printable(group.label))
+            name.setToolTip("\n".join(printable(f.path) for f in group.files))
             size = number_item(format_bytes(group.size), group.size)
             need = estimate(group.size, gpu_share=gpu_share)
             verdict = fit_for(need, memory, *vram) if group.complete else "won't fit"
             fit = QTableWidgetItem(verdict if group.complete else "incomplete")
-            fit.setForeground(QBrush(QColor(FIT_COLORS[verdict])))
+            fit.setForeground(QBrush(status_color(FIT_KINDS[verdict])))
             fit.setToolTip(
                 f"Needs about {format_bytes(need.total)} with a short context "
                 f"(this machine: {format_bytes(memory.total)} RAM, "

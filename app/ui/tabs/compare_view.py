@@ -36,6 +36,7 @@ from app.ui.tabs.engine_tab import EngineTab
 from app.ui.widgets.color_legends import compare_legend
 from app.ui.widgets.probability_chart import ProbabilityChart
 from app.ui.widgets.step_feed import StepFeed
+from app.ui.widgets.theme import set_status_style
 from app.ui.widgets.token_stream_view import TokenStreamView
 from app.ui.widgets.update_pacer import TEXT_BUDGET, UpdatePacer
 from app.workers.engine_requests import CompareRequest, PaneSpec, PromptToken, RunFinished
@@ -126,7 +127,7 @@ class ComparePane(QFrame):
         self.stream.step_clicked.connect(lambda index: self.step_clicked.emit(self, index))
         self.note = QLabel("")
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #6b7280")
+        set_status_style(self.note, "note")
         self.metrics = QLabel("")
         self.metrics.setWordWrap(True)
         # Three lines: a pane a third of a laptop screen wide wraps the figures to three.

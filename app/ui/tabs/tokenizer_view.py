@@ -35,6 +35,7 @@ from app.core.tokenizer.text_tokens import (
     parse_ids,
 )
 from app.ui.tabs.merge_replay_panel import MergeReplayPanel
+from app.ui.widgets.theme import set_status_style
 from app.ui.widgets.token_chips import TokenChips
 from app.workers.tokenizer_worker import TokenizedText, TokenizeRequest, TokenizerWorker
 
@@ -97,7 +98,7 @@ class TokenizerView(QWidget):
         self.cancel_button.clicked.connect(lambda: self._worker.stop())
         options.addWidget(self.cancel_button)
         self.warning = QLabel("")
-        self.warning.setStyleSheet("color: #b45309")
+        set_status_style(self.warning, "warning")
         options.addWidget(self.warning)
 
         self.chips = TokenChips()

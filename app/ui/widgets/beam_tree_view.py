@@ -8,7 +8,7 @@ search ends, the best hypothesis's path is highlighted.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QBrush, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.decoding.step_records import BeamNode
 from app.ui.widgets import palette
+from app.ui.widgets.theme import fixed_font
 from app.ui.widgets.token_text import visible_piece
 
 NODE_W = 118
@@ -36,9 +37,7 @@ class BeamTreeView(QGraphicsView):
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self._font = QFont("DejaVu Sans Mono")
-        self._font.setStyleHint(QFont.StyleHint.Monospace)
-        self._font.setPointSize(8)
+        self._font = fixed_font(8)
         self.nodes: dict[int, BeamNode] = {}
         self.boxes: dict[int, QGraphicsRectItem] = {}
         self._edges: dict[int, QGraphicsItem] = {}

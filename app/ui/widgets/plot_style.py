@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QGraphicsItem
+
+PLOT_PROPERTY = "themed_plot"
+
+
+def apply_plot_palette(plot: pg.PlotWidget) -> None:
+    """Background, axes and their text in the palette's colours (live: theme.refresh_all)."""
+    palette = QGuiApplication.palette()
+    plot.setBackground(palette.color(QPalette.ColorRole.Window))
+    text = palette.color(QPalette.ColorRole.WindowText)
+    item = plot.getPlotItem()
+    for name in ("left", "bottom", "right", "top"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Mid)))
+        axis.setTextPen(pg.mkPen(text))
 
 
 def make_static(plot: pg.PlotWidget) -> None:
@@ -16,7 +30,8 @@ def make_static(plot: pg.PlotWidget) -> None:
     """
     # Opaque: a transparent plot makes every repaint of it repaint the widgets behind it
     # too, up to the main window.
-    plot.setBackground(plot.palette().color(QPalette.ColorRole.Window))
+    plot.setProperty(PLOT_PROPERTY, True)
+    apply_plot_palette(plot)
     plot.setMenuEnabled(False)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()

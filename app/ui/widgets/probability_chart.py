@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPalette
+from PySide6.QtGui import QColor, QFontMetricsF, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from app.core.decoding.decoding_settings import DecodingSettings
@@ -30,6 +30,7 @@ from app.ui.widgets.draw_strip import DrawStrip
 from app.ui.widgets.estimate_bars import Bar, EstimateBars, rank_text
 from app.ui.widgets.live_label import LiveLabel
 from app.ui.widgets.plot_style import make_static
+from app.ui.widgets.theme import fixed_font
 from app.ui.widgets.token_axis import TokenAxis
 from app.ui.widgets.token_text import visible_piece
 
@@ -74,9 +75,7 @@ class ProbabilityChart(QWidget):
         header.addWidget(self.title, 1)
         header.addWidget(self.k_spin)
 
-        self._font = QFont("DejaVu Sans Mono")
-        self._font.setStyleHint(QFont.StyleHint.Monospace)
-        self._font.setPointSize(9)
+        self._font = fixed_font(9)
         self._metrics = QFontMetricsF(self._font)  # measures the value labels every step
         self._token_axis = TokenAxis(self._font)
         self.plot = pg.PlotWidget(axisItems={"left": self._token_axis})

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QFont,
     QFontMetricsF,
     QHelpEvent,
     QMouseEvent,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 from app.core.tokenizer.text_tokens import SplitCharacter
 from app.core.tokenizer.tokens import TokenInfo
 from app.ui.widgets import palette
+from app.ui.widgets.theme import fixed_font
 
 MARKS = {" ": "␣", "\t": "→"}
 MARGIN = 6.0
@@ -58,15 +58,12 @@ class TokenChips(QAbstractScrollArea):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        font = QFont("DejaVu Sans Mono")
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setPointSize(12)
-        self.viewport().setFont(font)
+        self.viewport().setFont(fixed_font(12))
         self.viewport().setMouseTracking(True)
         # Always there: a scroll bar that came and went would change the width twice.
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self._laid_out_width = -1
-        self._metrics = QFontMetricsF(font)
+        self._metrics = QFontMetricsF(self.viewport().font())
         self._widths: dict[str, float] = {}
         self.infos: list[TokenInfo] = []
         self.split: list[SplitCharacter] = []

@@ -26,6 +26,7 @@ from app.core.runs.run_record import entropy_bits, surprisal_bits
 from app.core.tokenizer.utf8_stream import Utf8Stream
 from app.core.units import format_percent as percent
 from app.ui.widgets import palette
+from app.ui.widgets.theme import fixed_font
 from app.ui.widgets.token_text import visible_piece
 
 COLOR_MODES = ("boundaries", "probability", "entropy")
@@ -45,10 +46,7 @@ class TokenStreamView(QTextEdit):
         self.viewport().setMouseTracking(True)
         self.viewport().installEventFilter(self)
         self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
-        font = QFont("DejaVu Sans Mono")
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setPointSize(12)
-        self.setFont(font)
+        self.setFont(fixed_font(12))
         self.color_mode = "boundaries"
         self.show_whitespace = False
         self.view_temperature = 1.0  # the chart's T, shown beside the model's p in tooltips
