@@ -4,22 +4,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.test-tools-stamp
+CONSTRAINTS := packaging/constraints.txt
 
-.PHONY: run test lint pytest llama-server bench bench-ui bench-download bundle bundle-check tarball clean
+.PHONY: run test lint pytest wheel-check llama-server bench bench-ui bench-download bundle bundle-check tarball clean
 
-$(STAMP): pyproject.toml setup.py app/core/decoding/_logit_histogram.c packaging/build_bindings.sh
+# `make run` needs the runtime only; `make test` adds the pinned dev tools.
+$(STAMP): pyproject.toml setup.py app/core/decoding/_logit_histogram.c packaging/build_bindings.sh $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	sh packaging/system-deps.sh  # cmake and a C++ compiler for the bindings' build
 	sh packaging/build_bindings.sh $(BIN)/python
-	$(BIN)/python -m pip install -e ".[model,test]"
+	$(BIN)/python -m pip install -c $(CONSTRAINTS) -e ".[model]"
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -c $(CONSTRAINTS) -e ".[model,test]"
+	touch $(TEST_STAMP)
 
 run: $(STAMP)
 	-sh packaging/system-deps.sh  # the window's system libraries; the app names any still missing
 	$(BIN)/llm-playground
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check app tests bench packaging
 	$(BIN)/ruff format --check app tests bench packaging
 	$(BIN)/mypy
@@ -31,11 +38,15 @@ llama-server: $(STAMP)
 	sh packaging/system-deps.sh
 	sh packaging/build_llama_server.sh $(BIN)/python
 
-pytest: $(STAMP) llama-server
+pytest: $(TEST_STAMP) llama-server
 	sh packaging/system-deps.sh
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 test: lint pytest
+
+# The wheel, installed outside the checkout, finds its data files and passes the smoke test.
+wheel-check: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python packaging/wheel_check.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/decode_overhead.py
@@ -48,8 +59,8 @@ bench-download: $(STAMP)
 
 # The frozen app (PyInstaller onedir) in build/dist/llm-playground/, then its smoke test.
 BUNDLE_STAMP := $(VENV)/.bundle-tools-stamp
-$(BUNDLE_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[model,test,bundle]"
+$(BUNDLE_STAMP): $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[model,test,bundle]"
 	touch $(BUNDLE_STAMP)
 
 bundle: $(BUNDLE_STAMP) llama-server

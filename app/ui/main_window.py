@@ -53,6 +53,7 @@ from app.ui.window_parts import (
     fit_window,
     labelled_row,
     restore_geometry,
+    save_geometry,
     warning_box,
 )
 from app.ui.window_store import window_store
@@ -439,8 +440,7 @@ class MainWindow(QMainWindow):
         fit_window(self, available, PREFERRED_SIZE, keep_size=keep_size)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._settings_store.setValue("window/geometry", self.saveGeometry())
-        self._settings_store.setValue("window/splitter", self.workspace.splitter.saveState())
+        save_geometry(self, self._settings_store, self.workspace.splitter)
         self.servers.close()
         self.tokenizer.close_worker()
         self._tokenizer_thread.close()

@@ -73,6 +73,13 @@ def restore_geometry(
         splitter.restoreState(state)
 
 
+def save_geometry(window: QWidget, store: QSettings, splitter: QSplitter) -> None:
+    """What restore_geometry reads, written to disk now (the app may not quit cleanly)."""
+    store.setValue("window/geometry", window.saveGeometry())
+    store.setValue("window/splitter", splitter.saveState())
+    store.sync()
+
+
 def add_checked_buttons(
     dialog: QDialog, form: QFormLayout, ok_text: str, check: Callable[[], None]
 ) -> QLabel:

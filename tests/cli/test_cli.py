@@ -163,3 +163,21 @@ def test_errors_are_json_with_json_and_a_line_without(capsys: pytest.CaptureFixt
         assert code_of(args) == code
         plain = capsys.readouterr().err
         assert plain.startswith("llm-playground: error: ") and words in plain
+
+
+def test_version_and_a_console_script_for_the_command_line() -> None:
+    """One version everywhere; `llm-playground` is a console program (its output reaches
+    the terminal on Windows too), the windowed launcher is a GUI script beside it."""
+    from importlib.metadata import entry_points
+
+    from app.core.version import VERSION
+
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and out.stdout.strip() == f"llm-playground {VERSION}"
+    console = {e.name: e.value for e in entry_points(group="console_scripts")}
+    windowed = {e.name: e.value for e in entry_points(group="gui_scripts")}
+    assert console["llm-playground"] == "app.__main__:main"
+    assert windowed["llm-playground-window"] == "app.__main__:main"
+    assert "llm-playground" not in windowed

@@ -117,3 +117,37 @@ def test_a_download_on_a_terminal_shows_a_progress_bar(fake_hub: FakeHub, tmp_pa
     assert download.returncode == 0
     text = seen.decode("utf-8", "replace")
     assert "tiny-Q8_0.gguf: 100%" in text and "5.73M/5.73M" in text, text[-400:]
+
+
+def test_files_shows_whole_paths_and_names_cannot_hide_control_characters(
+    fake_hub: FakeHub, tmp_path: Path
+) -> None:
+    from fakehub.gguf_files import tiny_gguf
+    from fakehub.server import FakeFile, FakeRepo
+
+    sneaky = "evil\nQ8_0\u202egguf.Q4_K_M.gguf"  # a newline and a right-to-left override
+    fake_hub.add_repo(
+        FakeRepo(
+            "acme/Odd-GGUF",
+            {"sub/dir/odd-Q8_0.gguf": FakeFile(tiny_gguf()), sneaky: FakeFile(tiny_gguf(seed=5))},
+        )
+    )
+    out = _run(fake_hub, tmp_path, "files", "acme/Odd-GGUF")
+    assert out.returncode == 0, out.stderr
+    lines = [line.strip() for line in out.stdout.splitlines()]
+    assert "sub/dir/odd-Q8_0.gguf" in lines  # the whole path, as --file takes it
+    assert "\u202e" not in out.stdout and "evil\\nQ8_0\\u202egguf" in out.stdout
+    assert all(not line.startswith("Q8_0") for line in out.stdout.splitlines())
+
+
+def test_downloads_kept_in_the_hf_cache_on_request(fake_hub: FakeHub, tmp_path: Path) -> None:
+    got = _run(
+        fake_hub, tmp_path, "download", "acme/Tiny-GGUF", "--quant", "Q8_0", "--hf-cache", "--json"
+    )
+    assert got.returncode == 0, got.stderr
+    path = Path(json.loads(got.stdout)["path"])
+    assert path.is_relative_to(tmp_path / "hf-home" / "hub")
+    assert "/snapshots/" in str(path) and path.is_symlink()
+    again = _run(fake_hub, tmp_path, "download", "acme/Tiny-GGUF", "--quant", "Q8_0", "--json")
+    assert Path(json.loads(again.stdout)["path"]) == path  # found in the cache, not fetched
+    assert len(fake_hub.gets_of("tiny-Q8_0.gguf")) == 1

@@ -131,3 +131,27 @@ def test_offline_mode_is_said_not_waited_for(
     with pytest.raises(HubUnreachable, match="HF_HUB_OFFLINE is set"):
         Downloader(client, tmp_path).download("acme/Tiny-GGUF", details.files[1], details.commit)
     assert not list(tmp_path.rglob("*.gguf*"))
+
+
+def test_the_connectivity_check_goes_through_the_proxy(
+    fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a proxy the Hub's own host cannot be reached directly: the check asks
+    through HTTP_PROXY, as downloads do, and NO_PROXY is honoured."""
+    from fakehub.proxy import ForwardingProxy
+
+    from app.core.hub.hub_client import HubUnreachable
+
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    client = HubClient("http://hub.invalid", token=False)  # a name no DNS resolves
+    with pytest.raises(HubUnreachable, match="unreachable"):
+        client.probe("search")
+    with ForwardingProxy(fake_hub.endpoint) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        client.probe("search")  # reachable, through the proxy
+        assert proxy.seen == ["HEAD http://hub.invalid/"]
+        monkeypatch.setenv("NO_PROXY", "hub.invalid")
+        with pytest.raises(HubUnreachable):
+            client.probe("search")
+        assert len(proxy.seen) == 1

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from app.core.decoding.step_records import describe_stop
-from app.ui.help_dialogs import GLOSSARY
+from app.ui.help_dialogs import GLOSSARY, show_glossary, show_shortcuts
 from app.ui.main_window import MainWindow
 from app.ui.widgets.chart_export import PNG_SCALE, export_size
 
@@ -28,16 +29,18 @@ def test_help_menu_glossary_shortcuts_and_about(qtbot: QtBot, workspace: Workspa
         a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Help"
     )
     titles = [a.text() for a in help_menu.actions() if a.text()]
-    assert titles == ["Glossary", "Keyboard shortcuts", "About LLM Playground"]
-    glossary = window.show_glossary().browser.toPlainText()
+    assert titles == ["Glossary", "Keyboard shortcuts", "Open log folder", "About LLM Playground"]
+    glossary = show_glossary(window).browser.toPlainText()
     for term in TERMS:
         assert any(term in t for t, _ in GLOSSARY), term
         assert term in glossary, term
-    shortcuts = window.show_shortcuts().browser.toPlainText()
+    actions = [a for m in window.menuBar().findChildren(QMenu) for a in m.actions()]
+    shortcuts = show_shortcuts(window, actions).browser.toPlainText()
     assert "Ctrl+Return" in shortcuts and "Esc" in shortcuts and "Generate" in shortcuts
     about = window.show_about()
     assert "llama.cpp" in about.text() and "LGPL-3.0" in about.text() and "Gemma" in about.text()
     about.accept()
+    assert "Open log folder" in [a.text() for a in help_menu.actions()]
 
 
 def test_colour_legends_follow_the_colour_mode(qtbot: QtBot, workspace: Workspace) -> None:

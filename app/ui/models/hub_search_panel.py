@@ -38,6 +38,7 @@ class HubSearchPanel(QWidget):
         super().__init__()
         self.results: list[HubModel] = []
         self.search_edit = QLineEdit()
+        self.search_edit.setAccessibleName("Search the Hub for GGUF models")
         self.search_edit.setPlaceholderText(
             "Search GGUF models on the Hugging Face Hub (e.g. qwen 0.5b)"
         )
@@ -53,6 +54,7 @@ class HubSearchPanel(QWidget):
         row.addWidget(self.sort_box)
         row.addWidget(search_button)
         self.table = item_table(["Model", "Author", "Downloads", "Likes", "Updated", "Access"], 0)
+        self.table.setAccessibleName("Hub search results")
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.status = QLabel("Search the Hub, or start from the course picks.")
         self.status.setWordWrap(True)

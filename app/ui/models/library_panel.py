@@ -32,6 +32,7 @@ class LibraryPanel(QWidget):
         super().__init__()
         self.entries: list[LibraryEntry] = []
         self.table = item_table(COLUMNS, 0)
+        self.table.setAccessibleName("Models on this computer")
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _index: self._emit(self.sig_load))
         self.summary = QLabel("")

@@ -117,6 +117,7 @@ class ModelsView(QWidget):
         self.files_panel.sig_download.connect(self.download)
         self.files_panel.sig_token.connect(self.ask_token)
         self.card_view = ModelCardView()
+        self.card_view.setAccessibleName("Model card")
         self.placeholder = QLabel("Pick a model to see its files or its card.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.details = QStackedWidget()

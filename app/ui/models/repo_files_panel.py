@@ -56,6 +56,7 @@ class RepoFilesPanel(QWidget):
         self.token_button.clicked.connect(self.sig_token.emit)
 
         self.table = item_table(["Quantization", "File", "Size", "This machine"], 1)
+        self.table.setAccessibleName("The repository's GGUF files")
         self.table.itemSelectionChanged.connect(self._update_button)
         self.table.doubleClicked.connect(lambda _index: self._download())
 

@@ -43,9 +43,11 @@ class BeamView(EngineTab):
         self.finished: RunFinished | None = None
 
         self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit.setAccessibleName("Prompt")
         self.prompt_edit.setMaximumHeight(70)
         self.prompt_edit.setTabChangesFocus(True)
         self.width_spin = QSpinBox(minimum=1, maximum=16, value=3)
+        self.width_spin.setAccessibleName("Beam width")
         self.width_spin.setPrefix("width ")
         self.width_spin.setToolTip("How many hypotheses are kept at every step")
         self.penalty_box = QCheckBox("length penalty")
@@ -54,10 +56,12 @@ class BeamView(EngineTab):
             "are not punished for every extra token"
         )
         self.penalty_spin = QDoubleSpinBox(minimum=0.0, maximum=3.0, singleStep=0.1, value=1.0)
+        self.penalty_spin.setAccessibleName("Length penalty")
         self.penalty_spin.setPrefix("α ")
         self.penalty_spin.setEnabled(False)
         self.penalty_box.toggled.connect(self.penalty_spin.setEnabled)
         self.max_tokens = QSpinBox(minimum=1, maximum=256, value=8)
+        self.max_tokens.setAccessibleName("Maximum new tokens")
         self.max_tokens.setPrefix("steps ")
         self.run_button = QPushButton("Search")
         self.run_button.clicked.connect(lambda: self.run())

@@ -117,6 +117,7 @@ class ComparePane(QFrame):
         self.title = QLabel(f"<b>{html.escape(describe_pane(spec))}</b>")
         self.title.setWordWrap(True)
         self.remove_button = QToolButton()
+        self.remove_button.setAccessibleName("Remove this pane")
         self.remove_button.setText("✕")
         self.remove_button.setToolTip("Remove this pane")
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
@@ -124,6 +125,7 @@ class ComparePane(QFrame):
         header.addWidget(self.title, 1)
         header.addWidget(self.remove_button)
         self.stream = TokenStreamView()
+        self.stream.setAccessibleName("Generated text of this pane")
         self.stream.step_clicked.connect(lambda index: self.step_clicked.emit(self, index))
         self.note = QLabel("")
         self.note.setWordWrap(True)
@@ -216,9 +218,11 @@ class CompareView(EngineTab):
         self.divergence: int | None = None
 
         self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit.setAccessibleName("Prompt")
         self.prompt_edit.setMaximumHeight(70)
         self.prompt_edit.setTabChangesFocus(True)
         self.max_tokens = QSpinBox(minimum=1, maximum=2048, value=40)
+        self.max_tokens.setAccessibleName("Maximum new tokens")
         self.max_tokens.setPrefix("max tokens ")
         self.run_button = QPushButton("Compare")
         self.run_button.setToolTip("Run every pane on the prompt, side by side")

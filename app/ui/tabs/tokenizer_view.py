@@ -74,6 +74,7 @@ class TokenizerView(QWidget):
     # ---- layout -------------------------------------------------------------------
     def _build(self) -> None:
         self.input = QPlainTextEdit(COURSE_SENTENCE)
+        self.input.setAccessibleName("Text to tokenize")
         self.input.setPlaceholderText("Type or paste any text")
         self.input.textChanged.connect(self._debounce.start)
         self.open_button = QPushButton("Open text file…")
@@ -112,9 +113,11 @@ class TokenizerView(QWidget):
         for preset in PRICE_PRESETS:
             self.price_preset.addItem(preset.name, preset)
         self.price_in = QDoubleSpinBox(minimum=0.0, maximum=1000.0, decimals=2, value=5.0)
+        self.price_in.setAccessibleName("Price per million input tokens")
         self.price_in.setPrefix("$")
         self.price_in.setSuffix(" / M input")
         self.price_out = QDoubleSpinBox(minimum=0.0, maximum=1000.0, decimals=2, value=15.0)
+        self.price_out.setAccessibleName("Price per million output tokens")
         self.price_out.setPrefix("$")
         self.price_out.setSuffix(" / M output")
         self.price_preset.currentIndexChanged.connect(self._on_preset)
@@ -132,6 +135,7 @@ class TokenizerView(QWidget):
         prices.addStretch(1)
 
         self.ids_view = QPlainTextEdit()
+        self.ids_view.setAccessibleName("Token ids")
         self.ids_view.setPlaceholderText("Token ids (paste ids here and press Decode)")
         self.decode_button = QPushButton("Decode ids")
         self.decode_button.clicked.connect(lambda: self.decode_ids())

@@ -65,6 +65,7 @@ class WorkspaceLayout(EngineTab):
             "Reveal to see its rank and probability"
         )
         self.guess_edit = QLineEdit()
+        self.guess_edit.setAccessibleName("Your guess for the next token")
         self.guess_edit.setPlaceholderText("your guess")
         self.guess_edit.setMaximumWidth(130)
         self.guess_edit.setToolTip(
@@ -103,10 +104,12 @@ class WorkspaceLayout(EngineTab):
         top_bar.addWidget(self.whitespace_box)
 
         self.prompt_edit = QPlainTextEdit(SAMPLE_PROMPT)
+        self.prompt_edit.setAccessibleName("Prompt")
         self.prompt_edit.setPlaceholderText("Type a prompt; the model continues it")
         self.prompt_edit.setMaximumHeight(90)
         self.prompt_edit.setTabChangesFocus(True)  # keyboard users must be able to leave it
         self.stream_view = TokenStreamView()
+        self.stream_view.setAccessibleName("Generated text, one token per coloured box")
         self.timeline = TimelineView()
         self.timeline.setMinimumHeight(120)
 

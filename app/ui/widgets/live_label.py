@@ -27,6 +27,7 @@ class LiveLabel(QWidget):
         self._alignment = alignment | Qt.AlignmentFlag.AlignVCenter
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 4)
+        self.setAccessibleName(text)  # painted here, so a screen reader reads it from this
 
     def text(self) -> str:
         return self._text
@@ -35,6 +36,7 @@ class LiveLabel(QWidget):
         if text != self._text:
             self._text = text
             self.setToolTip(text if self._lines == 1 else "")
+            self.setAccessibleName(text)
             self.update()
 
     def sizeHint(self) -> QSize:

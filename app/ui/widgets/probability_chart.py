@@ -68,6 +68,7 @@ class ProbabilityChart(QWidget):
         # Three lines of constant height: it changes with every step of a run.
         self.title = LiveLabel(self.empty_hint, lines=3)
         self.k_spin = QSpinBox(minimum=5, maximum=50, value=DEFAULT_K)
+        self.k_spin.setAccessibleName("Tokens shown in the chart (top K)")
         self.k_spin.setPrefix("top ")
         self.k_spin.setToolTip("How many of the most likely tokens to show")
         self.k_spin.valueChanged.connect(lambda _k: self._redraw())

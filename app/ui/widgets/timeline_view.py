@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QWidget
 
 from app.core.decoding.step_records import TokenStep
@@ -40,6 +40,14 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
     step_clicked = Signal(int)
     step_hovered = Signal(int)
 
+    def refresh_theme(self) -> None:
+        """The legend's backdrop and text in the palette's colours (theme.refresh_all)."""
+        palette = QGuiApplication.palette()
+        backdrop = palette.color(QPalette.ColorRole.Window)
+        backdrop.setAlpha(200)
+        self._legend.setBrush(pg.mkBrush(backdrop))
+        self._legend.setLabelTextColor(palette.color(QPalette.ColorRole.WindowText))
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         make_static(self)
@@ -50,10 +58,7 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         legend = item.addLegend(offset=(8, 4), labelTextSize="8pt")
         self._legend = legend
         self._estimated = False  # a server's steps: the entropy is estimated from its top N
-        backdrop = self.palette().color(QPalette.ColorRole.Window)
-        backdrop.setAlpha(200)
-        legend.setBrush(pg.mkBrush(backdrop))
-        legend.setLabelTextColor(self.palette().color(QPalette.ColorRole.WindowText))
+        self.refresh_theme()
         self._entropy = item.plot(
             [],
             [],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import html
+import re
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import (
@@ -132,6 +133,9 @@ class TokenStreamView(QTextEdit):
     def select_step(self, index: int) -> None:
         self._selected = index
         self._update_marks()
+        if 0 <= index < len(self.steps):  # the colour shows how likely; this says it
+            text = re.sub(r"<[^>]+>", "", self.tooltip_for(index).replace("<br>", "; "))
+            self.setAccessibleDescription(html.unescape(text))
 
     def hover_step(self, index: int) -> None:
         if index != self._hovered:
