@@ -7,10 +7,9 @@ import sys
 import threading
 from typing import Any
 
-from app.core.display_text import printable
 from app.core.errors import PlaygroundError
 from app.core.gguf.quant_files import QuantGroup, group_files
-from app.core.units import format_bytes
+from app.core.units import format_bytes, printable
 
 
 def _client() -> Any:

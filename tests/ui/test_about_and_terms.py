@@ -127,3 +127,39 @@ def test_every_folder_has_one_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
     assert settings_path().parent == found["config"]
     os.environ.get("HOME")  # the user's own folders are untouched: all under tmp_path
+
+
+def test_help_opens_the_log_folder(
+    qtbot: QtBot, workspace: Callable[[], MainWindow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    window = workspace()
+    help_menu = next(
+        a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Help"
+    )
+    next(a for a in help_menu.actions() if a.text() == "Open log folder").trigger()
+    assert [Path(url.toLocalFile()) for url in opened] == [paths.log_dir()]
+
+
+def test_the_log_rotates_instead_of_growing_without_end(tmp_path: Path) -> None:
+    import subprocess
+
+    script = (
+        "import logging\n"
+        "from app.__main__ import configure_logging, LOG_BYTES\n"
+        "configure_logging()\n"
+        "line = 'x' * 1000\n"
+        "for _ in range(3 * LOG_BYTES // 1000):\n"
+        "    logging.getLogger('app').info(line)\n"
+    )
+    env = {**os.environ, "LLM_PLAYGROUND_DATA_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+    logs = tmp_path / "logs"
+    from app.__main__ import LOG_BYTES
+
+    assert (logs / "llm-playground.log.1").is_file() and (logs / "llm-playground.log.2").is_file()
+    assert all(p.stat().st_size <= LOG_BYTES + 2000 for p in logs.glob("llm-playground.log*"))

@@ -123,5 +123,6 @@ def test_every_view_follows_a_dark_palette_live(
         assert axis.textPen().color().name() == "#e8eaed"
     legend = window.workspace.timeline._legend
     assert legend.brush().color().name() == "#202124"
+    assert all("#e8eaed" in label.item.toHtml() for _sample, label in legend.items)
     prompt = window.workspace.prompt_edit
     qtbot.waitUntil(lambda: prompt.palette().color(QPalette.ColorRole.Base).name() == "#171717")

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from app.core.display_text import printable
 from app.core.errors import PlaygroundError
 from app.core.hub.hub_client import HubError, HubServerError, RateLimited
+from app.core.units import printable
 
 PART_SUFFIX = ".part"
 

@@ -22,7 +22,6 @@ from typing import BinaryIO
 
 import httpx2
 
-from app.core.display_text import printable
 from app.core.gguf.quant_files import HubFile, QuantGroup
 from app.core.hub.download_parts import (
     PART_SUFFIX,
@@ -57,6 +56,7 @@ from app.core.library.hf_cache import (
     link_snapshot,
 )
 from app.core.library.verified_stamp import read_stamp, write_stamp
+from app.core.units import printable
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20

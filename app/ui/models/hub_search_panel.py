@@ -15,9 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.display_text import printable
 from app.core.hub.hub_client import HubModel, SortKey
-from app.core.units import format_age, format_count
+from app.core.units import format_age, format_count, printable
 from app.ui.widgets.item_table import item_table, number_item
 from app.ui.widgets.theme import set_status_style, status_color
 

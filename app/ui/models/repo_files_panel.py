@@ -15,11 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.display_text import printable
 from app.core.gguf.memory_fit import SystemMemory, Verdict, estimate, fit_for
 from app.core.gguf.quant_files import QuantGroup, group_files
 from app.core.hub.hub_client import RepoDetails
-from app.core.units import format_age, format_bytes, format_count
+from app.core.units import format_age, format_bytes, format_count, printable
 from app.ui.widgets.item_table import item_table, number_item
 from app.ui.widgets.theme import set_status_style, status_color
 from app.ui.window_store import window_store

@@ -47,6 +47,8 @@ class TimelineView(pg.PlotWidget):  # type: ignore[misc]
         backdrop.setAlpha(200)
         self._legend.setBrush(pg.mkBrush(backdrop))
         self._legend.setLabelTextColor(palette.color(QPalette.ColorRole.WindowText))
+        for _sample, label in self._legend.items:  # labels drawn already: render them again
+            label.setText(label.text)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
