@@ -134,7 +134,7 @@ class DownloadWorker(Worker):
 
                 downloader = self._downloader_for(job.endpoint, job.into_hf_cache)
                 models_dir = downloader.models_dir
-                remember(models_dir, job.repo_id, job.revision, job.group)
+                remember(models_dir, job.repo_id, job.revision, job.group, job.into_hf_cache)
                 paths = downloader.download_group(
                     job.repo_id, job.group, job.revision, progress, cancel
                 )

@@ -11,6 +11,7 @@ from pathlib import Path
 from fakehub.server import FakeHub
 from huggingface_hub import scan_cache_dir, try_to_load_from_cache
 
+from app.core.gguf.quant_files import HubFile
 from app.core.hub.downloader import Downloader
 from app.core.hub.hub_client import HubClient
 from app.core.library.library import Library
@@ -43,16 +44,21 @@ def _library(tmp_path: Path, cache: Path) -> Library:
     return Library(tmp_path / "models", cache, tmp_path / "imported.json", tmp_path / "llama")
 
 
+def _on_the_hub(hub: FakeHub) -> tuple[HubClient, str, HubFile]:
+    """A client of the fake Hub, the repository's commit and the Q8_0 file."""
+    client = HubClient(hub.endpoint, token=False)
+    details = client.repo(REPO)
+    return client, details.commit, next(f for f in details.files if f.path == NAME)
+
+
 def test_a_file_in_the_cache_is_used_without_asking_for_it(
     fake_hub: FakeHub, tmp_path: Path
 ) -> None:
     cache = tmp_path / "hf"
-    client = HubClient(fake_hub.endpoint, token=False)
-    details = client.repo(REPO)
-    file = next(f for f in details.files if f.path == NAME)
-    link = _put_in_cache(cache, details.commit, NAME, _served(fake_hub))
+    client, commit, file = _on_the_hub(fake_hub)
+    link = _put_in_cache(cache, commit, NAME, _served(fake_hub))
     downloader = Downloader(client, tmp_path / "models", hf_cache=cache)
-    assert downloader.download(REPO, file, details.commit) == link
+    assert downloader.download(REPO, file, commit) == link
     assert fake_hub.gets_of(NAME) == []  # not one byte asked for
     assert not (tmp_path / "models").exists() or not list((tmp_path / "models").rglob("*.gguf"))
 
@@ -61,11 +67,9 @@ def test_downloads_can_be_kept_in_the_cache_where_other_tools_see_them(
     fake_hub: FakeHub, tmp_path: Path
 ) -> None:
     cache = tmp_path / "hf"
-    client = HubClient(fake_hub.endpoint, token=False)
-    details = client.repo(REPO)
-    file = next(f for f in details.files if f.path == NAME)
+    client, commit, file = _on_the_hub(fake_hub)
     downloader = Downloader(client, tmp_path / "models", hf_cache=cache, into_hf_cache=True)
-    path = downloader.download(REPO, file, details.commit)
+    path = downloader.download(REPO, file, commit)
     assert path.read_bytes() == _served(fake_hub)
     assert path.is_symlink() and path.resolve().name == file.sha256
     assert try_to_load_from_cache(REPO, NAME, cache_dir=cache) == str(path)
@@ -76,7 +80,7 @@ def test_downloads_can_be_kept_in_the_cache_where_other_tools_see_them(
     # Asked again (the app's own folder or the cache): nothing is fetched.
     gets = len(fake_hub.gets_of(NAME))
     plain = Downloader(client, tmp_path / "models", hf_cache=cache)
-    assert plain.download(REPO, file, details.commit) == path
+    assert plain.download(REPO, file, commit) == path
     assert len(fake_hub.gets_of(NAME)) == gets
 
 
@@ -116,3 +120,24 @@ def test_llama_cpps_own_downloads_are_listed(tmp_path: Path, model_path: Path) -
     (entry,) = library.entries()
     assert entry.source == "llama-cache" and entry.architecture == "gemma3"
     assert entry.deletable
+
+
+def test_an_unfinished_download_into_the_cache_resumes_there(
+    fake_hub: FakeHub, tmp_path: Path
+) -> None:
+    from app.core.gguf.quant_files import group_files
+    from app.core.hub.pending_downloads import pending, remember
+
+    cache, models = tmp_path / "hf", tmp_path / "models"
+    client, commit, file = _on_the_hub(fake_hub)
+    (group,) = [g for g in group_files([file])]
+    remember(models, REPO, commit, group, into_hf_cache=True)
+    blob = cache / f"models--{REPO.replace('/', '--')}" / "blobs" / str(file.sha256)
+    blob.parent.mkdir(parents=True)
+    blob.with_name(blob.name + ".incomplete").write_bytes(_served(fake_hub)[:1000])
+    (item,) = pending(models)
+    assert item.into_hf_cache and item.bytes_on_disk(models, cache) == 1000
+    downloader = Downloader(client, models, hf_cache=cache, into_hf_cache=item.into_hf_cache)
+    path = downloader.download(REPO, file, commit)
+    assert path.read_bytes() == _served(fake_hub)
+    assert fake_hub.gets_of(NAME)[-1].headers["Range"] == "bytes=1000-"  # resumed, not anew

@@ -15,6 +15,7 @@ from pathlib import Path
 from app.core.atomic_file import write_atomic
 from app.core.gguf.quant_files import HubFile, QuantGroup
 from app.core.hub.download_parts import PART_SUFFIX, UnsafePath, safe_target
+from app.core.library.hf_cache import INCOMPLETE_SUFFIX, blob_path
 from app.core.state_file import parse_json, set_aside
 
 SUFFIX = ".download.json"
@@ -26,12 +27,17 @@ class PendingDownload:
     revision: str
     group: QuantGroup
     record: Path
+    into_hf_cache: bool = False  # going into the Hugging Face cache's layout
 
-    def bytes_on_disk(self, models_dir: Path) -> int:
+    def bytes_on_disk(self, models_dir: Path, hf_cache: Path | None = None) -> int:
         total = 0
         for file in self.group.files:
             target = safe_target(models_dir, self.repo_id, file.path)
-            for candidate in (target, target.with_name(target.name + PART_SUFFIX)):
+            candidates = [target, target.with_name(target.name + PART_SUFFIX)]
+            if hf_cache is not None and file.sha256 is not None:
+                blob = blob_path(hf_cache, self.repo_id, file.sha256)
+                candidates += [blob, blob.with_name(blob.name + INCOMPLETE_SUFFIX)]
+            for candidate in candidates:
                 if candidate.is_file():
                     total += candidate.stat().st_size
                     break
@@ -43,7 +49,9 @@ def _record_path(models_dir: Path, repo_id: str, group: QuantGroup) -> Path:
     return first.with_name(first.name + SUFFIX)
 
 
-def remember(models_dir: Path, repo_id: str, revision: str, group: QuantGroup) -> Path:
+def remember(
+    models_dir: Path, repo_id: str, revision: str, group: QuantGroup, into_hf_cache: bool = False
+) -> Path:
     record = _record_path(models_dir, repo_id, group)
     record.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -51,6 +59,7 @@ def remember(models_dir: Path, repo_id: str, revision: str, group: QuantGroup) -
         "revision": revision,
         "quant": group.quant,
         "shards_expected": group.shards_expected,
+        "into_hf_cache": into_hf_cache,
         "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in group.files],
     }
     write_atomic(record, json.dumps(document, indent=1))
@@ -74,7 +83,13 @@ def pending(models_dir: Path) -> list[PendingDownload]:
                 for f in data["files"]
             ]
             group = QuantGroup(str(data["quant"]), files, int(data["shards_expected"]))
-            item = PendingDownload(str(data["repo_id"]), str(data["revision"]), group, record)
+            item = PendingDownload(
+                str(data["repo_id"]),
+                str(data["revision"]),
+                group,
+                record,
+                data.get("into_hf_cache") is True,
+            )
             item.bytes_on_disk(models_dir)  # refuses names that leave the models folder
         except (OSError, ValueError, KeyError, TypeError, UnsafePath) as exc:
             set_aside(record, str(exc))  # nothing can be resumed from it

@@ -248,11 +248,12 @@ class ModelsView(QWidget):
         models_dir = self.library.models_dir
         for item in pending(models_dir):
             job = DownloadJob(
-                next(self._ids), item.repo_id, item.group, item.revision, self.endpoint
+                *(next(self._ids), item.repo_id, item.group, item.revision, self.endpoint),
+                item.into_hf_cache,
             )
             self._jobs[job.job_id] = job
             self.queue.add(job.job_id, f"{job.label} · {item.group.label}", item.group.size)
-            have = item.bytes_on_disk(models_dir)
+            have = item.bytes_on_disk(models_dir, self.library.hf_cache)
             self.queue.paused(job.job_id, have, item.group.size)
 
     def _resume(self, job_id: int) -> None:
