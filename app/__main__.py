@@ -15,7 +15,18 @@ from app.core.version import app_version
 LOG_FILE = "llm-playground.log"
 LOG_BYTES = 2 << 20  # then llm-playground.log.1 … .3: a few runs' worth, never unbounded
 LOG_BACKUPS = 3
-SUBCOMMANDS = {"generate", "tokenize", "bpe", "info", "models", "serve", "rpc-worker", "_probe"}
+SUBCOMMANDS = {
+    "generate",
+    "tokenize",
+    "bpe",
+    "info",
+    "models",
+    "serve",
+    "rpc-worker",
+    "lens",
+    "attention",
+    "_probe",
+}
 
 
 def configure_logging() -> None:

@@ -82,6 +82,14 @@ def llama() -> ModuleType:
         return _lib
 
 
+def ggml() -> ctypes.CDLL:
+    """ggml's own library (tensor reads, type traits), as the bindings load it."""
+    llama()
+    from llama_cpp import _ggml
+
+    return _ggml.libggml  # type: ignore[no-any-return]
+
+
 AbortHandler = Callable[[str], None]
 _ABORT_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
 _abort_callback: Any = None  # keeps the ctypes callback alive

@@ -1,0 +1,128 @@
+"""`llm-playground lens` and `llm-playground attention`: inside the model, headless.
+
+lens: for one position of a prompt, what each layer's output would predict if it were
+the last (the logit lens), and the probability of the token the model chose, layer by
+layer. attention: every head's attention weights over a prompt of up to 256 tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+from app.core.errors import SettingsError
+from app.core.units import format_percent, printable
+
+DECIMALS = 6  # attention weights in the JSON: enough for sums to 1 within 1e-5
+
+
+def add_parsers(sub: Any) -> None:
+    lens = sub.add_parser(
+        "lens", help="what each layer would predict at one position (the logit lens)"
+    )
+    lens.add_argument("--model", default="default", help="a GGUF path or 'default'")
+    lens.add_argument("--prompt", required=True)
+    lens.add_argument(
+        "--position",
+        type=int,
+        default=None,
+        help="the token (0-based, BOS included) whose next token is looked at; default: last",
+    )
+    lens.add_argument("--json", action="store_true")
+    attention = sub.add_parser(
+        "attention", help="every attention head's weights over a prompt (up to 256 tokens)"
+    )
+    attention.add_argument("--model", default="default", help="a GGUF path or 'default'")
+    attention.add_argument("--prompt", required=True)
+    attention.add_argument("--json", action="store_true")
+
+
+def _inspector(model: str) -> Any:
+    from app.core.inside.model_inspector import ModelInspector
+    from app.core.llama.engine import Engine
+
+    engine = Engine(model)
+    try:
+        return ModelInspector(engine)
+    except BaseException:
+        engine.close()
+        raise
+
+
+def cmd_lens(args: argparse.Namespace) -> int:
+    from app.core.inside.logit_lens import CAVEAT, logit_lens
+
+    inspector = _inspector(args.model)
+    try:
+        ids = inspector.engine.tokenize_prompt(args.prompt)
+        if args.position is not None and not 0 <= args.position < len(ids):
+            raise SettingsError(
+                f"--position must be 0 to {len(ids) - 1} (the prompt has {len(ids)} "
+                f"tokens, BOS included), got {args.position}"
+            )
+        lens = logit_lens(inspector, ids, args.position)
+    finally:
+        inspector.close()
+        inspector.engine.close()
+    if args.json:
+        json.dump(lens.to_json(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    before = "".join(piece for _id, piece in lens.tokens)
+    out = sys.stdout
+    out.write(f"{CAVEAT}\n")
+    out.write(f"after “{printable(before)}” the model chose “{printable(lens.chosen.piece)}” ")
+    out.write(f"(p = {format_percent(lens.chosen.p)})\n")
+    for entry in lens.layers:
+        top = " · ".join(f"{printable(t.piece)} {format_percent(t.p)}" for t in entry.top)
+        out.write(f"layer {entry.layer:>3}  p(chosen) {format_percent(entry.p_chosen):>7}  {top}\n")
+    first = lens.first_layer_with_answer()
+    if first is not None:
+        out.write(f"the chosen token is the top prediction from layer {first} on\n")
+    return 0
+
+
+def cmd_attention(args: argparse.Namespace) -> int:
+    inspector = _inspector(args.model)
+    try:
+        engine = inspector.engine
+        ids = engine.tokenize_prompt(args.prompt)
+        layers = inspector.attention(ids)
+        pieces = [engine.vocab.text_of(i) for i in ids]
+        windows = [inspector.sliding_window(n) for n in range(len(layers))]
+        kv = [inspector.kv_head_of(h) for h in range(inspector.n_head)]
+    finally:
+        inspector.close()
+        inspector.engine.close()
+    if args.json:
+        document = {
+            "tokens": [{"id": i, "piece": p} for i, p in zip(ids, pieces, strict=True)],
+            "n_head": len(kv),
+            "kv_head_of": kv,
+            "layers": [
+                {
+                    "layer": n + 1,
+                    "sliding_window": windows[n],
+                    "heads": np.round(weights, DECIMALS).tolist(),
+                }
+                for n, weights in enumerate(layers)
+            ],
+        }
+        json.dump(document, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    out = sys.stdout
+    last = printable(pieces[-1])
+    out.write(f"where the last token, “{last}”, looks (the three positions it weighs most)\n")
+    for n, weights in enumerate(layers):
+        window = f", window {windows[n]}" if windows[n] else ""
+        for head in range(weights.shape[0]):
+            row = weights[head, -1]
+            best = np.argsort(row)[::-1][:3]
+            text = " · ".join(f"{printable(pieces[i])} {row[i]:.2f}" for i in best)
+            out.write(f"layer {n + 1:>3} head {head + 1} (kv {kv[head] + 1}{window})  {text}\n")
+    return 0
