@@ -67,10 +67,12 @@ class Lens:
         }
 
 
-def _softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
+def _softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Row-wise softmax in float32, in place (a row of 262,144 logits per layer)."""
+    logits -= logits.max(axis=-1, keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)
+    return logits
 
 
 def logit_lens(
@@ -90,7 +92,7 @@ def logit_lens(
     prefix = list(ids[: position + 1])
     states, model_logits = inspector.residual_states(prefix)
     probs = _softmax(inspector.output_head().logits(states))
-    model = _softmax(model_logits[None, :])[0]
+    model = _softmax(model_logits[None, :].copy())[0]
     if chosen is None:
         chosen = ids[position + 1] if position + 1 < len(ids) else int(np.argmax(model))
     vocab = inspector.engine.vocab
@@ -98,7 +100,7 @@ def logit_lens(
     def token(i: int, p: float) -> LensToken:
         return LensToken(int(i), vocab.text_of(int(i)), float(p))
 
-    def top(row: npt.NDArray[np.float64]) -> tuple[LensToken, ...]:
+    def top(row: npt.NDArray[np.float32]) -> tuple[LensToken, ...]:
         best = np.argpartition(row, -TOP)[-TOP:]
         best = best[np.argsort(row[best])[::-1]]
         return tuple(token(i, row[i]) for i in best)
