@@ -17,8 +17,6 @@ import numpy as np
 from app.core.errors import SettingsError
 from app.core.units import format_percent, printable
 
-DECIMALS = 6  # attention weights in the JSON: enough for sums to 1 within 1e-5
-
 
 def add_parsers(sub: Any) -> None:
     lens = sub.add_parser(
@@ -87,42 +85,27 @@ def cmd_lens(args: argparse.Namespace) -> int:
 
 
 def cmd_attention(args: argparse.Namespace) -> int:
+    from app.core.inside.attention_maps import attention_maps
+
     inspector = _inspector(args.model)
     try:
-        engine = inspector.engine
-        ids = engine.tokenize_prompt(args.prompt)
-        layers = inspector.attention(ids)
-        pieces = [engine.vocab.text_of(i) for i in ids]
-        windows = [inspector.sliding_window(n) for n in range(len(layers))]
-        kv = [inspector.kv_head_of(h) for h in range(inspector.n_head)]
+        maps = attention_maps(inspector, inspector.engine.tokenize_prompt(args.prompt))
     finally:
         inspector.close()
         inspector.engine.close()
     if args.json:
-        document = {
-            "tokens": [{"id": i, "piece": p} for i, p in zip(ids, pieces, strict=True)],
-            "n_head": len(kv),
-            "kv_head_of": kv,
-            "layers": [
-                {
-                    "layer": n + 1,
-                    "sliding_window": windows[n],
-                    "heads": np.round(weights, DECIMALS).tolist(),
-                }
-                for n, weights in enumerate(layers)
-            ],
-        }
-        json.dump(document, sys.stdout, ensure_ascii=False)
+        json.dump(maps.to_json(), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     out = sys.stdout
-    last = printable(pieces[-1])
-    out.write(f"where the last token, “{last}”, looks (the three positions it weighs most)\n")
-    for n, weights in enumerate(layers):
-        window = f", window {windows[n]}" if windows[n] else ""
-        for head in range(weights.shape[0]):
+    pieces = maps.pieces
+    out.write(f"where the last token, “{printable(pieces[-1])}”, looks (its three strongest)\n")
+    for n, weights in enumerate(maps.layers):
+        window = f", window {maps.windows[n]}" if maps.windows[n] else ""
+        for head in range(maps.n_head):
             row = weights[head, -1]
             best = np.argsort(row)[::-1][:3]
             text = " · ".join(f"{printable(pieces[i])} {row[i]:.2f}" for i in best)
-            out.write(f"layer {n + 1:>3} head {head + 1} (kv {kv[head] + 1}{window})  {text}\n")
+            kv = maps.kv_head_of[head] + 1
+            out.write(f"layer {n + 1:>3} head {head + 1} (kv {kv}{window})  {text}\n")
     return 0

@@ -29,7 +29,6 @@ from app.core.library.library import Library, LibraryEntry
 from app.core.library.model_terms import terms_accepted
 from app.core.llama.llama_runtime import physical_cores
 from app.core.settings import RuntimeSettings, SettingsStore
-from app.ui.about_dialog import AboutDialog, show_about
 from app.ui.connect_dialog import describe_remote
 from app.ui.help_dialogs import add_help_menu
 from app.ui.load_status import LoadStatus
@@ -58,7 +57,7 @@ from app.ui.window_parts import (
 )
 from app.ui.window_store import window_store
 from app.workers.engine_requests import ModelLoaded
-from app.workers.engine_worker import EngineThread
+from app.workers.engine_thread import EngineThread
 from app.workers.hub_worker import default_downloader, hub_threads
 from app.workers.tokenizer_worker import TokenizerThread
 
@@ -127,6 +126,7 @@ class MainWindow(QMainWindow):
         self.workspace = WorkspaceView(
             worker, lambda: next(self._ids), self.run_label, self.statusBar().showMessage
         )
+        self.workspace.inside.attach(self._engine.inspection.worker)
         self.compare = CompareView(worker, lambda: next(self._ids))
         self.compare.prompt_edit.setPlainText(SAMPLE_PROMPT)
         self.beam_view = BeamView(worker, lambda: next(self._ids))
@@ -232,9 +232,6 @@ class MainWindow(QMainWindow):
         add_action(self, run_menu, "Step one token", ws.step_once, "Ctrl+.")
         add_action(self, run_menu, "Restore previous branch", ws.restore_branch, "Ctrl+Z")
         add_help_menu(self, self.menuBar().addMenu("&Help"))
-
-    def show_about(self) -> AboutDialog:
-        return show_about(self)
 
     @property
     def loaded_model(self) -> ModelLoaded | None:

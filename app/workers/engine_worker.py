@@ -29,9 +29,10 @@ from app.workers.engine_requests import (
     PaneSpec,
     RunFinished,
 )
+from app.workers.inspection_worker import InspectorSlot
 from app.workers.step_queue import sender
 from app.workers.step_reports import StepReport, StepReporter
-from app.workers.worker_thread import Attempt, Worker, WorkerThread
+from app.workers.worker_thread import Attempt, Worker
 
 if TYPE_CHECKING:
     from app.core.backends.remote_engine import RemoteEngine
@@ -84,6 +85,7 @@ class EngineWorker(Worker):
     def __init__(self) -> None:
         super().__init__()
         self._engine: object = None
+        self.inspection = InspectorSlot()  # the views inside the model, on their own thread
         self._load_cancel = threading.Event()
         self._sig_load.connect(self._load)
         self._sig_connect.connect(self._connect)
@@ -130,8 +132,7 @@ class EngineWorker(Worker):
 
         had_model = self._engine is not None
         if had_model and free_first:
-            self._engine.close()  # type: ignore[attr-defined]
-            self._engine = None
+            self._replace_engine(None)
             had_model = False
 
         def failed(message: str, error: Exception) -> None:
@@ -147,18 +148,13 @@ class EngineWorker(Worker):
             engine = Engine(spec, config, progress=progress)
         if attempt.failed:
             return
-        if self._engine is not None:
-            self._engine.close()  # type: ignore[attr-defined]
-        self._engine = engine
+        self._replace_engine(engine)
         info = engine.info
-        log.info(
-            "loaded %s (%s) on %s, context %d; %s",
-            *(info.card.name, engine.path, info.describe_device(), engine.n_ctx),
-            info.backend.system_info,
-        )
+        facts = (info.card.name, engine.path, info.describe_device(), engine.n_ctx)
+        log.info("loaded %s (%s) on %s, context %d; %s", *facts, info.backend.system_info)
         self.sig_model_loaded.emit(
             ModelLoaded(
-                *(info.card.name, engine.path, info.describe_device(), engine.n_ctx),
+                *facts,
                 *(info.card.layers or 0, info.n_gpu_layers, info.backend),
                 info.card.chat_template,
             )
@@ -184,9 +180,7 @@ class EngineWorker(Worker):
             remote = RemoteEngine(url, api_key)
         if attempt.failed:
             return
-        if self._engine is not None:
-            self._engine.close()  # type: ignore[attr-defined]
-        self._engine = remote
+        self._replace_engine(remote)
         log.info("connected to %s", remote.info.describe())
         self.sig_model_loaded.emit(loaded_from(remote.info))
 
@@ -412,8 +406,7 @@ class EngineWorker(Worker):
         return solo_pane(loaded, spec, prompt, put, self.cancel, note, beam)
 
     def _over_rpc(self) -> bool:
-        config = getattr(self._engine, "config", None)
-        return bool(config is not None and getattr(config, "rpc_workers", ()))
+        return bool(getattr(getattr(self._engine, "config", None), "rpc_workers", ()))
 
     def _guarded(self, needed: bool, body: Callable[[], None], rid: int | None) -> None:
         """Run `body` here, or, when RPC workers hold layers, on a thread llama.cpp may
@@ -430,18 +423,21 @@ class EngineWorker(Worker):
             log.error("%s", exc)
             had_model = self._engine is not None and rid is not None
             self._engine = None  # parked with its thread: never touched again
+            self.inspection.forget()
             if rid is None:
                 self.sig_model_failed.emit(str(exc), False)
             else:
                 self.sig_failed.emit(rid, str(exc))
             self.sig_engine_lost.emit(str(exc), had_model)
 
-    def shutdown(self) -> None:
+    def _replace_engine(self, engine: object) -> None:
+        """A new model (or none): the inspection of the old one ends first (it waits for
+        one in progress, which reads the old model's weights), then the old one goes."""
+        self.inspection.set_engine(None)
         if self._engine is not None:
             self._engine.close()  # type: ignore[attr-defined]
-            self._engine = None
+        self._engine = engine
+        self.inspection.set_engine(engine)
 
-
-class EngineThread(WorkerThread[EngineWorker]):
-    def __init__(self) -> None:
-        super().__init__(EngineWorker(), "engine")
+    def shutdown(self) -> None:
+        self._replace_engine(None)

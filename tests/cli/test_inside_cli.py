@@ -38,7 +38,7 @@ def test_lens_json_has_one_entry_per_layer_ending_in_the_models_choice(
 def test_lens_table_and_a_position_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _err = _run(["lens", "--prompt", PROMPT, "--position", "4"], capsys)
     assert code == 0
-    assert "the model chose “▁is”" in out  # the text's own next token at position 4
+    assert "the model chose “ is”" in out  # the text's own next token at position 4
     assert out.count("\nlayer ") == 18
     code, out, err = _run(["lens", "--prompt", PROMPT, "--position", "99"], capsys)
     assert code == 2 and out == ""

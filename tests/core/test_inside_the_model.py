@@ -43,13 +43,13 @@ def test_the_last_layers_lens_is_the_models_own_distribution(
     assert max(abs(t.p - model[t.id]) for t in last.top if t.id in model) <= 2e-2
     # Where the answer forms: " Paris" leads at layer 13 of 18 on this prompt.
     paris = lens.layers[12].top[0]
-    assert paris.piece == "▁Paris" and paris.p > 0.5
+    assert paris.piece == " Paris" and paris.p > 0.5
 
 
 def test_the_chosen_token_is_followed_across_the_layers(inspector: ModelInspector) -> None:
     ids = inspector.engine.tokenize_prompt("The capital of France is Paris")
     lens = logit_lens(inspector, ids, position=len(ids) - 2)  # before " Paris"
-    assert lens.chosen.piece == "▁Paris"  # the next token of the text, not the argmax
+    assert lens.chosen.piece == " Paris"  # the next token of the text, not the argmax
     assert [e.p_chosen for e in lens.layers][12] > 0.5
     assert len(lens.tokens) == len(ids) - 1
 

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core import paths
 from app.core.library import model_terms
-from app.ui.about_dialog import NOTICES_FILE, AboutDialog
+from app.ui.about_dialog import NOTICES_FILE, AboutDialog, show_about
 from app.ui.main_window import MainWindow
 
 if sys.version_info >= (3, 11):
@@ -30,7 +30,7 @@ def test_the_about_box_names_every_runtime_dependency_and_its_licence(
     qtbot: QtBot, workspace: Callable[[], MainWindow]
 ) -> None:
     window = workspace()
-    about = window.show_about()
+    about = show_about(window)
     assert isinstance(about, AboutDialog)
     text = about.text()
     from app.core.version import VERSION

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from app.core.decoding.step_records import describe_stop
+from app.ui.about_dialog import show_about
 from app.ui.help_dialogs import GLOSSARY, show_glossary, show_shortcuts
 from app.ui.main_window import MainWindow
 from app.ui.widgets.chart_export import PNG_SCALE, export_size
@@ -37,7 +38,7 @@ def test_help_menu_glossary_shortcuts_and_about(qtbot: QtBot, workspace: Workspa
     actions = [a for m in window.menuBar().findChildren(QMenu) for a in m.actions()]
     shortcuts = show_shortcuts(window, actions).browser.toPlainText()
     assert "Ctrl+Return" in shortcuts and "Esc" in shortcuts and "Generate" in shortcuts
-    about = window.show_about()
+    about = show_about(window)
     assert "llama.cpp" in about.text() and "LGPL-3.0" in about.text() and "Gemma" in about.text()
     about.accept()
     assert "Open log folder" in [a.text() for a in help_menu.actions()]

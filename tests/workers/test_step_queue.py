@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.decoding.decoding_settings import DecodingSettings
 from app.workers.engine_requests import GenerationRequest, ModelLoaded, RunFinished
-from app.workers.engine_worker import EngineThread
+from app.workers.engine_thread import EngineThread
 from app.workers.step_queue import StepQueue
 from app.workers.step_reports import StepReport
 

@@ -98,7 +98,7 @@ def logit_lens(
     vocab = inspector.engine.vocab
 
     def token(i: int, p: float) -> LensToken:
-        return LensToken(int(i), vocab.text_of(int(i)), float(p))
+        return LensToken(int(i), vocab.piece_text(int(i)), float(p))
 
     def top(row: npt.NDArray[np.float32]) -> tuple[LensToken, ...]:
         best = np.argpartition(row, -TOP)[-TOP:]
@@ -107,7 +107,7 @@ def logit_lens(
 
     layers = tuple(LensLayer(n + 1, top(row), float(row[chosen])) for n, row in enumerate(probs))
     return Lens(
-        tokens=tuple((int(i), vocab.text_of(int(i))) for i in prefix),
+        tokens=tuple((int(i), vocab.piece_text(int(i))) for i in prefix),
         position=position,
         chosen=token(chosen, model[chosen]),
         layers=layers,

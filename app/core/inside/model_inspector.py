@@ -45,6 +45,7 @@ class ModelInspector:
         self._attention: InspectionContext | None = None
         self._states: dict[int, npt.NDArray[np.float32]] = {}
         self._lock = threading.Lock()
+        self._closed = False  # the model is about to go: nothing may touch it again
 
     # ---- the residual stream ----------------------------------------------------------
     def output_head(self) -> OutputHead:
@@ -58,6 +59,7 @@ class ModelInspector:
         """Every layer's output at the last of `ids` ((n_layer, n_embd), layer 1 first),
         and the model's own logits there."""
         with self._lock:
+            self._check_open()
             if self._lens is None:
                 capture = GraphCapture(
                     lambda name: LAYER_OUTPUT.match(name) is not None, self._keep_last_row
@@ -106,6 +108,7 @@ class ModelInspector:
                 found[int(match.group(1))] = array.reshape(-1, *array.shape[-2:])[:, :, :n]
 
         with self._lock:
+            self._check_open()
             if self._attention is None:
                 capture = GraphCapture(lambda name: ATTENTION.match(name) is not None)
                 self._attention = InspectionContext(
@@ -139,8 +142,14 @@ class ModelInspector:
         period = int(pattern) if isinstance(pattern, int) and pattern > 0 else 6
         return int(window) if layer % period < period - 1 else None
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InspectionError("the model was unloaded; look again at the new one")
+
     def close(self) -> None:
+        """Free the inspection contexts (waiting for one in use); the inspector is done."""
         with self._lock:
+            self._closed = True
             for context in (self._lens, self._attention):
                 if context is not None:
                     context.close()

@@ -76,6 +76,16 @@ class Vocabulary:
         self._pieces[key] = piece
         return piece
 
+    def piece_text(self, token_id: int) -> str:
+        """The token's text (control tokens as e.g. "<bos>"), safe to ask from any thread:
+        its own buffer, no cache (piece() shares both with the engine thread)."""
+        buf = ctypes.create_string_buffer(256)
+        n = self._lib.llama_token_to_piece(self._vocab, token_id, buf, len(buf), 0, True)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self._lib.llama_token_to_piece(self._vocab, token_id, buf, len(buf), 0, True)
+        return bytes(buf.raw[:n]).decode("utf-8", "backslashreplace")
+
     def detokenize(self, ids: Sequence[int], *, special: bool = False) -> bytes:
         return b"".join(self.piece(i, special=special) for i in ids)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.core.decoding.guess_score import GuessResult, GuessScore
 from app.ui.tabs.decoding_panel import DecodingPanel
 from app.ui.tabs.engine_tab import EngineTab
+from app.ui.tabs.inside_views import InsideViews
 from app.ui.widgets.color_legends import boundaries_legend
 from app.ui.widgets.probability_chart import ProbabilityChart
 from app.ui.widgets.timeline_view import TimelineView
@@ -36,6 +38,8 @@ SAMPLE_PROMPT = (
     "and yellowed newspapers."
 )
 OUTPUT_CAPTION = "Output: hover a token for its probabilities, click it to inspect its step"
+
+INSIDE_HEIGHT = 540  # the Layers and Attention views, on a 768-pixel screen
 
 
 class WorkspaceLayout(EngineTab):
@@ -139,7 +143,13 @@ class WorkspaceLayout(EngineTab):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.decoding)
-        side_layout.addWidget(self.chart, 1)
+        # The chart of the next token, and beside it the views inside the model.
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setDocumentMode(True)
+        self.side_tabs.addTab(self.chart, "Next token")
+        self.inside = InsideViews(self.side_tabs, self._next_id)
+        self.side_tabs.currentChanged.connect(self._make_room)
+        side_layout.addWidget(self.side_tabs, 1)
         # The panel scrolls when the window is short (a 768-pixel laptop screen), so a
         # mode that adds parts (the draw, the beams) never grows or overlaps the window.
         self.side_scroll = QScrollArea()
@@ -161,3 +171,11 @@ class WorkspaceLayout(EngineTab):
         layout = QVBoxLayout(self)
         layout.addLayout(top_bar)
         layout.addWidget(self.splitter, 1)
+
+    def _make_room(self, index: int) -> None:
+        """The views inside the model want height: they take the panel's (it scrolls to
+        them); the chart gives it back to the decoding settings."""
+        self.side_tabs.setMinimumHeight(INSIDE_HEIGHT if index > 0 else 0)
+        if index > 0:
+            bar = self.side_scroll.verticalScrollBar()  # the tabs' top at the panel's top
+            QTimer.singleShot(0, lambda: bar.setValue(self.side_tabs.y()))

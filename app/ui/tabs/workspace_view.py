@@ -384,6 +384,7 @@ class WorkspaceView(WorkspaceLayout):
         )
         self.stream_view.select_step(index)
         self.timeline.select_step(index)
+        self.inside.show_step(record.prompt, record.ids, index, record.steps[index].number)
 
     def _on_hover(self, index: int) -> None:
         self.stream_view.hover_step(index)
