@@ -31,7 +31,9 @@ PROMPT = "The capital of France is"
 LONG = (
     "Detective Jameson sat in his cramped office, surrounded by stacks of dusty files and "
     "yellowed newspapers. The rain drummed against the window as he read the letter again, "
-    "slowly, looking for the detail he had missed the first time."
+    "slowly, looking for the detail he had missed the first time. Somewhere below, a car "
+    "door slammed, and footsteps climbed the stairs, heavy and unhurried, as if whoever it "
+    "was had all the time in the world."
 )
 
 
@@ -75,8 +77,10 @@ def main() -> int:
         contexts_mb = (process.memory_info().rss - before) / 1e6 - head_mb
         opened: list[float] = []
         for _ in range(args.rounds):  # alternating: the machine's noise hits both alike
+            time.sleep(1.0)  # BLAS's threads spin a moment after the projection: let them rest
             opened.append(_tokens_per_second(engine, ids, args.tokens))
-            inspector.close()  # the contexts gone, the output head kept
+            inspector.free_contexts()  # the contexts gone, the output head kept
+            time.sleep(1.0)
             closed.append(_tokens_per_second(engine, ids, args.tokens))
             logit_lens(inspector, ids)
             inspector.attention(long_ids)

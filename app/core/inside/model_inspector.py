@@ -146,11 +146,19 @@ class ModelInspector:
         if self._closed:
             raise InspectionError("the model was unloaded; look again at the new one")
 
+    def free_contexts(self) -> None:
+        """Give back the inspection contexts' memory; the next look makes them again."""
+        with self._lock:
+            self._free()
+
     def close(self) -> None:
         """Free the inspection contexts (waiting for one in use); the inspector is done."""
         with self._lock:
             self._closed = True
-            for context in (self._lens, self._attention):
-                if context is not None:
-                    context.close()
-            self._lens = self._attention = None
+            self._free()
+
+    def _free(self) -> None:
+        for context in (self._lens, self._attention):
+            if context is not None:
+                context.close()
+        self._lens = self._attention = None

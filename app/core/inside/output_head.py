@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from app.core.errors import PlaygroundError
 from app.core.gguf.gguf_file import GGUFFile, TensorInfo
-from app.core.llama.ggml_weights import as_float32, float_bytes
+from app.core.llama.ggml_weights import as_float32, as_float32_columns, float_bytes
 from app.core.units import format_bytes
 
 SUPPORTED = ("llama", "qwen2", "gemma3")
@@ -32,7 +32,7 @@ class UnsupportedModel(PlaygroundError):
 class OutputHead:
     norm: npt.NDArray[np.float32]  # (n_embd,)
     eps: float
-    matrix: npt.NDArray[np.float32]  # (n_vocab, n_embd)
+    columns: npt.NDArray[np.float32]  # the output matrix transposed: (n_embd, n_vocab)
     softcap: float | None
 
     def logits(self, states: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -40,7 +40,7 @@ class OutputHead:
         states = states.astype(np.float32, copy=False)
         scale = 1.0 / np.sqrt(np.mean(states * states, axis=1, keepdims=True) + self.eps)
         normed = (states * scale) * self.norm
-        logits = normed @ self.matrix.T
+        logits = normed @ self.columns
         if self.softcap:
             logits = self.softcap * np.tanh(logits / self.softcap)
         return np.asarray(logits, dtype=np.float32)
@@ -80,6 +80,6 @@ def load_output_head(gguf: GGUFFile, available: int | None = None) -> OutputHead
     return OutputHead(
         norm=as_float32(path, norm_info).reshape(-1),
         eps=float(eps) if eps is not None else 1e-6,
-        matrix=as_float32(path, matrix_info),
+        columns=as_float32_columns(path, matrix_info),
         softcap=float(cap) if cap else None,
     )
