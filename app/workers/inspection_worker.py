@@ -9,6 +9,9 @@ waits for an inspection in progress (InspectorSlot).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -17,6 +20,7 @@ from PySide6.QtCore import Signal, Slot
 from app.core.llama.graph_capture import InspectionError
 from app.workers.worker_thread import Attempt, Worker, WorkerThread
 
+INSPECTION_NICE = 10
 _FOR_SERVER = (
     "the views inside the model read a model loaded on this computer (llama.cpp's graph), "
     "not one on a server"
@@ -94,6 +98,7 @@ class InspectionWorker(Worker):
     def _run(self, request: InspectionRequest) -> None:
         if request.request_id != self._latest:
             return  # the user has moved on to another step
+        _yield_to_the_stream()
         rid = request.request_id
         with Attempt("looking inside the model", lambda m, _e: self.sig_failed.emit(rid, m)):
             from app.core.inside.model_inspector import ModelInspector
@@ -109,6 +114,15 @@ class InspectionWorker(Worker):
                 from app.core.inside.attention_maps import attention_maps
 
                 self.sig_attention.emit(rid, attention_maps(inspector, ids))
+
+
+def _yield_to_the_stream() -> None:
+    """Run this thread (and the compute threads it starts, which inherit it) at a lower
+    priority than the engine's, so a stream in progress keeps the cores first. Linux
+    applies a nice value per thread; elsewhere this does nothing."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), INSPECTION_NICE)
 
 
 class InspectionThread(WorkerThread[InspectionWorker]):
