@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "rpc-worker",
     "lens",
     "attention",
+    "score",
     "_probe",
 }
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app import inside_cli, remote_cli, rpc_cli, serve_cli
+from app import course_cli, inside_cli, remote_cli, rpc_cli, serve_cli
 from app.core.backends.server_answers import ServerError
 from app.core.errors import PlaygroundError, PromptError, SettingsError
 from app.core.llama.rpc_workers import WorkerError
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cli.add_parser(sub)
     rpc_cli.add_parser(sub)
     inside_cli.add_parsers(sub)
+    course_cli.add_parsers(sub)
 
     probe = sub.add_parser("_probe", help=argparse.SUPPRESS)
     probe.add_argument("path", type=Path)
@@ -367,6 +368,7 @@ COMMANDS = {
     "rpc-worker": rpc_cli.cmd_rpc_worker,
     "lens": inside_cli.cmd_lens,
     "attention": inside_cli.cmd_attention,
+    "score": course_cli.cmd_score,
 }
 
 

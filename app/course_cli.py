@@ -1,0 +1,60 @@
+"""`llm-playground score`: how surprising a text is to a model, token by token (what
+pre-training optimises: the log-probability of each next token of real text)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import PromptError
+from app.core.units import printable
+
+
+def add_parsers(sub: Any) -> None:
+    score = sub.add_parser(
+        "score", help="each token's log p and rank under a model, perplexity, bits per byte"
+    )
+    score.add_argument("--model", default="default", help="a GGUF path or 'default'")
+    source = score.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text")
+    source.add_argument("--file", type=Path, help="a UTF-8 text file")
+    score.add_argument("--json", action="store_true")
+
+
+def _text(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        return str(args.text)
+    try:
+        return Path(args.file).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PromptError(f"{args.file} is not UTF-8 text (byte {exc.start + 1})") from None
+    except OSError as exc:
+        raise PromptError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from app.core.decoding.text_score import score_text
+    from app.core.llama.engine import Engine
+
+    text = _text(args)
+    with Engine(args.model) as engine:
+        result = score_text(engine, text)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    out = sys.stdout
+    for token in result.tokens:
+        top = " · ".join(f"{printable(p)} {q:.1%}" for _i, p, q in token.top[:3])
+        out.write(
+            f"{printable(token.piece):<20} log p {token.logprob:8.3f}  "
+            f"rank {token.rank:>6}  ({top})\n"
+        )
+    out.write(
+        f"{len(result.tokens)} tokens · perplexity {result.perplexity:.2f} · "
+        f"{result.bits_per_byte:.3f} bits per byte · chunks of {result.chunk}\n"
+    )
+    return 0
