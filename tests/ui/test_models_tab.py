@@ -64,7 +64,7 @@ def test_download_from_the_hub_then_generate(
     qtbot.waitUntil(lambda: bool(panel.groups), timeout=10_000)
     assert panel.table.item(0, 0).text() == "★ Q4_K_M"
     assert panel.table.item(0, 3).text() == "fits"
-    assert "License: gemma" in panel.facts.text()
+    assert "Gemma Terms of Use</a> — <b>restricted open weights</b>" in panel.facts.text()
     assert panel.download_button.isEnabled()
 
     panel.download_button.click()

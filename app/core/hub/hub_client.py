@@ -117,6 +117,7 @@ class HubModel:
     last_modified: datetime | None
     gated: str | None  # None, "auto" or "manual"
     pipeline_tag: str | None = None
+    license: str | None = None  # the Hub's licence id, from the "license:" tag
 
     @property
     def name(self) -> str:
@@ -288,6 +289,7 @@ class HubClient:
                     last_modified=m.last_modified,
                     gated=_gated(m.gated),
                     pipeline_tag=m.pipeline_tag,
+                    license=_license(m),
                 )
                 for m in found
             ]

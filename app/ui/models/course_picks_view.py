@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QTableWidgetItem, QVBoxLayout, QWidget
 from app.core.errors import PlaygroundError
 from app.core.library.catalog import CatalogEntry, load_catalog
 from app.ui.widgets.item_table import item_table
+from app.ui.widgets.license_text import license_cell
 
 
 class CoursePicksView(QWidget):
@@ -40,7 +41,10 @@ class CoursePicksView(QWidget):
             name.setToolTip(f"{entry.repo}\nrecommended file: {entry.file}")
             why = QTableWidgetItem(entry.why)
             why.setToolTip(entry.why + (f"\nPairs with: {entry.pair}" if entry.pair else ""))
-            cells = (name, QTableWidgetItem(entry.kind), QTableWidgetItem(entry.license), why)
+            text, tip = license_cell(entry.license, entry.repo)
+            licence = QTableWidgetItem(text)
+            licence.setToolTip(tip)
+            cells = (name, QTableWidgetItem(entry.kind), licence, why)
             for column, item in enumerate(cells):
                 self.table.setItem(row, column, item)
         self.table.resizeRowsToContents()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.core.hub.hub_client import HubModel, SortKey
 from app.core.units import format_age, format_count, printable
 from app.ui.widgets.item_table import item_table, number_item
+from app.ui.widgets.license_text import license_cell
 from app.ui.widgets.theme import set_status_style, status_color
 
 SORTS: list[tuple[str, SortKey]] = [
@@ -25,6 +26,13 @@ SORTS: list[tuple[str, SortKey]] = [
     ("Most liked", "likes"),
     ("Recently updated", "updated"),
 ]
+
+
+def _license_item(model: HubModel) -> QTableWidgetItem:
+    text, tip = license_cell(model.license, model.repo_id)
+    item = QTableWidgetItem(text)
+    item.setToolTip(tip)
+    return item
 
 
 class HubSearchPanel(QWidget):
@@ -52,7 +60,9 @@ class HubSearchPanel(QWidget):
         row.addWidget(self.search_edit, 1)
         row.addWidget(self.sort_box)
         row.addWidget(search_button)
-        self.table = item_table(["Model", "Author", "Downloads", "Likes", "Updated", "Access"], 0)
+        self.table = item_table(
+            ["Model", "Author", "Downloads", "Likes", "Updated", "Access", "License"], 0
+        )
         self.table.setAccessibleName("Hub search results")
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.status = QLabel("Search the Hub, or start from the course picks.")
@@ -91,6 +101,7 @@ class HubSearchPanel(QWidget):
                 number_item(format_count(model.likes), model.likes),
                 number_item(format_age(model.last_modified), stamp),
                 access,
+                _license_item(model),
             )
             for column, item in enumerate(cells):
                 self.table.setItem(row, column, item)

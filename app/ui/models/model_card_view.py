@@ -13,6 +13,7 @@ from app.core.gguf.model_card import ModelCard
 from app.core.hub.hub_client import RepoDetails
 from app.core.units import format_age, format_bytes, format_count
 from app.ui.models.repo_files_panel import FIT_KINDS
+from app.ui.widgets.license_text import license_html
 from app.ui.widgets.theme import status_color
 
 
@@ -47,11 +48,10 @@ class ModelCardView(QTextBrowser):
         if details is not None:
             self.hub_line = _row(
                 "On the Hub",
-                f"{html.escape(details.repo_id)} · license {html.escape(details.license or '?')}"
-                f" · {format_count(details.downloads)} downloads · "
+                f"{html.escape(details.repo_id)} · {format_count(details.downloads)} downloads · "
                 f"{format_count(details.likes)} likes · updated "
                 f"{format_age(details.last_modified)}",
-            )
+            ) + _row("License (Hub)", license_html(details.license, details.repo_id))
         else:
             self.hub_line = _row("On the Hub", html.escape(problem))
         self._render()
@@ -81,7 +81,7 @@ class ModelCardView(QTextBrowser):
             ),
             _row("Quantization", html.escape(c.quantization)),
             _row("File size", format_bytes(c.file_size)),
-            _row("License (file)", html.escape(c.license or "not stated")),
+            _row("License (file)", license_html(c.license)),
             _row("Kind", kind),
             _row("Chat template", "yes" if c.chat_template else "none"),
         ]

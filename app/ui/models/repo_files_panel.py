@@ -3,6 +3,8 @@ for this machine, and the Download button."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
@@ -20,6 +22,7 @@ from app.core.gguf.quant_files import QuantGroup, group_files
 from app.core.hub.hub_client import RepoDetails
 from app.core.units import format_age, format_bytes, format_count, printable
 from app.ui.widgets.item_table import item_table, number_item
+from app.ui.widgets.license_text import license_html
 from app.ui.widgets.theme import set_status_style, status_color
 from app.ui.window_store import window_store
 
@@ -45,6 +48,8 @@ class RepoFilesPanel(QWidget):
         self.title.setFont(font)
         self.facts = QLabel("")
         self.facts.setWordWrap(True)
+        self.facts.setTextFormat(Qt.TextFormat.RichText)
+        self.facts.setOpenExternalLinks(True)
         self.note = QLabel("")
         self.note.setWordWrap(True)
         set_status_style(self.note, "warning")
@@ -91,7 +96,7 @@ class RepoFilesPanel(QWidget):
         self.details = None
         self.groups = []
         self.title.setText(title)
-        self.facts.setText(message)
+        self.facts.setText(html.escape(message))
         self.note.setVisible(False)
         self.token_button.setVisible(False)
         self.table.setRowCount(0)
@@ -109,12 +114,12 @@ class RepoFilesPanel(QWidget):
         self.groups = group_files(details.files)
         self.title.setText(printable(details.repo_id))
         facts = [
-            f"License: {details.license or 'not stated'}",
+            f"License: {license_html(details.license, details.repo_id)}",
             f"{format_count(details.downloads)} downloads",
             f"{format_count(details.likes)} likes",
             f"updated {format_age(details.last_modified)}",
         ]
-        self.facts.setText(" · ".join(facts))
+        self.facts.setText(" · ".join(facts[1:]) + "<br>" + facts[0])
         gated = details.gated is not None
         self.note.setVisible(gated or not self.groups)
         self.token_button.setVisible(gated)
