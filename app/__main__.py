@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "lens",
     "attention",
     "score",
+    "reward",
     "_probe",
 }
 

@@ -32,7 +32,7 @@ MAX_TOP = 1000  # alternatives listed per step
 MAX_INT32 = 2**31 - 1
 # Arguments that are text for the model: on POSIX a byte that is not UTF-8 arrives as a
 # lone surrogate (PEP 383) that no encoder accepts. Paths keep their bytes as they are.
-TEXT_ARGUMENTS = ("prompt", "text", "stop")
+TEXT_ARGUMENTS = ("prompt", "text", "stop", "chosen", "rejected")
 
 
 _json_errors = False  # --json was given: errors are JSON objects too
@@ -369,6 +369,7 @@ COMMANDS = {
     "lens": inside_cli.cmd_lens,
     "attention": inside_cli.cmd_attention,
     "score": course_cli.cmd_score,
+    "reward": course_cli.cmd_reward,
 }
 
 

@@ -1,5 +1,7 @@
 """`llm-playground score`: how surprising a text is to a model, token by token (what
-pre-training optimises: the log-probability of each next token of real text)."""
+pre-training optimises: the log-probability of each next token of real text).
+`llm-playground reward`: a chosen and a rejected answer under a base and an instruct
+model, as DPO's implicit reward sees them (what post-training changed)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,16 @@ def add_parsers(sub: Any) -> None:
     source.add_argument("--text")
     source.add_argument("--file", type=Path, help="a UTF-8 text file")
     score.add_argument("--json", action="store_true")
+    reward = sub.add_parser(
+        "reward", help="chosen vs rejected answer: DPO's implicit reward, base vs instruct"
+    )
+    reward.add_argument("--base", required=True, help="the base model (the reference)")
+    reward.add_argument("--instruct", required=True, help="its instruct model (the policy)")
+    reward.add_argument("--prompt", required=True)
+    reward.add_argument("--chosen", required=True)
+    reward.add_argument("--rejected", required=True)
+    reward.add_argument("--beta", type=float, default=0.1, help="DPO's β (default 0.1)")
+    reward.add_argument("--json", action="store_true")
 
 
 def _text(args: argparse.Namespace) -> str:
@@ -56,5 +68,32 @@ def cmd_score(args: argparse.Namespace) -> int:
     out.write(
         f"{len(result.tokens)} tokens · perplexity {result.perplexity:.2f} · "
         f"{result.bits_per_byte:.3f} bits per byte · chunks of {result.chunk}\n"
+    )
+    return 0
+
+
+def cmd_reward(args: argparse.Namespace) -> int:
+    from app.core.decoding.preference import compare_answers
+    from app.core.llama.engine import Engine
+
+    result = compare_answers(
+        Engine, args.base, args.instruct, args.prompt, (args.chosen, args.rejected), args.beta
+    )
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    out = sys.stdout
+    for name, answer in (("chosen", result.chosen), ("rejected", result.rejected)):
+        n = max(1, len(answer.ids))
+        out.write(
+            f"{name:<8} log p base {answer.sum_base:9.3f} ({answer.sum_base / n:.3f}/token)  "
+            f"instruct {answer.sum_instruct:9.3f} ({answer.sum_instruct / n:.3f}/token)  "
+            f"reward {answer.reward(result.beta):+.4f}\n"
+        )
+    out.write(
+        f"margin {result.margin:+.4f} · σ(margin) = {result.p_chosen:.3f} that the chosen "
+        f"answer is preferred (β = {result.beta:g}; the instruct model stands in for the "
+        "policy, the base model for the reference)\n"
     )
     return 0
