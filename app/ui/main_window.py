@@ -40,6 +40,7 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.tabs.beam_view import BeamView
 from app.ui.tabs.compare_view import CompareView
 from app.ui.tabs.prompt_link import PromptLink
+from app.ui.tabs.score_view import ScoreView
 from app.ui.tabs.tokenizer_view import TokenizerView
 from app.ui.tabs.workspace_layout import SAMPLE_PROMPT
 from app.ui.tabs.workspace_view import WorkspaceView
@@ -85,7 +86,6 @@ class MainWindow(QMainWindow):
         self.error_dialog: QMessageBox | None = None
         self.reload_offer: QMessageBox | None = None
         self.terms_question: QMessageBox | None = None
-
         self._engine = EngineThread()
         worker = self._engine.worker
         worker.sig_model_loaded.connect(self._on_model_loaded)
@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
         self._tokenizer_thread = TokenizerThread()
         self.tokenizer = TokenizerView(self._tokenizer_thread.worker)
         self.tabs.addTab(self.tokenizer, "Tokenizer")
+        self.score = ScoreView(self._local_model_path)
+        self.tabs.addTab(self.score, "Score")
         library = library or Library()
         self._hub, self._downloads = hub_threads(
             default_downloader(library.models_dir, library.hf_cache)
@@ -164,7 +166,6 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(
             lambda _i: self.run_label.setVisible(self.tabs.currentWidget() is self.workspace)
         )
-
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(model_row)
@@ -440,6 +441,7 @@ class MainWindow(QMainWindow):
         save_geometry(self, self._settings_store, self.workspace.splitter)
         self.servers.close()
         self.tokenizer.close_worker()
+        self.score.close_worker()
         self._tokenizer_thread.close()
         self._downloads.close()
         self._hub.close()
