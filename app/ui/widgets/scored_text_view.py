@@ -9,7 +9,7 @@ import html
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QTextEdit, QToolTip, QWidget
+from PySide6.QtWidgets import QPlainTextEdit, QToolTip, QWidget
 
 from app.core.decoding.text_score import ScoredToken, TextScore
 from app.core.units import format_percent
@@ -39,7 +39,7 @@ def shown(piece: str) -> str:
     return visible_piece(piece.encode("utf-8", "surrogateescape"))
 
 
-class ScoredTextView(QTextEdit):
+class ScoredTextView(QPlainTextEdit):
     token_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -62,14 +62,20 @@ class ScoredTextView(QTextEdit):
         if score is None:
             return
         cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()  # one layout for the whole text, not one per token
+        formats: dict[str, QTextCharFormat] = {}
         for token in score.tokens:
             start = cursor.position()
-            fmt = QTextCharFormat()
-            fmt.setBackground(self.color_of(token))
-            fmt.setForeground(palette.TOKEN_TEXT)
+            colour = self.color_of(token)
+            fmt = formats.get(colour.name())
+            if fmt is None:
+                fmt = formats[colour.name()] = QTextCharFormat()
+                fmt.setBackground(colour)
+                fmt.setForeground(palette.TOKEN_TEXT)
             cursor.insertText(token.piece, fmt)
             self._starts.append(start)
             self._ends.append(cursor.position())
+        cursor.endEditBlock()
 
     def color_of(self, token: ScoredToken) -> QColor:
         if self.mode == "rank":
