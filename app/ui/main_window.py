@@ -39,8 +39,8 @@ from app.ui.server_actions import ServerActions
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.tabs.beam_view import BeamView
 from app.ui.tabs.compare_view import CompareView
+from app.ui.tabs.course_tabs import CourseTabs
 from app.ui.tabs.prompt_link import PromptLink
-from app.ui.tabs.score_view import ScoreView
 from app.ui.tabs.tokenizer_view import TokenizerView
 from app.ui.tabs.workspace_layout import SAMPLE_PROMPT
 from app.ui.tabs.workspace_view import WorkspaceView
@@ -145,8 +145,7 @@ class MainWindow(QMainWindow):
         self._tokenizer_thread = TokenizerThread()
         self.tokenizer = TokenizerView(self._tokenizer_thread.worker)
         self.tabs.addTab(self.tokenizer, "Tokenizer")
-        self.score = ScoreView(self._local_model_path)
-        self.tabs.addTab(self.score, "Score")
+        self.course = CourseTabs(self.tabs, self._local_model_path)  # Score, Preference
         library = library or Library()
         self._hub, self._downloads = hub_threads(
             default_downloader(library.models_dir, library.hf_cache)
@@ -441,7 +440,7 @@ class MainWindow(QMainWindow):
         save_geometry(self, self._settings_store, self.workspace.splitter)
         self.servers.close()
         self.tokenizer.close_worker()
-        self.score.close_worker()
+        self.course.close()
         self._tokenizer_thread.close()
         self._downloads.close()
         self._hub.close()

@@ -23,7 +23,7 @@ def test_the_course_sentence_scored_beside_a_second_model(
     chat_model_path: Path,
 ) -> None:
     window = workspace()
-    view = window.score
+    view = window.course.score
     window.tabs.setCurrentWidget(view)
     view.set_second_model(chat_model_path)  # the same weights, another file
     view.start()
