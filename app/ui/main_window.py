@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         self._tokenizer_thread = TokenizerThread()
         self.tokenizer = TokenizerView(self._tokenizer_thread.worker)
         self.tabs.addTab(self.tokenizer, "Tokenizer")
-        self.course = CourseTabs(self.tabs, self._local_model_path)  # Score, Preference
+        self.course = CourseTabs(self.tabs, self._local_model_path, self.workspace.full_text)
         library = library or Library()
         self._hub, self._downloads = hub_threads(
             default_downloader(library.models_dir, library.hf_cache)

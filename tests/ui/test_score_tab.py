@@ -49,3 +49,21 @@ def test_the_course_sentence_scored_beside_a_second_model(
     assert f"rank {first.tokens[index].rank:,}" in tip and "the model expected" in tip
     view.mode.setCurrentIndex(1)
     assert "surprisal" in view.legend.text()
+
+
+def test_a_workspace_run_is_sent_to_the_score_tab(
+    qtbot: QtBot, workspace: Callable[[], MainWindow], run_tokens: Callable[[MainWindow, int], None]
+) -> None:
+    window = workspace()
+    view = window.course.score
+    view.take_workspace_text()
+    assert "generate there first" in view.verdict.text()
+    run_tokens(window, 4)
+    view.take_workspace_text()
+    expected = window.workspace.record.prompt + window.workspace.record.text()  # type: ignore[union-attr]
+    assert view.input.toPlainText() == expected
+    qtbot.waitUntil(lambda: view.panes[0].score is not None, timeout=120_000)
+    scored = view.panes[0].score
+    assert scored is not None
+    # The generated tokens were the model's greedy choices: rank 1 at the end of the text.
+    assert [t.rank for t in scored.tokens[-3:]] == [1, 1, 1]

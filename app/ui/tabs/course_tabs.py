@@ -15,8 +15,13 @@ from app.ui.tabs.side_by_side_view import SideBySideView
 
 
 class CourseTabs:
-    def __init__(self, tabs: QTabWidget, current_model: Callable[[], Path | None]) -> None:
-        self.score = ScoreView(current_model)
+    def __init__(
+        self,
+        tabs: QTabWidget,
+        current_model: Callable[[], Path | None],
+        workspace_text: Callable[[], str],
+    ) -> None:
+        self.score = ScoreView(current_model, workspace_text)
         tabs.addTab(self.score, "Score")
         self.preference = PreferenceView(current_model)
         tabs.addTab(self.preference, "Preference")

@@ -104,10 +104,14 @@ class ScorePane(QWidget):
 
 class ScoreView(QWidget):
     def __init__(
-        self, current_model: Callable[[], Path | None], parent: QWidget | None = None
+        self,
+        current_model: Callable[[], Path | None],
+        workspace_text: Callable[[], str] = lambda: "",
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._current_model = current_model
+        self._workspace_text = workspace_text
         self._thread = ScoreThread()
         worker = self._thread.worker
         worker.sig_scored.connect(self._on_scored)
@@ -130,6 +134,9 @@ class ScoreView(QWidget):
         for key, label in MODES:
             self.mode.addItem(label, key)
         self.mode.currentIndexChanged.connect(lambda _i: self._recolour())
+        self.take_button = QPushButton("Take the Workspace's text")
+        self.take_button.setToolTip("The Workspace's prompt and what the model wrote after it")
+        self.take_button.clicked.connect(self.take_workspace_text)
         self.second_button = QPushButton("Compare with another model…")
         self.second_button.clicked.connect(self._pick_second)
         self.progress = QProgressBar()
@@ -141,7 +148,9 @@ class ScoreView(QWidget):
         self.verdict = QLabel("")
         self.verdict.setWordWrap(True)
         controls = QHBoxLayout()
-        for widget in (self.score_button, self.open_button, self.mode, self.second_button):
+        for widget in (
+            self.score_button, self.open_button, self.take_button, self.mode, self.second_button
+        ):  # fmt: skip
             controls.addWidget(widget)
         controls.addWidget(self.progress)
         controls.addStretch(1)
@@ -227,6 +236,14 @@ class ScoreView(QWidget):
         )
 
     # ---- choices ----------------------------------------------------------------------
+    def take_workspace_text(self) -> None:
+        text = self._workspace_text()
+        if not text:
+            self.verdict.setText("The Workspace has no run yet: generate there first.")
+            return
+        self.input.setPlainText(text)
+        self.start()
+
     def _recolour(self) -> None:
         mode = str(self.mode.currentData())
         self.legend.setText(

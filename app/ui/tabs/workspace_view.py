@@ -364,6 +364,11 @@ class WorkspaceView(WorkspaceLayout):
             parts.append("generating…")
         self.run_label.setText(" · ".join(parts))
 
+    def full_text(self) -> str:
+        """The prompt and what was generated after it (for the Score tab)."""
+        record = self.record
+        return record.prompt + record.text() if record is not None else ""
+
     # ---- selection and chart ----------------------------------------------------------
     def select_step(self, index: int) -> None:
         if self.record is None or not 0 <= index < len(self.record.steps):
