@@ -1,5 +1,6 @@
-"""Tokens per second of a model on this computer, measured on demand with a short greedy
-run on a thread of its own (the model loaded there for the run, then freed)."""
+"""The Side by side tab's thread: tokens per second of a model on this computer,
+measured on demand with a short greedy run (the model loaded there for the run, then
+freed), and a Hub repository's facts looked up."""
 
 from __future__ import annotations
 
@@ -19,11 +20,41 @@ class SpeedWorker(Worker):
     """(model path, tokens per second)."""
     sig_failed = Signal(str, str)
 
+    sig_found = Signal(object)
+    """(ModelFacts) of a Hub repository."""
+    sig_lookup_failed = Signal(str)
+
     _sig_measure = Signal(str)
+    _sig_lookup = Signal(str)
 
     def __init__(self) -> None:
         super().__init__()
         self._sig_measure.connect(self._measure)
+        self._sig_lookup.connect(self._lookup)
+
+    def lookup(self, repo_id: str) -> None:
+        self._sig_lookup.emit(repo_id)
+
+    @Slot(str)
+    def _lookup(self, repo_id: str) -> None:
+        from app.core.gguf.quant_files import group_files
+        from app.core.hub.hub_client import HubClient
+        from app.core.library.model_facts import hub_facts
+
+        with Attempt("asking the Hub", lambda m, _e: self.sig_lookup_failed.emit(m)):
+            details = HubClient().repo(repo_id.strip())
+            groups = group_files(details.files)
+            best = groups[0] if groups else None
+            updated = details.last_modified.date().isoformat() if details.last_modified else None
+            self.sig_found.emit(
+                hub_facts(
+                    details.repo_id,
+                    details.license,
+                    updated,
+                    best.quant if best else None,
+                    best.size if best else 0,
+                )
+            )
 
     def measure(self, path: Path) -> None:
         self._sig_measure.emit(str(path))

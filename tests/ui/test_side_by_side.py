@@ -37,3 +37,25 @@ def test_the_loaded_model_beside_gpt4o_and_gemini(
     qtbot.waitUntil(lambda: "tokens/s" in cell("speed here", "Gemma 3 270m"), timeout=120_000)
     view.add_references()  # no duplicates
     assert len(view.models) == 3
+
+
+def test_a_hub_repository_beside_the_loaded_model(
+    qtbot: QtBot, workspace: Callable[[], MainWindow], fake_hub: object, monkeypatch: object
+) -> None:
+    from fakehub.server import FakeHub
+    from huggingface_hub import constants
+
+    assert isinstance(fake_hub, FakeHub)
+    monkeypatch.setattr(constants, "ENDPOINT", fake_hub.endpoint)  # type: ignore[attr-defined]
+    window = workspace()
+    view = window.course.side_by_side
+    view.repo.setText("acme")
+    view._add_hub()
+    assert "owner/name" in view.note.text()
+    view.repo.setText("acme/Tiny-GGUF")
+    view._add_hub()
+    qtbot.waitUntil(lambda: len(view.models) == 1, timeout=30_000)
+    facts = view.models[0].facts
+    assert facts["provider / author"] == "acme" and facts["quantization"] == "Q4_K_M"
+    assert facts["licence tier"] == "open weights"  # acme/Tiny-GGUF is apache-2.0
+    assert facts["released / updated"][:4].isdigit()

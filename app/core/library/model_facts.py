@@ -116,3 +116,39 @@ REFERENCE_MODELS = (
         },
     ),
 )
+
+
+def hub_facts(
+    repo_id: str,
+    license_id: str | None,
+    updated: str | None,
+    quant: str | None,
+    size: int,
+    parameters: str | None = None,
+) -> ModelFacts:
+    """A Hub repository not downloaded: what the Hub says (its recommended file's size
+    and quantization, its licence, when it was last updated); the rest "see its file"."""
+    from app.core.gguf.memory_fit import estimate as need_for
+
+    info = license_info(license_id, repo_id)
+    later = "in its GGUF (download it to read)"
+    return ModelFacts(
+        name=repo_id.split("/", 1)[-1],
+        facts={
+            "provider / author": repo_id.split("/", 1)[0],
+            "parameters": parameters or later,
+            "layers": later,
+            "context window": later,
+            "maximum output": later,
+            "released / updated": updated or NOT_STATED,
+            "knowledge cutoff": NOT_STATED,
+            "licence": license_id or NOT_STATED,
+            "licence tier": info.tier,
+            "open weights": "yes (GGUF files on the Hub)",
+            "quantization": quant or NOT_STATED,
+            "file size": format_bytes(size) if size else NOT_STATED,
+            "memory needed here": f"about {format_bytes(need_for(size).total)}" if size else "—",
+            "price per 1M tokens": "free to run here once downloaded",
+            "speed here": "download it to measure",
+        },
+    )

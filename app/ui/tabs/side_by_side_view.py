@@ -8,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QCompleter,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -20,11 +22,19 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import PlaygroundError
+from app.core.library.catalog import CatalogEntry, load_catalog
 from app.core.library.license_tiers import TIER_LINES
 from app.core.library.model_facts import REFERENCE_MODELS, ROWS, ModelFacts, local_facts
 from app.workers.speed_worker import TOKENS, SpeedThread
 
 MAX_MODELS = 4
+
+
+def _catalog() -> list[CatalogEntry]:
+    try:
+        return load_catalog()
+    except PlaygroundError:
+        return []
 
 
 class SideBySideView(QWidget):
@@ -36,6 +46,8 @@ class SideBySideView(QWidget):
         self._thread = SpeedThread()
         self._thread.worker.sig_measured.connect(self._on_speed)
         self._thread.worker.sig_failed.connect(self._on_failed)
+        self._thread.worker.sig_found.connect(self.add)
+        self._thread.worker.sig_lookup_failed.connect(lambda m: self._on_failed("", m))
         self.models: list[ModelFacts] = []
         buttons = QHBoxLayout()
         self.add_loaded = QPushButton("Add the loaded model")
@@ -46,10 +58,19 @@ class SideBySideView(QWidget):
         self.add_reference.clicked.connect(self.add_references)
         self.measure_button = QPushButton(f"Measure speed here ({TOKENS} tokens each)")
         self.measure_button.clicked.connect(self.measure)
+        self.repo = QLineEdit()
+        self.repo.setPlaceholderText("owner/name on the Hub")
+        self.repo.setAccessibleName("A Hub repository to add, owner/name")
+        picks = [entry.repo for entry in _catalog()]
+        self.repo.setCompleter(QCompleter(picks, self.repo))
+        self.add_hub = QPushButton("Add from the Hub")
+        self.add_hub.setToolTip("A course pick or any GGUF repository: what the Hub says of it")
+        self.add_hub.clicked.connect(self._add_hub)
+        self.repo.returnPressed.connect(self._add_hub)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear)
-        for button in (self.add_loaded, self.add_file, self.add_reference,
-                       self.measure_button, self.clear_button):  # fmt: skip
+        for button in (self.add_loaded, self.add_file, self.repo, self.add_hub,
+                       self.add_reference, self.measure_button, self.clear_button):  # fmt: skip
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.table = QTableWidget(len(ROWS), 0)
@@ -90,6 +111,14 @@ class SideBySideView(QWidget):
         name, _ = QFileDialog.getOpenFileName(self, "A GGUF model", "", "GGUF models (*.gguf)")
         if name:
             self.add_path(Path(name))
+
+    def _add_hub(self) -> None:
+        repo = self.repo.text().strip()
+        if repo.count("/") != 1:
+            self.note.setText("Write a Hub repository as owner/name (a course pick completes).")
+            return
+        self.note.setText(f"Asking the Hub about {repo}…")
+        self._thread.worker.lookup(repo)
 
     def add_references(self) -> None:
         for facts in REFERENCE_MODELS:
