@@ -8,8 +8,10 @@ layer. attention: every head's attention weights over a prompt of up to 256 toke
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -39,23 +41,30 @@ def add_parsers(sub: Any) -> None:
     attention.add_argument("--json", action="store_true")
 
 
-def _inspector(model: str) -> Any:
+@contextlib.contextmanager
+def _inspecting(model: str) -> Iterator[Any]:
+    """A loaded model and its inspector, both freed after the block."""
     from app.core.inside.model_inspector import ModelInspector
     from app.core.llama.engine import Engine
 
-    engine = Engine(model)
-    try:
-        return ModelInspector(engine)
-    except BaseException:
-        engine.close()
-        raise
+    with Engine(model) as engine:
+        inspector = ModelInspector(engine)
+        try:
+            yield inspector
+        finally:
+            inspector.close()
+
+
+def _print_json(document: dict[str, Any]) -> int:
+    json.dump(document, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
 
 
 def cmd_lens(args: argparse.Namespace) -> int:
     from app.core.inside.logit_lens import CAVEAT, logit_lens
 
-    inspector = _inspector(args.model)
-    try:
+    with _inspecting(args.model) as inspector:
         ids = inspector.engine.tokenize_prompt(args.prompt)
         if args.position is not None and not 0 <= args.position < len(ids):
             raise SettingsError(
@@ -63,13 +72,8 @@ def cmd_lens(args: argparse.Namespace) -> int:
                 f"tokens, BOS included), got {args.position}"
             )
         lens = logit_lens(inspector, ids, args.position)
-    finally:
-        inspector.close()
-        inspector.engine.close()
     if args.json:
-        json.dump(lens.to_json(), sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
-        return 0
+        return _print_json(lens.to_json())
     before = "".join(piece for _id, piece in lens.tokens)
     out = sys.stdout
     out.write(f"{CAVEAT}\n")
@@ -87,16 +91,10 @@ def cmd_lens(args: argparse.Namespace) -> int:
 def cmd_attention(args: argparse.Namespace) -> int:
     from app.core.inside.attention_maps import attention_maps
 
-    inspector = _inspector(args.model)
-    try:
+    with _inspecting(args.model) as inspector:
         maps = attention_maps(inspector, inspector.engine.tokenize_prompt(args.prompt))
-    finally:
-        inspector.close()
-        inspector.engine.close()
     if args.json:
-        json.dump(maps.to_json(), sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
-        return 0
+        return _print_json(maps.to_json())
     out = sys.stdout
     pieces = maps.pieces
     out.write(f"where the last token, “{printable(pieces[-1])}”, looks (its three strongest)\n")

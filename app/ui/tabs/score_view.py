@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.decoding.text_score import MIN_CHUNK, TextScore
 from app.ui.widgets import palette
-from app.ui.widgets.plot_style import make_static
+from app.ui.widgets.plot_style import small_plot
 from app.ui.widgets.scored_text_view import BEYOND, RANK_BUCKETS, ScoredTextView
 from app.workers.score_worker import ScoreRequest, ScoreThread
 
@@ -56,13 +56,8 @@ class ScorePane(QWidget):
         self.figures = QLabel("")
         self.figures.setWordWrap(True)
         self.text = ScoredTextView()
-        self.plot = pg.PlotWidget()
-        make_static(self.plot)
-        self.plot.setFixedHeight(130)
-        self.plot.setAccessibleName("Surprisal of each token, in bits")
+        self.plot = small_plot(130, "Surprisal of each token, in bits", "bits", "token")
         item = self.plot.getPlotItem()
-        item.setLabel("left", "bits")
-        item.setLabel("bottom", "token")
         self._line = item.plot([], [], pen=pg.mkPen(palette.SURPRISAL_PEN, width=1.5))
         self._marker = pg.InfiniteLine(angle=90, pen=pg.mkPen(palette.SELECTED, width=2))
         self._marker.setVisible(False)

@@ -12,7 +12,7 @@ from app.core.inside.logit_lens import CAVEAT, Lens
 from app.core.units import format_percent
 from app.ui.widgets import palette
 from app.ui.widgets.item_table import item_table, number_item
-from app.ui.widgets.plot_style import make_static
+from app.ui.widgets.plot_style import small_plot
 from app.ui.widgets.token_text import visible_piece
 
 
@@ -27,13 +27,10 @@ class LayersView(QWidget):
         self.title.setWordWrap(True)
         self.caveat = QLabel(CAVEAT)
         self.caveat.setWordWrap(True)
-        self.plot = pg.PlotWidget()
-        make_static(self.plot)
-        self.plot.setFixedHeight(160)
-        self.plot.setAccessibleName("Probability of the chosen token at each layer")
+        self.plot = small_plot(
+            160, "Probability of the chosen token at each layer", "p(chosen)", "layer"
+        )
         item = self.plot.getPlotItem()
-        item.setLabel("left", "p(chosen)")
-        item.setLabel("bottom", "layer")
         item.setYRange(0.0, 1.0, padding=0.02)
         item.showGrid(x=True, y=True, alpha=0.15)
         self._line = item.plot(

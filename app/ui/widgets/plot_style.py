@@ -38,3 +38,15 @@ def make_static(plot: pg.PlotWidget) -> None:
     item = plot.getPlotItem()
     for name in ("left", "bottom", "right", "top"):
         item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def small_plot(height: int, name: str, left: str, bottom: str) -> pg.PlotWidget:
+    """A static plot of a fixed height, its axes labelled, named for screen readers."""
+    plot = pg.PlotWidget()
+    make_static(plot)
+    plot.setFixedHeight(height)
+    plot.setAccessibleName(name)
+    item = plot.getPlotItem()
+    item.setLabel("left", left)
+    item.setLabel("bottom", bottom)
+    return plot
