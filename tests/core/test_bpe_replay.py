@@ -113,3 +113,23 @@ def test_token_bytes_and_offsets_rebuild_the_text(
             assert b"".join(t.piece for t in infos) == data
             for info in infos:
                 assert data[info.start : info.end] == info.piece
+
+
+def test_a_gpt2_vocabulary_that_names_no_pre_tokenizer_is_not_replayed_wrong(
+    tmp_path: Path,
+) -> None:
+    """llama.cpp splits such a file (old GPT-NeoX or Aquila conversions) with its default
+    rules, not GPT-2's: the replay says so instead of ending in other tokens."""
+    from gguf import GGUFWriter
+
+    path = tmp_path / "no-pre.gguf"
+    writer = GGUFWriter(str(path), "gptneox")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(["a", "b", "ab"])
+    writer.add_token_merges(["a b"])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with pytest.raises(ModelFileError, match=r"names no pre-tokenizer.*default rules"):
+        load_tokenizer_model(path)

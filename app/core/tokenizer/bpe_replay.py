@@ -140,7 +140,15 @@ def load_tokenizer_model(path: Path) -> TokenizerModel:
             key=lambda entry: (-len(entry[0].encode("utf-8")), entry[1]),
         )
     if model_type == "gpt2":
-        pre = str(meta.get("tokenizer.ggml.pre", "gpt-2"))
+        named = meta.get("tokenizer.ggml.pre")
+        if not isinstance(named, str) or not named:
+            # llama.cpp then splits with its "default" rules (several expressions, one
+            # after another), not GPT-2's: a replay with GPT-2's would differ from it.
+            raise ModelFileError(
+                f"{path.name}: names no pre-tokenizer, so llama.cpp splits its text with its "
+                "default rules, which the replay does not follow yet"
+            )
+        pre = named
         if pre not in PRE_TOKENIZERS:
             raise ModelFileError(
                 f"{path.name}: the replay does not know the '{pre}' pre-tokenizer yet "
