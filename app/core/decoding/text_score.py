@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core.decoding.logit_analysis import LogitsScratch, analyze_logits
 from app.core.errors import PromptError
 from app.core.llama.engine import Engine
 from app.core.llama.prompt_checks import check_prompt
@@ -90,34 +91,29 @@ def score_ids(
     chunk = max(MIN_CHUNK, min(chunk, engine.n_batch))
     engine.clear()
     vocab = engine.vocab
+    scratch = LogitsScratch(engine.n_vocab)
     scored: list[ScoredToken] = []
     for start in range(0, len(ids) - 1, chunk):
         part = ids[start : start + chunk]
         engine.decode([(token, start + j, 0, True) for j, token in enumerate(part)])
         for j in range(len(part)):
-            position = start + j
-            if position + 1 >= len(ids):
+            if start + j + 1 >= len(ids):
                 break
             logits = engine.logits(j)
-            target = ids[position + 1]
-            peak = float(logits.max())
-            log_norm = peak + math.log(float(np.exp(logits - peak, dtype=np.float64).sum()))
+            target = ids[start + j + 1]
             value = float(logits[target])
-            best = np.argpartition(logits, -TOP)[-TOP:]
-            best = best[np.argsort(logits[best])[::-1]]
+            # The step's distribution as generation makes it (the same p everywhere); the
+            # rank is counted over the whole row, exact below the distribution's head too.
+            distribution = analyze_logits(logits, scratch)
             scored.append(
                 ScoredToken(
                     id=target,
                     piece=vocab.piece(target).decode("utf-8", "backslashreplace"),
-                    logprob=value - log_norm,
+                    logprob=distribution.logprob(value),
                     rank=int(np.count_nonzero(logits > value)) + 1,
                     top=tuple(
-                        (
-                            int(i),
-                            vocab.piece(int(i)).decode("utf-8", "backslashreplace"),
-                            math.exp(float(logits[i]) - log_norm),
-                        )
-                        for i in best
+                        (t.id, vocab.piece(t.id).decode("utf-8", "backslashreplace"), t.p)
+                        for t in distribution.top(TOP)
                     ),
                 )
             )

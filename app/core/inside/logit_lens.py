@@ -6,6 +6,7 @@ layer's lens is the model's own next-token distribution.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.core.decoding.logit_analysis import LogitsScratch, analyze_logits
+from app.core.decoding.step_distribution import StepDistribution
 from app.core.inside.model_inspector import ModelInspector
 from app.core.llama.graph_capture import InspectionError
 
@@ -67,14 +70,6 @@ class Lens:
         }
 
 
-def _softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Row-wise softmax in float32, in place (a row of 262,144 logits per layer)."""
-    logits -= logits.max(axis=-1, keepdims=True)
-    np.exp(logits, out=logits)
-    logits /= logits.sum(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)
-    return logits
-
-
 def logit_lens(
     inspector: ModelInspector,
     ids: Sequence[int],
@@ -91,25 +86,32 @@ def logit_lens(
         raise InspectionError(f"position {position} is outside the {len(ids)} tokens")
     prefix = list(ids[: position + 1])
     states, model_logits = inspector.residual_states(prefix)
-    probs = _softmax(inspector.output_head().logits(states))
-    model = _softmax(model_logits[None, :].copy())[0]
+    rows = inspector.output_head().logits(states)
+    scratch = LogitsScratch(rows.shape[1])
+    # Each layer's row summarised as a generated step's is: the same p everywhere.
+    layers_seen = [analyze_logits(row, scratch) for row in rows]
+    model = analyze_logits(model_logits, scratch)
     if chosen is None:
-        chosen = ids[position + 1] if position + 1 < len(ids) else int(np.argmax(model))
+        chosen = ids[position + 1] if position + 1 < len(ids) else model.top(1)[0].id
     vocab = inspector.engine.vocab
 
     def token(i: int, p: float) -> LensToken:
         return LensToken(int(i), vocab.piece_text(int(i)), float(p))
 
-    def top(row: npt.NDArray[np.float32]) -> tuple[LensToken, ...]:
-        best = np.argpartition(row, -TOP)[-TOP:]
-        best = best[np.argsort(row[best])[::-1]]
-        return tuple(token(i, row[i]) for i in best)
+    def top(distribution: StepDistribution) -> tuple[LensToken, ...]:
+        return tuple(token(t.id, t.p) for t in distribution.top(TOP))
 
-    layers = tuple(LensLayer(n + 1, top(row), float(row[chosen])) for n, row in enumerate(probs))
+    def p_of(distribution: StepDistribution, row: npt.NDArray[np.float32]) -> float:
+        return math.exp(distribution.logprob(float(row[chosen])))
+
+    layers = tuple(
+        LensLayer(n + 1, top(d), p_of(d, row))
+        for n, (d, row) in enumerate(zip(layers_seen, rows, strict=True))
+    )
     return Lens(
         tokens=tuple((int(i), vocab.piece_text(int(i))) for i in prefix),
         position=position,
-        chosen=token(chosen, model[chosen]),
+        chosen=token(chosen, p_of(model, model_logits)),
         layers=layers,
         model_top=top(model),
     )
