@@ -85,11 +85,28 @@ def update_state(path: Path, change: Callable[[Any | None], Any]) -> Any:
     read-only folder) is logged and the change made without it."""
     lock = FileLock(str(path.with_name(path.name + LOCK_SUFFIX)), timeout=LOCK_WAIT_S)
     try:
-        with lock:
-            return _update(path, change)
+        lock.acquire()
     except (Timeout, OSError) as exc:
         log.warning("could not lock %s (%s); writing it unlocked", path, exc)
         return _update(path, change)
+    try:  # a failing write is the caller's to handle, not a reason to write again
+        return _update(path, change)
+    finally:
+        lock.release()
+
+
+def add_entry(path: Path, key: str, value: Any) -> None:
+    """Set one entry of a JSON object cache (a file hash, a file that loads), keeping the
+    others, locked like update_state; a cache that cannot be written is only logged (it
+    is rebuilt when next needed)."""
+
+    def add(document: Any | None) -> dict[str, Any]:
+        return {**(document if isinstance(document, dict) else {}), key: value}
+
+    try:
+        update_state(path, add)
+    except OSError as exc:
+        log.warning("could not write %s: %s", path, exc)
 
 
 def _update(path: Path, change: Callable[[Any | None], Any]) -> Any:

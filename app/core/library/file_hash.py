@@ -6,14 +6,12 @@ computed once per file version and kept in a small JSON cache in the data direct
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any
 
 from app.core import paths
-from app.core.state_file import read_state, update_state
+from app.core.state_file import add_entry, read_state
 
 _LOCK = threading.Lock()
 
@@ -44,10 +42,6 @@ def cached_sha256(path: Path) -> str:
             return str(entry["sha256"])
     digest = sha256_of(path)
 
-    def add(value: Any | None) -> dict[str, Any]:
-        known = value if isinstance(value, dict) else {}
-        return {**known, key: {"stamp": stamp, "sha256": digest}}
-
-    with _LOCK, contextlib.suppress(OSError):  # a cache that cannot be written is rebuilt
-        update_state(_cache_file(), add)
+    with _LOCK:
+        add_entry(_cache_file(), key, {"stamp": stamp, "sha256": digest})
     return digest

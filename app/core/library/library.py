@@ -173,8 +173,7 @@ class Library:
 
     # ---- imports ----------------------------------------------------------------------
     def imported_paths(self) -> list[str]:
-        value = read_state(self.imports_file)
-        return [str(v) for v in value] if isinstance(value, list) else []
+        return _paths(read_state(self.imports_file))
 
     def add_import(self, path: Path) -> bool:
         """Remember a GGUF the user opened, unless the library already lists it.
@@ -190,7 +189,7 @@ class Library:
 
         def add(value: Any | None) -> list[str]:
             nonlocal added
-            known = [str(v) for v in value] if isinstance(value, list) else []
+            known = _paths(value)
             if str(path) in known:
                 return known
             added = True
@@ -208,8 +207,7 @@ class Library:
         if entry.source == "imported":
 
             def drop(value: Any | None) -> list[str]:
-                known = [str(v) for v in value] if isinstance(value, list) else []
-                return [p for p in known if Path(p) != entry.path]
+                return [p for p in _paths(value) if Path(p) != entry.path]
 
             update_state(self.imports_file, drop)
             return 0
@@ -225,6 +223,11 @@ class Library:
         if entry.source == "downloaded":
             _prune_empty(entry.path.parent, self.models_dir)
         return freed
+
+
+def _paths(document: Any | None) -> list[str]:
+    """The imported files' list as a state file holds it (anything else: none)."""
+    return [str(v) for v in document] if isinstance(document, list) else []
 
 
 def _is_model_file(path: Path) -> bool:

@@ -11,7 +11,6 @@ clean exit lets the app load it itself. Files that passed are remembered.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -19,12 +18,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from app.core import paths
 from app.core.errors import ModelFileError
 from app.core.llama.load_progress import LoadCancelled
-from app.core.state_file import read_state, update_state
+from app.core.state_file import add_entry, read_state
 
 PROBE_COMMAND = "_probe"  # a hidden subcommand of the app (app/cli.py): load_probe_child
 TIMEOUT_S = 300.0
@@ -52,11 +50,8 @@ def _load_cache() -> dict[str, bool]:
 
 
 def _remember(key: str) -> None:
-    def add(value: Any | None) -> dict[str, Any]:
-        return {**(value if isinstance(value, dict) else {}), key: True}
-
-    with _LOCK, contextlib.suppress(OSError):  # a cache that cannot be written is rebuilt
-        update_state(_cache_file(), add)
+    with _LOCK:
+        add_entry(_cache_file(), key, True)
 
 
 def probe_command(path: Path) -> list[str]:
@@ -67,13 +62,12 @@ def probe_command(path: Path) -> list[str]:
 
 def _wait_for(child: subprocess.Popen[str], path: Path, cancel: threading.Event | None) -> None:
     deadline = time.monotonic() + TIMEOUT_S
+    stop = cancel or threading.Event()  # never set: the wait is then the poll's pause
     while child.poll() is None:
-        if cancel is not None and cancel.wait(0.05):
+        if stop.wait(0.05):
             child.kill()
             child.wait()
             raise LoadCancelled("loading was cancelled while the file was being checked")
-        if cancel is None:
-            time.sleep(0.05)
         if time.monotonic() > deadline:
             child.kill()
             child.wait()
