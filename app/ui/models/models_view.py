@@ -15,7 +15,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -42,6 +41,7 @@ from app.ui.models.hub_search_panel import HubSearchPanel
 from app.ui.models.library_panel import LibraryPanel
 from app.ui.models.model_card_view import CardFacts, ModelCardView
 from app.ui.models.repo_files_panel import RepoFilesPanel
+from app.ui.widgets.file_choice import choose_gguf
 from app.workers.hub_worker import DownloadJob, DownloadWorker, HubWorker
 
 SEARCH_LIMIT = 50
@@ -405,11 +405,9 @@ class ModelsView(QWidget):
         )
 
     def import_dialog(self) -> None:
-        path, _filter = QFileDialog.getOpenFileName(
-            self, "Import a GGUF model", str(Path.home()), "GGUF models (*.gguf)"
-        )
-        if path:
-            self.import_file(Path(path))
+        path = choose_gguf(self, "Import a GGUF model")
+        if path is not None:
+            self.import_file(path)
 
     def import_file(self, path: Path) -> None:
         self.library.add_import(path)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -34,6 +33,7 @@ from app.core.decoding.decoding_settings import DecodingSettings
 from app.core.decoding.step_records import TokenStep, describe_stop
 from app.ui.tabs.engine_tab import EngineTab
 from app.ui.widgets.color_legends import compare_legend
+from app.ui.widgets.file_choice import choose_gguf
 from app.ui.widgets.probability_chart import ProbabilityChart
 from app.ui.widgets.step_feed import StepFeed
 from app.ui.widgets.theme import set_status_style
@@ -300,11 +300,9 @@ class CompareView(EngineTab):
         return add
 
     def add_model_pane_dialog(self) -> None:
-        path, _filter = QFileDialog.getOpenFileName(
-            self, "A model for the new pane", str(Path.home()), "GGUF models (*.gguf)"
-        )
-        if path:
-            self.add_pane(DecodingSettings(mode="greedy"), model=path)
+        path = choose_gguf(self, "A model for the new pane")
+        if path is not None:
+            self.add_pane(DecodingSettings(mode="greedy"), model=str(path))
 
     def add_pane(
         self, settings: DecodingSettings, *, model: str | None = None, chat: bool = False

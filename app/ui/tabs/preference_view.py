@@ -14,7 +14,6 @@ from pathlib import Path
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.decoding.preference import AnswerScore, Preference
+from app.ui.widgets.file_choice import choose_gguf
 from app.ui.widgets.item_table import item_table, number_item
 from app.ui.widgets.token_text import visible_piece
 from app.workers.preference_worker import PreferenceRequest, PreferenceThread
@@ -78,9 +78,9 @@ class ModelField(QWidget):
         row.addWidget(button)
 
     def _choose(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "A GGUF model", "", "GGUF models (*.gguf)")
-        if name:
-            self.edit.setText(name)
+        path = choose_gguf(self, "A GGUF model")
+        if path is not None:
+            self.edit.setText(str(path))
 
 
 class PreferenceView(QWidget):

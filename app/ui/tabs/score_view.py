@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.decoding.text_score import MIN_CHUNK, TextScore
 from app.ui.widgets import palette
+from app.ui.widgets.file_choice import choose_gguf
 from app.ui.widgets.plot_style import small_plot
 from app.ui.widgets.scored_text_view import BEYOND, RANK_BUCKETS, ScoredTextView
 from app.workers.score_worker import ScoreRequest, ScoreThread
@@ -256,9 +257,9 @@ class ScoreView(QWidget):
             self.panes[1].heading.setText(f"<b>{path.name}</b>")
 
     def _pick_second(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "A second model", "", "GGUF models (*.gguf)")
-        if name:
-            self.set_second_model(Path(name))
+        path = choose_gguf(self, "A second model")
+        if path is not None:
+            self.set_second_model(path)
 
     def _open_text(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open a text", "", "Text (*.txt *.md);;All (*)")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from PySide6.QtWidgets import (
     QCompleter,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -25,6 +24,7 @@ from app.core.errors import PlaygroundError
 from app.core.library.catalog import CatalogEntry, load_catalog
 from app.core.library.license_tiers import TIER_LINES
 from app.core.library.model_facts import REFERENCE_MODELS, ROWS, ModelFacts, local_facts
+from app.ui.widgets.file_choice import choose_gguf
 from app.workers.speed_worker import TOKENS, SpeedThread
 
 MAX_MODELS = 4
@@ -108,9 +108,9 @@ class SideBySideView(QWidget):
             self.note.setText(str(exc))
 
     def _add_file(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "A GGUF model", "", "GGUF models (*.gguf)")
-        if name:
-            self.add_path(Path(name))
+        path = choose_gguf(self, "A GGUF model")
+        if path is not None:
+            self.add_path(path)
 
     def _add_hub(self) -> None:
         repo = self.repo.text().strip()
