@@ -309,30 +309,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_bpe(args: argparse.Namespace) -> int:
     from app.core.library.default_model import resolve_model
-    from app.core.tokenizer.bpe_replay import load_tokenizer_model, replay
+    from app.core.tokenizer.bpe_replay import replay
+    from app.core.tokenizer.tokenizer_model import load_tokenizer_model
+    from app.replay_cli import replay_document, replay_text
 
     model = load_tokenizer_model(resolve_model(args.model))
     result = replay(model, args.text)
     if args.json:
-        _print_json(
-            {
-                "kind": result.kind,
-                "pretokens": result.pretokens,
-                "steps": [
-                    {"merge": [step.left, step.right], "pieces": step.flat_pieces}
-                    for step in result.steps
-                ],
-                "tokens": result.tokens,
-            }
-        )
+        _print_json(replay_document(result))
     else:
-        start = [piece for word in result.initial for piece in word]
-        sys.stdout.write("start: " + " | ".join(start) + "\n")
-        for number, step in enumerate(result.steps, start=1):
-            sys.stdout.write(
-                f"{number:>3}. {step.left} + {step.right}: " + " | ".join(step.flat_pieces) + "\n"
-            )
-        sys.stdout.write(f"tokens: {result.tokens}\n")
+        sys.stdout.write(replay_text(result))
     return 0
 
 

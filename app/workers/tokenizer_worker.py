@@ -160,7 +160,8 @@ class TokenizerWorker(Worker):
     @Slot(int, str, str)
     def _replay(self, request_id: int, path: str, text: str) -> None:
         from app.core.library.default_model import resolve_model
-        from app.core.tokenizer.bpe_replay import load_tokenizer_model, replay
+        from app.core.tokenizer.bpe_replay import replay
+        from app.core.tokenizer.tokenizer_model import load_tokenizer_model
 
         with Attempt("the replay", lambda message, _e: self.sig_failed.emit(request_id, message)):
             if is_server(path):

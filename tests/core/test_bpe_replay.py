@@ -11,7 +11,8 @@ import pytest
 
 from app.core.errors import ModelFileError, PromptError
 from app.core.llama.vocabulary import load_vocabulary
-from app.core.tokenizer.bpe_replay import load_tokenizer_model, replay
+from app.core.tokenizer.bpe_replay import replay
+from app.core.tokenizer.tokenizer_model import load_tokenizer_model
 
 CORPUS = [
     "unrelated",

@@ -1,16 +1,19 @@
-"""Replaying how a model's own tokenizer builds the tokens of a short text, merge by merge.
+"""Replaying how a model's own tokenizer builds the tokens of a short text, step by step.
 
-The two families llama.cpp implements, followed step for step (llama-vocab.cpp), so the
+The families llama.cpp implements, followed step for step (llama-vocab.cpp), so the
 replay ends in exactly llama.cpp's tokens:
 
-* BPE (Llama 3, GPT-2, Qwen2, …; `tokenizer.ggml.model = gpt2`): the pre-tokenizer's
-  regex splits the text into words; each word's bytes are written with GPT-2's printable
-  byte alphabet (a space is Ġ); inside a word, the adjacent pair with the best (lowest)
-  rank in `tokenizer.ggml.merges` merges first, until no pair is a merge. Vocabularies
-  that "ignore merges" (Llama 3) take a word that is itself a token whole.
+* BPE (Llama 3, GPT-2, Qwen2, DeepSeek, …; `tokenizer.ggml.model = gpt2`): the
+  pre-tokenizer the file names cuts the text into words (pre_tokenizer: one or several
+  expressions, or rules written as code); each word's bytes are written with GPT-2's
+  printable byte alphabet (a space is Ġ), or kept as UTF-8 with spaces as ▁ (Gemma 4);
+  inside a word, the adjacent pair with the best (lowest) rank in `tokenizer.ggml.merges`
+  merges first, until no pair is a merge. Vocabularies that "ignore merges" (Llama 3) take
+  a word that is itself a token whole.
 * SentencePiece style (Gemma, Llama 2; `tokenizer.ggml.model = llama`): spaces become ▁,
   no pre-tokenizer; the adjacent pair whose concatenation is a token with the highest
   score merges first. Characters that are no token fall back to byte tokens (<0xE2>).
+* WordPiece (BERT; `tokenizer.ggml.model = bert`): see wordpiece_replay.
 """
 
 from __future__ import annotations
@@ -19,43 +22,14 @@ import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
-import regex
-
-from app.core.errors import ModelFileError, PromptError
-from app.core.gguf.gguf_file import read_gguf
-
-# llama.cpp's pre-tokenizer expressions (llama-vocab.cpp, llama_vocab::impl::load), by
-# `tokenizer.ggml.pre`.
-_CONTRACTIONS = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
-_LLAMA3 = (
-    _CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-_QWEN2 = (
-    _CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-_GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
-PRE_TOKENIZERS: dict[str, str] = {
-    "llama-bpe": _LLAMA3,
-    "llama3": _LLAMA3,
-    "smaug-bpe": _LLAMA3,
-    "gpt-2": _GPT2,
-    "mpt": _GPT2,
-    "olmo": _GPT2,
-    "qwen2": _QWEN2,
-    "stablelm2": _QWEN2,
-}
-# Pre-tokenizers whose vocabulary takes a word that is a token whole, skipping merges.
-IGNORE_MERGES = frozenset({"llama-bpe", "llama3", "smaug-bpe"})
+from app.core.errors import PromptError
+from app.core.tokenizer.llama_unicode import tables
+from app.core.tokenizer.pre_tokenizer import DEFAULT, split
+from app.core.tokenizer.tokenizer_model import TokenizerModel
 
 SPM_SPACE = "▁"
-TOKEN_TYPE_USER_DEFINED = 4
-TOKEN_TYPE_BYTE = 6
+USER_TOKEN = -1  # a pre-token that is a user-defined token, cut out first
 
 
 @lru_cache(maxsize=1)
@@ -90,105 +64,39 @@ class MergeStep:
 
 
 @dataclass(frozen=True)
+class WordPieceStep:
+    """One WordPiece choice: the longest piece that is a token, and the longer candidates
+    tried before it (longest first, capped); `pieces` holds the pieces kept so far and the
+    rest of each word still to cut."""
+
+    pretoken: int
+    kept: str
+    tried: tuple[str, ...]
+    tried_count: int
+    pieces: tuple[tuple[str, ...], ...]
+
+    @property
+    def flat_pieces(self) -> list[str]:
+        return [piece for word in self.pieces for piece in word]
+
+
+Step = MergeStep | WordPieceStep
+
+
+@dataclass(frozen=True)
 class Replay:
-    kind: str  # "bpe" or "spm"
+    kind: str  # "bpe", "spm" or "wordpiece"
     pretokens: list[str]  # as the vocabulary writes them (Ġ / ▁ for spaces)
     initial: tuple[tuple[str, ...], ...]  # each pre-token split into characters
-    steps: list[MergeStep]
+    steps: list[Step]
     tokens: list[int]
     token_pieces: list[str] = field(default_factory=list)  # the final tokens' strings
-
-
-@dataclass
-class TokenizerModel:
-    """What the replay needs from a GGUF: the vocabulary and its merge order."""
-
-    kind: str
-    tokens: list[str]
-    token_to_id: dict[str, int]
-    pre: str = ""
-    ranks: dict[tuple[str, str], int] = field(default_factory=dict)
-    scores: npt.NDArray[np.float32] | None = None
-    byte_tokens: dict[int, int] = field(default_factory=dict)  # byte -> <0xXX> token
-    add_space_prefix: bool = False
-    # User-defined tokens (Gemma's runs of spaces, for instance) are cut out of the text
-    # before anything else, longest first, as llama.cpp does even without special parsing.
-    user_defined: list[tuple[str, int]] = field(default_factory=list)
-
-
-def load_tokenizer_model(path: Path) -> TokenizerModel:
-    """Read the tokenizer of a GGUF (a full model or a vocabulary-only file)."""
-    keys = frozenset(
-        {
-            "tokenizer.ggml.tokens",
-            "tokenizer.ggml.scores",
-            "tokenizer.ggml.merges",
-            "tokenizer.ggml.token_type",
-        }
-    )
-    meta = read_gguf(path, require_tensors=False, keep_arrays=keys).metadata
-    tokens = meta.get("tokenizer.ggml.tokens")
-    if not isinstance(tokens, list) or not tokens:
-        raise ModelFileError(f"{path.name}: no vocabulary (tokenizer.ggml.tokens)")
-    model_type = str(meta.get("tokenizer.ggml.model", ""))
-    token_to_id = {text: i for i, text in enumerate(tokens)}  # the last duplicate wins
-    types = meta.get("tokenizer.ggml.token_type")
-    user_defined: list[tuple[str, int]] = []
-    if isinstance(types, np.ndarray):
-        user_defined = sorted(
-            ((tokens[int(i)], int(i)) for i in np.flatnonzero(types == TOKEN_TYPE_USER_DEFINED)),
-            key=lambda entry: (-len(entry[0].encode("utf-8")), entry[1]),
-        )
-    if model_type == "gpt2":
-        named = meta.get("tokenizer.ggml.pre")
-        if not isinstance(named, str) or not named:
-            # llama.cpp then splits with its "default" rules (several expressions, one
-            # after another), not GPT-2's: a replay with GPT-2's would differ from it.
-            raise ModelFileError(
-                f"{path.name}: names no pre-tokenizer, so llama.cpp splits its text with its "
-                "default rules, which the replay does not follow yet"
-            )
-        pre = named
-        if pre not in PRE_TOKENIZERS:
-            raise ModelFileError(
-                f"{path.name}: the replay does not know the '{pre}' pre-tokenizer yet "
-                f"(known: {', '.join(sorted(PRE_TOKENIZERS))})"
-            )
-        merges = meta.get("tokenizer.ggml.merges")
-        if not isinstance(merges, list):
-            raise ModelFileError(f"{path.name}: a BPE vocabulary without merges")
-        ranks: dict[tuple[str, str], int] = {}
-        for rank, merge in enumerate(merges):
-            left, sep, right = merge.partition(" ")
-            if sep:
-                ranks.setdefault((left, right), rank)
-        return TokenizerModel(
-            "bpe", tokens, token_to_id, pre=pre, ranks=ranks, user_defined=user_defined
-        )
-    if model_type == "llama":
-        scores = meta.get("tokenizer.ggml.scores")
-        if not isinstance(scores, np.ndarray) or len(scores) != len(tokens):
-            raise ModelFileError(f"{path.name}: a SentencePiece vocabulary without scores")
-        byte_tokens: dict[int, int] = {}
-        if isinstance(types, np.ndarray):
-            for i in np.flatnonzero(types == TOKEN_TYPE_BYTE):
-                text = tokens[int(i)]
-                if text.startswith("<0x") and text.endswith(">"):
-                    byte_tokens[int(text[3:-1], 16)] = int(i)
-        return TokenizerModel(
-            "spm",
-            tokens,
-            token_to_id,
-            scores=scores.astype(np.float32),
-            byte_tokens=byte_tokens,
-            # llama.cpp prefixes a space unless the GGUF says otherwise.
-            add_space_prefix=bool(meta.get("tokenizer.ggml.add_space_prefix", True)),
-            user_defined=user_defined,
-        )
-    raise ModelFileError(
-        f"{path.name}: tokenizer type '{model_type}' has no merge replay "
-        "(BPE and SentencePiece-style vocabularies do)"
-    )
+    # The pre-tokenizer: its name, its expressions (or rules) in order, and for each
+    # pre-token the index of the one whose match it is (None: text between matches,
+    # USER_TOKEN: a user-defined token).
+    pre_tokenizer: str = ""
+    rules: tuple[str, ...] = ()
+    pretoken_rules: list[int | None] = field(default_factory=list)
 
 
 Fragment = str | int  # raw text, or a user-defined token's id
@@ -219,30 +127,35 @@ def fragments(model: TokenizerModel, text: str) -> list[Fragment]:
 def replay(model: TokenizerModel, text: str) -> Replay:
     if not text:
         raise PromptError("the text is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PromptError("the text is not valid Unicode (it holds a lone surrogate)") from None
+    if model.kind == "wordpiece":
+        from app.core.tokenizer.wordpiece_replay import wordpiece_replay
+
+        return wordpiece_replay(model, text)
     words: list[list[str]] = []
     pretokens: list[str] = []
-    fixed: list[bool] = []  # a user-defined token: never merged
+    labels: list[int | None] = []
     previous_special = True
     for part in fragments(model, text):
         if isinstance(part, int):
             pretokens.append(model.tokens[part])
             words.append([model.tokens[part]])
-            fixed.append(True)
+            labels.append(USER_TOKEN)
             previous_special = True
             continue
-        for word in _pretokenize(model, part, previous_special):
+        for word, rule in _pretokenize(model, part, previous_special):
             pretokens.append(word)
-            if model.kind == "bpe" and model.pre in IGNORE_MERGES and word in model.token_to_id:
-                words.append([word])
-            else:
-                words.append(list(word))
-            fixed.append(False)
+            words.append([word] if _taken_whole(model, word) else list(word))
+            labels.append(rule)
         previous_special = False
     initial = _snapshot(words)
-    steps: list[MergeStep] = []
+    steps: list[Step] = []
     priority = _bpe_priority(model.ranks) if model.kind == "bpe" else _spm_priority(model)
     for index, symbols in enumerate(words):
-        if fixed[index] or len(symbols) < 2:
+        if labels[index] == USER_TOKEN or len(symbols) < 2:
             continue
         for left, right in _merge(symbols, priority):
             steps.append(MergeStep(index, left, right, _snapshot(words)))
@@ -251,26 +164,83 @@ def replay(model: TokenizerModel, text: str) -> Replay:
     for symbols in words:
         for symbol in symbols:
             _emit(model, symbol, tokens, pieces)
-    return Replay(model.kind, pretokens, initial, steps, tokens, pieces)
+    pre = model.pre
+    return Replay(
+        model.kind,
+        pretokens,
+        initial,
+        steps,
+        tokens,
+        pieces,
+        pre_tokenizer=describe_pre_tokenizer(model),
+        rules=pre.expressions if pre is not None else (),
+        pretoken_rules=labels,
+    )
 
 
-def _pretokenize(model: TokenizerModel, text: str, previous_special: bool) -> list[str]:
+def describe_pre_tokenizer(model: TokenizerModel) -> str:
+    pre = model.pre
+    if model.kind == "spm":
+        return "none (SentencePiece style: spaces become ▁, the whole text merges)"
+    if pre is None:
+        return ""
+    origin = f"llama.cpp's {pre.rule_set} rules"
+    if pre.name == DEFAULT:
+        return f"default ({origin}: the file names no pre-tokenizer)"
+    return f"{pre.name} ({origin})"
+
+
+def _taken_whole(model: TokenizerModel, word: str) -> bool:
+    """llama.cpp's two cases where a word skips the merges: vocabularies that ignore
+    merges take a word that is a token whole; Gemma 4 takes a run of newlines that is."""
+    pre = model.pre
+    if pre is None or word not in model.token_to_id:
+        return False
+    return pre.ignore_merges or (pre.rule_set == "GEMMA4" and not word.strip("\n"))
+
+
+def _pretokenize(
+    model: TokenizerModel, text: str, previous_special: bool
+) -> list[tuple[str, int | None]]:
     if model.kind == "spm":
         if model.add_space_prefix and previous_special:
             text = " " + text
-        return [text.replace(" ", SPM_SPACE)]
-    # Text no alternative matches stays a word of its own, as in llama.cpp's split.
-    words: list[str] = []
-    end = 0
-    for match in regex.finditer(PRE_TOKENIZERS[model.pre], text):
-        if match.start() > end:
-            words.append(text[end : match.start()])
-        words.append(match.group())
-        end = match.end()
-    if end < len(text):
-        words.append(text[end:])
+        return [(text.replace(" ", SPM_SPACE), None)]
+    pre = model.pre
+    assert pre is not None
+    if pre.escape_spaces:
+        text = text.replace(" ", SPM_SPACE)
+    segments = [text]
+    if model.model == "whitespace":
+        # llama.cpp's whitespace tokenizer drops whitespace and (usually) lowercases,
+        # then tokenizes each remaining run on its own.
+        segments = _whitespace_runs(text, model.lowercase)
     alphabet = byte_alphabet()
-    return ["".join(alphabet[b] for b in word.encode("utf-8")) for word in words]
+    words: list[tuple[str, int | None]] = []
+    for segment in segments:
+        for piece in split(pre, segment):
+            word = piece.text
+            if not pre.raw_utf8:
+                word = "".join(alphabet[b] for b in word.encode("utf-8"))
+            words.append((word, piece.rule))
+    return words
+
+
+def _whitespace_runs(text: str, lowercase: bool) -> list[str]:
+    table = tables()
+    runs: list[str] = []
+    current: list[str] = []
+    for char in text:
+        cpt = ord(char)
+        if table.is_whitespace(cpt):
+            if current:
+                runs.append("".join(current))
+                current = []
+        else:
+            current.append(chr(table.to_lower(cpt)) if lowercase else char)
+    if current:
+        runs.append("".join(current))
+    return runs
 
 
 def _emit(model: TokenizerModel, symbol: str, tokens: list[int], pieces: list[str]) -> None:
@@ -285,6 +255,14 @@ def _emit(model: TokenizerModel, symbol: str, tokens: list[int], pieces: list[st
         for byte in symbol.encode("utf-8"):
             tokens.append(model.byte_tokens[byte])
             pieces.append(f"<0x{byte:02X}>")
+        return
+    if model.pre is not None and model.pre.raw_utf8:
+        # Raw UTF-8 vocabularies (Gemma 4) fall back to <0xXX> tokens, byte by byte.
+        for byte in symbol.encode("utf-8"):
+            byte_token = model.token_to_id.get(f"<0x{byte:02X}>")
+            if byte_token is not None:
+                tokens.append(byte_token)
+                pieces.append(f"<0x{byte:02X}>")
         return
     # BPE: llama.cpp looks each byte of the symbol up as a one-byte token; only ASCII
     # bytes can be one.

@@ -1,0 +1,200 @@
+"""What the replay needs from a GGUF's tokenizer: the vocabulary, its merge order or
+scores, its pre-tokenizer and normaliser, read the way llama.cpp reads them
+(llama-vocab.cpp, llama_vocab::impl::load)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from app.core.errors import ModelFileError
+from app.core.gguf.gguf_file import read_gguf
+from app.core.tokenizer.pre_tokenizer import PreTokenizer, pre_tokenizer
+
+TOKEN_TYPE_USER_DEFINED = 4
+TOKEN_TYPE_BYTE = 6
+
+# tokenizer.ggml.model values llama.cpp runs as BPE with merges.
+BPE_MODELS = frozenset({"gpt2", "gemma4", "whitespace"})
+# The other vocabulary types, and why they have no step-by-step replay.
+NO_REPLAY = {
+    "t5": (
+        "Unigram (T5-style): it picks the most probable way to cut the whole text at once "
+        "from each piece's score, so there are no merges or longest matches to step through"
+    ),
+    "rwkv": "RWKV's tokenizer: a greedy match in a trie of byte strings, not merges",
+    "plamo2": "PLaMo-2's tokenizer: a dynamic programme over the whole text, not merges",
+    "hybriddna": "a DNA k-mer tokenizer, which cuts fixed-length letter groups, not merges",
+}
+
+
+@dataclass
+class TokenizerModel:
+    kind: str  # "bpe", "spm" (SentencePiece-style) or "wordpiece"
+    tokens: list[str]
+    token_to_id: dict[str, int]
+    model: str = ""  # tokenizer.ggml.model
+    pre: PreTokenizer | None = None  # BPE only
+    ranks: dict[tuple[str, str], int] = field(default_factory=dict)
+    scores: npt.NDArray[np.float32] | None = None
+    byte_tokens: dict[int, int] = field(default_factory=dict)  # byte -> <0xXX> token
+    add_space_prefix: bool = False
+    # User-defined tokens (Gemma's runs of spaces, for instance) are cut out of the text
+    # before anything else, longest first, as llama.cpp does even without special parsing.
+    user_defined: list[tuple[str, int]] = field(default_factory=list)
+    # WordPiece: the unknown token, the longest token in bytes, the normaliser.
+    unknown: int = 100
+    max_token_bytes: int = 0
+    lowercase: bool = True
+    strip_accents: bool = True
+
+    @property
+    def pre_name(self) -> str:
+        return self.pre.name if self.pre is not None else ""
+
+
+def load_tokenizer_model(path: Path) -> TokenizerModel:
+    """Read the tokenizer of a GGUF (a full model or a vocabulary-only file)."""
+    keys = frozenset(
+        {
+            "tokenizer.ggml.tokens",
+            "tokenizer.ggml.scores",
+            "tokenizer.ggml.merges",
+            "tokenizer.ggml.token_type",
+        }
+    )
+    meta = read_gguf(path, require_tensors=False, keep_arrays=keys).metadata
+    tokens = meta.get("tokenizer.ggml.tokens")
+    if not isinstance(tokens, list) or not tokens:
+        raise ModelFileError(f"{path.name}: no vocabulary (tokenizer.ggml.tokens)")
+    model_type = str(meta.get("tokenizer.ggml.model", ""))
+    token_to_id = {text: i for i, text in enumerate(tokens)}  # the last duplicate wins
+    types = meta.get("tokenizer.ggml.token_type")
+    user_defined: list[tuple[str, int]] = []
+    if isinstance(types, np.ndarray):
+        user_defined = sorted(
+            ((tokens[int(i)], int(i)) for i in np.flatnonzero(types == TOKEN_TYPE_USER_DEFINED)),
+            key=lambda entry: (-len(entry[0].encode("utf-8")), entry[1]),
+        )
+    if model_type in NO_REPLAY:
+        raise ModelFileError(f"{path.name}: no replay for {NO_REPLAY[model_type]}")
+    if model_type in BPE_MODELS:
+        return _bpe_model(path, meta, model_type, tokens, token_to_id, user_defined)
+    if model_type == "llama":
+        return _spm_model(path, meta, tokens, token_to_id, user_defined, types)
+    if model_type == "bert":
+        return _wordpiece_model(meta, tokens, token_to_id, user_defined)
+    raise ModelFileError(
+        f"{path.name}: tokenizer type '{model_type}' is not one llama.cpp knows, so there is "
+        "nothing to replay"
+    )
+
+
+def _bpe_model(
+    path: Path,
+    meta: dict[str, object],
+    model_type: str,
+    tokens: list[str],
+    token_to_id: dict[str, int],
+    user_defined: list[tuple[str, int]],
+) -> TokenizerModel:
+    named = meta.get("tokenizer.ggml.pre")
+    name = named if isinstance(named, str) else ""
+    if model_type == "gemma4":
+        name = "gemma4"  # llama.cpp sets it for this tokenizer model whatever the file says
+    try:
+        pre = pre_tokenizer(name)
+    except ModelFileError as error:
+        raise ModelFileError(f"{path.name}: {error}") from None
+    merges = meta.get("tokenizer.ggml.merges")
+    if not isinstance(merges, list):
+        raise ModelFileError(f"{path.name}: a BPE vocabulary without merges")
+    ranks: dict[tuple[str, str], int] = {}
+    for rank, merge in enumerate(merges):
+        # llama.cpp cuts at the first space after the first character.
+        cut = merge.find(" ", 1)
+        if cut > 0:
+            ranks.setdefault((merge[:cut], merge[cut + 1 :]), rank)
+    byte_tokens: dict[int, int] = {}
+    if pre.raw_utf8:
+        byte_tokens = _byte_tokens(tokens, None)
+    if model_type == "whitespace":
+        lowercase = meta.get("tokenizer.ggml.normalizer.lowercase")
+        keep_case = pre.keep_case if lowercase is None else not bool(lowercase)
+        lower = not keep_case
+    else:
+        lower = False
+    return TokenizerModel(
+        "bpe",
+        tokens,
+        token_to_id,
+        model=model_type,
+        pre=pre,
+        ranks=ranks,
+        byte_tokens=byte_tokens,
+        user_defined=user_defined,
+        lowercase=lower,
+    )
+
+
+def _byte_tokens(tokens: list[str], types: object) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for i, text in enumerate(tokens):
+        if isinstance(types, np.ndarray) and types[i] != TOKEN_TYPE_BYTE:
+            continue
+        if len(text) == 6 and text.startswith("<0x") and text.endswith(">"):
+            try:
+                found.setdefault(int(text[3:5], 16), i)
+            except ValueError:
+                continue
+    return found
+
+
+def _spm_model(
+    path: Path,
+    meta: dict[str, object],
+    tokens: list[str],
+    token_to_id: dict[str, int],
+    user_defined: list[tuple[str, int]],
+    types: object,
+) -> TokenizerModel:
+    scores = meta.get("tokenizer.ggml.scores")
+    if not isinstance(scores, np.ndarray) or len(scores) != len(tokens):
+        raise ModelFileError(f"{path.name}: a SentencePiece vocabulary without scores")
+    return TokenizerModel(
+        "spm",
+        tokens,
+        token_to_id,
+        model="llama",
+        scores=scores.astype(np.float32),
+        byte_tokens=_byte_tokens(tokens, types),
+        # llama.cpp prefixes a space unless the GGUF says otherwise.
+        add_space_prefix=bool(meta.get("tokenizer.ggml.add_space_prefix", True)),
+        user_defined=user_defined,
+    )
+
+
+def _wordpiece_model(
+    meta: dict[str, object],
+    tokens: list[str],
+    token_to_id: dict[str, int],
+    user_defined: list[tuple[str, int]],
+) -> TokenizerModel:
+    lowercase = meta.get("tokenizer.ggml.normalizer.lowercase")
+    lower = True if lowercase is None else bool(lowercase)
+    strip = meta.get("tokenizer.ggml.normalizer.strip_accents")
+    unknown = meta.get("tokenizer.ggml.unknown_token_id")
+    return TokenizerModel(
+        "wordpiece",
+        tokens,
+        token_to_id,
+        model="bert",
+        user_defined=user_defined,
+        unknown=int(unknown) if isinstance(unknown, int) else 100,
+        max_token_bytes=max(len(t.encode("utf-8")) for t in tokens),
+        lowercase=lower,
+        strip_accents=lower if strip is None else bool(strip),
+    )

@@ -1,0 +1,66 @@
+"""`llm-playground bpe`: the replay of a text as JSON or as lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.tokenizer.bpe_replay import USER_TOKEN, MergeStep, Replay
+
+
+def rule_label(replay: Replay, rule: int | None) -> str:
+    """Which expression (numbered from 1) or rule made a pre-token."""
+    if rule == USER_TOKEN:
+        return "user-defined token"
+    if rule is None:
+        return "between matches" if replay.rules else "whole text"
+    return f"rule {rule + 1}"
+
+
+def replay_document(replay: Replay) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = []
+    for step in replay.steps:
+        if isinstance(step, MergeStep):
+            steps.append({"merge": [step.left, step.right], "pieces": step.flat_pieces})
+        else:
+            steps.append(
+                {
+                    "keep": step.kept,
+                    "tried": list(step.tried),
+                    "tried_count": step.tried_count,
+                    "pieces": step.flat_pieces,
+                }
+            )
+    return {
+        "kind": replay.kind,
+        "pre_tokenizer": replay.pre_tokenizer,
+        "rules": list(replay.rules),
+        "pretokens": replay.pretokens,
+        "pretoken_rules": [
+            "user-defined" if rule == USER_TOKEN else rule for rule in replay.pretoken_rules
+        ],
+        "steps": steps,
+        "tokens": replay.tokens,
+    }
+
+
+def replay_text(replay: Replay) -> str:
+    lines = [f"pre-tokenizer: {replay.pre_tokenizer}"]
+    for number, rule in enumerate(replay.rules, start=1):
+        lines.append(f"  rule {number}: {rule!r}")
+    lines.append(
+        "split: "
+        + " | ".join(
+            f"{word} [{rule_label(replay, rule)}]"
+            for word, rule in zip(replay.pretokens, replay.pretoken_rules, strict=True)
+        )
+    )
+    start = [piece for word in replay.initial for piece in word]
+    lines.append("start: " + " | ".join(start))
+    for number, step in enumerate(replay.steps, start=1):
+        if isinstance(step, MergeStep):
+            what = f"{step.left} + {step.right}"
+        else:
+            what = f"keep {step.kept} (after {step.tried_count} longer tries)"
+        lines.append(f"{number:>3}. {what}: " + " | ".join(step.flat_pieces))
+    lines.append(f"tokens: {replay.tokens}")
+    return "\n".join(lines) + "\n"
