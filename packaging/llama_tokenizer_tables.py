@@ -82,7 +82,9 @@ def rule_sets(vocab_cpp: str) -> dict[str, dict[str, object]]:
     """`llm_tokenizer_bpe`'s switch: each LLAMA_VOCAB_PRE_TYPE_* (and the default) with
     its expressions and whether it writes raw UTF-8."""
     lines = _function_body(
-        vocab_cpp, "struct llm_tokenizer_bpe : llm_tokenizer {", "std::vector<std::string> regex_exprs;"
+        vocab_cpp,
+        "struct llm_tokenizer_bpe : llm_tokenizer {",
+        "std::vector<std::string> regex_exprs;",
     )
     sets: dict[str, dict[str, object]] = {}
     labels: list[str] = []
@@ -170,7 +172,9 @@ def unicode_document(data_cpp: str, source_name: str) -> str:
     whitespace = re.findall(r"0x([0-9A-F]+)", block("unicode_set_whitespace"))
     out.extend(w.lstrip("0") or "0" for w in whitespace)
     out.append("[lowercase]  # codepoint, its lowercase")
-    for upper, lower in re.findall(r"\{0x([0-9A-F]+), 0x([0-9A-F]+)\}", block("unicode_map_lowercase")):
+    for upper, lower in re.findall(
+        r"\{0x([0-9A-F]+), 0x([0-9A-F]+)\}", block("unicode_map_lowercase")
+    ):
         out.append(f"{upper.lstrip('0') or '0'} {lower.lstrip('0') or '0'}")
     out.append("[nfd]  # first, last, the codepoint without its accents")
     for first, last, base in re.findall(
@@ -187,11 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args(argv)
     src = args.llama_cpp / "src"
-    pre = json.dumps(
-        pre_tokenizer_document((src / "llama-vocab.cpp").read_text(encoding="utf-8"), args.name),
-        ensure_ascii=False,
-        indent=1,
-    ) + "\n"
+    pre = (
+        json.dumps(
+            pre_tokenizer_document(
+                (src / "llama-vocab.cpp").read_text(encoding="utf-8"), args.name
+            ),
+            ensure_ascii=False,
+            indent=1,
+        )
+        + "\n"
+    )
     uni = unicode_document((src / "unicode-data.cpp").read_text(encoding="utf-8"), args.name)
     status = 0
     for path, text in ((PRE_JSON, pre), (UNICODE_TXT, uni)):

@@ -95,24 +95,27 @@ def chat_model_path(model_path: Path) -> Path:
 
 
 BPE_VOCABS = ("llama-bpe", "gpt-2", "qwen2")
+# What the tests take from llama-cpp-python's source distribution: its llama.cpp's
+# vocabulary-only GGUFs with their test texts, and the two sources the tokenizer tables
+# are written from.
+SOURCE_FILES = ("src/llama-vocab.cpp", "src/unicode-data.cpp")
 
 
 @pytest.fixture(scope="session")
-def bpe_vocab_paths() -> dict[str, Path]:
-    """Real BPE vocabularies (Llama 3, GPT-2, Qwen2): the vocabulary-only GGUFs shipped in
-    llama-cpp-python's source distribution, fetched once with pip and kept in the test
-    data directory."""
+def llama_cpp_source() -> Path:
+    """The parts of the pinned bindings' llama.cpp source the tokenizer tests use
+    (models/ggml-vocab-*.gguf, .inp, .out and src/...), fetched once with pip and kept
+    in the test data directory."""
     import importlib.metadata
     import subprocess
     import sys
     import tarfile
 
-    target = Path(os.environ["LLM_PLAYGROUND_DATA_DIR"]) / "vocabs"
-    paths = {name: target / f"ggml-vocab-{name}.gguf" for name in BPE_VOCABS}
-    if all(p.exists() for p in paths.values()):
-        return paths
-    target.mkdir(parents=True, exist_ok=True)
     version = importlib.metadata.version("llama-cpp-python")
+    target = Path(os.environ["LLM_PLAYGROUND_DATA_DIR"]) / f"llama.cpp-{version}"
+    done = target / ".complete"
+    if done.exists():
+        return target
     download = target / "sdist"
     subprocess.run(
         [
@@ -131,16 +134,35 @@ def bpe_vocab_paths() -> dict[str, Path]:
         check=True,
     )
     archive = next(download.glob("llama_cpp_python-*.tar.gz"))
-    wanted = {f"ggml-vocab-{name}.gguf" for name in BPE_VOCABS}
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
-            name = Path(member.name).name
-            if name in wanted and "/vendor/llama.cpp/models/" in member.name:
+            inside = member.name.partition("/vendor/llama.cpp/")[2]
+            wanted = inside in SOURCE_FILES or (
+                inside.startswith("models/ggml-vocab-") and inside.count("/") == 1
+            )
+            if wanted and member.isfile():
                 source = tar.extractfile(member)
                 assert source is not None
-                (target / name).write_bytes(source.read())
+                (target / inside).parent.mkdir(parents=True, exist_ok=True)
+                (target / inside).write_bytes(source.read())
     archive.unlink()
-    return paths
+    done.touch()
+    return target
+
+
+@pytest.fixture(scope="session")
+def vocab_only_paths(llama_cpp_source: Path) -> dict[str, Path]:
+    """Every vocabulary-only GGUF of the bindings' llama.cpp, by name (gpt-2, falcon, …)."""
+    return {
+        path.name.removeprefix("ggml-vocab-").removesuffix(".gguf"): path
+        for path in sorted((llama_cpp_source / "models").glob("ggml-vocab-*.gguf"))
+    }
+
+
+@pytest.fixture(scope="session")
+def bpe_vocab_paths(vocab_only_paths: dict[str, Path]) -> dict[str, Path]:
+    """Real BPE vocabularies (Llama 3, GPT-2, Qwen2)."""
+    return {name: vocab_only_paths[name] for name in BPE_VOCABS}
 
 
 @pytest.fixture

@@ -11,11 +11,13 @@ import pytest
 
 from app.core.errors import ModelFileError, PromptError
 from app.core.llama.vocabulary import load_vocabulary
-from app.core.tokenizer.bpe_replay import replay
+from app.core.tokenizer.bpe_replay import MergeStep, replay
 from app.core.tokenizer.tokenizer_model import load_tokenizer_model
 
 CORPUS = [
     "unrelated",
+    "class A:\n\tdef f(self):\n\t\treturn {'k': [1, 2]}  # tab-indented\n",
+    "\u00a0nbsp\u2003em\u3000ideographic \r\n crlf",
     "Byte pair encoding (also known as digram coding) is an algorithm.",
     "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n",
     "Numbers: 3.14159, 1,000,000 and 2026-11-27; 12345678901234567890",
@@ -29,22 +31,59 @@ CORPUS = [
 ]
 
 
-def _check(path: Path) -> None:
+# The vocabulary-only GGUFs of the pinned bindings' llama.cpp, and what the replay does.
+REPLAYED = [
+    "aquila",
+    "baichuan",
+    "bert-bge",
+    "command-r",
+    "deepseek-coder",
+    "deepseek-llm",
+    "falcon",
+    "gemma-4",
+    "gpt-2",
+    "gpt-neox",
+    "llama-bpe",
+    "llama-spm",
+    "mpt",
+    "phi-3",
+    "qwen2",
+    "qwen35",
+    "refact",
+    "starcoder",
+]
+REFUSED = {"nomic-bert-moe": "Unigram"}
+
+
+def _llama_cpp_texts(path: Path) -> list[str]:
+    """llama.cpp's own test texts for this vocabulary (its .inp file), when it has one."""
+    inp = path.with_name(path.name + ".inp")
+    if not inp.exists():
+        return []
+    return [t for t in inp.read_text(encoding="utf-8").split("\n__ggml_vocab_test__\n") if t]
+
+
+def _check(path: Path, extra: list[str] | None = None) -> None:
     model = load_tokenizer_model(path)
     with load_vocabulary(path) as vocab:
-        for text in CORPUS:
+        for text in CORPUS + (extra or []):
             result = replay(model, text)
             assert result.tokens == vocab.tokenize(text, add_bos=False), text
             # Merging never changes the text: every state's pieces spell the pre-tokens.
             text_of_pretokens = "".join(result.pretokens)
             assert "".join(p for word in result.initial for p in word) == text_of_pretokens
+            spelled = result.kind != "wordpiece" or model.unknown not in result.tokens
             for step in result.steps:
-                assert "".join(step.flat_pieces) == text_of_pretokens
+                # (a WordPiece word with no token at some position becomes [UNK] whole)
+                assert not spelled or "".join(step.flat_pieces) == text_of_pretokens
             previous = sum(len(w) for w in result.initial)
             for step in result.steps:
                 count = len(step.flat_pieces)
+                if result.kind == "wordpiece":
+                    continue  # a kept piece leaves the rest of its word as one more piece
                 assert count == previous - 1
-                assert step.left + step.right in step.pieces[step.pretoken]
+                if isinstance(step, MergeStep):
+                    assert step.left + step.right in step.pieces[step.pretoken]
                 previous = count
 
 
@@ -52,11 +91,24 @@ def test_replay_matches_llama_cpp_on_gemma(model_path: Path) -> None:
     _check(model_path)
 
 
-@pytest.mark.parametrize("name", ["llama-bpe", "gpt-2", "qwen2"])
-def test_replay_matches_llama_cpp_on_bpe_vocabularies(
-    bpe_vocab_paths: dict[str, Path], name: str
+def test_every_vocabulary_of_llama_cpp_is_covered(vocab_only_paths: dict[str, Path]) -> None:
+    assert sorted(vocab_only_paths) == sorted([*REPLAYED, *REFUSED])
+
+
+@pytest.mark.parametrize("name", REPLAYED)
+def test_replay_matches_llama_cpp_on_every_vocabulary(
+    vocab_only_paths: dict[str, Path], name: str
 ) -> None:
-    _check(bpe_vocab_paths[name])
+    path = vocab_only_paths[name]
+    _check(path, _llama_cpp_texts(path))
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_a_vocabulary_type_without_replay_says_which_and_why(
+    vocab_only_paths: dict[str, Path], name: str
+) -> None:
+    with pytest.raises(ModelFileError, match=REFUSED[name]):
+        load_tokenizer_model(vocab_only_paths[name])
 
 
 def test_course_example_builds_unrelated_from_letters(model_path: Path) -> None:
@@ -116,21 +168,30 @@ def test_token_bytes_and_offsets_rebuild_the_text(
                 assert data[info.start : info.end] == info.piece
 
 
-def test_a_gpt2_vocabulary_that_names_no_pre_tokenizer_is_not_replayed_wrong(
-    tmp_path: Path,
+def test_a_vocabulary_that_names_no_pre_tokenizer_uses_llama_cpp_s_default(
+    vocab_only_paths: dict[str, Path],
 ) -> None:
-    """llama.cpp splits such a file (old GPT-NeoX or Aquila conversions) with its default
-    rules, not GPT-2's: the replay says so instead of ending in other tokens."""
+    """Old GPT-NeoX or Aquila conversions name none: llama.cpp splits them with its
+    default rules (four expressions in a row), and the replay says so."""
+    result = replay(load_tokenizer_model(vocab_only_paths["gpt-neox"]), "Hi 12345!")
+    assert result.pre_tokenizer.startswith("default (llama.cpp's DEFAULT rules")
+    assert len(result.rules) == 4
+    # "[0-9][0-9][0-9]" cuts the run of digits \p{N}+ made: 123 | 45.
+    assert result.pretokens == ["Hi", "Ġ", "123", "45", "!"]
+
+
+def test_an_unknown_pre_tokenizer_is_refused_in_words(tmp_path: Path) -> None:
     from gguf import GGUFWriter
 
-    path = tmp_path / "no-pre.gguf"
-    writer = GGUFWriter(str(path), "gptneox")
+    path = tmp_path / "unknown-pre.gguf"
+    writer = GGUFWriter(str(path), "llama")
     writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("no-such-pre")
     writer.add_token_list(["a", "b", "ab"])
     writer.add_token_merges(["a b"])
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    with pytest.raises(ModelFileError, match=r"names no pre-tokenizer.*default rules"):
+    with pytest.raises(ModelFileError, match=r"no pre-tokenizer named 'no-such-pre'"):
         load_tokenizer_model(path)

@@ -210,3 +210,61 @@ def test_whitespace_marks_in_vocabulary_strings_and_compared_panes(
     assert other is not None and other.chips.whitespace and other.chips.vocabulary
     view.whitespace_box.setChecked(False)
     assert not other.chips.whitespace
+
+
+def test_replay_names_the_pre_tokenizer_and_shows_its_split_first(
+    qtbot: QtBot, workspace: Workspace, vocab_only_paths: dict[str, Path]
+) -> None:
+    """DeepSeek Coder's five rules: the legend lists them, the start colours each
+    pre-token by the rule that cut it, and the merges end in llama.cpp's tokens."""
+    window = workspace()
+    view = window.tokenizer
+    window.tabs.setCurrentWidget(view)
+    path = vocab_only_paths["deepseek-coder"]
+    view.set_model(str(path))
+    text = "x, y 42\n\tfoo"
+    view.merges.replay_text.setPlainText(text)
+    view.merges.replay_button.click()
+    qtbot.waitUntil(
+        lambda: view.merges.replay is not None and view.merges.replay.kind == "bpe",
+        timeout=30_000,
+    )
+    replay = view.merges.replay
+    assert replay is not None
+    legend = view.merges.pre_tokenizer.text()
+    assert "deepseek-coder (llama.cpp's DEEPSEEK_CODER rules)" in legend
+    assert "applied one after another" in legend and "\\s?\\p{L}+" in legend
+    assert view.merges.title.text().startswith("BPE merge replay")
+    start = view.merges.replay_state.text()
+    assert "the pre-tokenizer's split into" in start
+    assert "y&nbsp;</span><sub>2</sub>" in start  # "␣y" made by rule 2, \s?\p{L}+
+    with load_vocabulary(path) as vocab:
+        assert replay.tokens == vocab.tokenize(text, add_bos=False)
+
+
+def test_wordpiece_replay_shows_the_pieces_it_tries_and_keeps(
+    qtbot: QtBot, workspace: Workspace, vocab_only_paths: dict[str, Path]
+) -> None:
+    window = workspace()
+    view = window.tokenizer
+    window.tabs.setCurrentWidget(view)
+    path = vocab_only_paths["bert-bge"]
+    view.set_model(str(path))
+    view.merges.replay_text.setPlainText("Tokenization")
+    view.merges.replay_button.click()
+    qtbot.waitUntil(
+        lambda: view.merges.replay is not None and view.merges.replay.kind == "wordpiece",
+        timeout=30_000,
+    )
+    replay = view.merges.replay
+    assert replay is not None
+    assert view.merges.title.text().startswith("WordPiece replay: longest match first")
+    assert "lowercased" in view.merges.pre_tokenizer.text()
+    view.merges.forward_button.click()
+    state = view.merges.replay_state.text()
+    assert f"step 1 of {len(replay.steps)}: keeps “▁token”" in state
+    assert "after trying “▁tokenization”" in state and "none of those is a token" in state
+    view.merges.replay_slider.setValue(len(replay.steps))
+    with load_vocabulary(path) as vocab:
+        assert replay.tokens == vocab.tokenize("Tokenization", add_bos=False)
+    assert replay.token_pieces == ["▁token", "ization"]

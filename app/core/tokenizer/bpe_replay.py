@@ -66,14 +66,15 @@ class MergeStep:
 @dataclass(frozen=True)
 class WordPieceStep:
     """One WordPiece choice: the longest piece that is a token, and the longer candidates
-    tried before it (longest first, capped); `pieces` holds the pieces kept so far and the
-    rest of each word still to cut."""
+    tried before it (longest first, capped); `pieces` holds the pieces kept so far and,
+    for the pre-tokens in `open_words`, the rest of the word still to cut as last piece."""
 
     pretoken: int
     kept: str
     tried: tuple[str, ...]
     tried_count: int
     pieces: tuple[tuple[str, ...], ...]
+    open_words: frozenset[int] = frozenset()
 
     @property
     def flat_pieces(self) -> list[str]:

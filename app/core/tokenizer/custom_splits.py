@@ -142,7 +142,7 @@ def kimi_k2(cpts: list[int]) -> list[int]:
 
 
 def _punctuation_run(cut: _Cutter, pos: int, cpt: int, category: str) -> bool:
-    """ ?[^\\s\\p{L}\\p{N}]+[\\r\\n]* — cuts and returns True when it matches at `pos`."""
+    """?[^\\s\\p{L}\\p{N}]+[\\r\\n]* — cuts and returns True when it matches at `pos`."""
 
     def other(at: int) -> bool:
         return not cut.is_space(at) and cut.category(at) not in ("L", "N", "")

@@ -76,9 +76,7 @@ def words_of(model: TokenizerModel, text: str) -> list[tuple[str, int]]:
     return words
 
 
-def _cut(
-    model: TokenizerModel, word: str
-) -> tuple[list[tuple[str, int, list[str]]], bool]:
+def _cut(model: TokenizerModel, word: str) -> tuple[list[tuple[str, int, list[str]]], bool]:
     """The greedy longest-match-first cut of one word: each kept piece with its id and the
     longer candidates tried before it; False when some position had no token."""
     data = word.encode("utf-8")
@@ -116,6 +114,7 @@ def wordpiece_replay(model: TokenizerModel, text: str) -> Replay:
             pretokens.append(WORD_START + word)
             labels.append(rule)
     state: list[list[str]] = [[word] for word in pretokens]
+    open_words: set[int] = set()
     initial = tuple(tuple(w) for w in state)
     steps: list[Step] = []
     tokens: list[int] = []
@@ -131,12 +130,17 @@ def wordpiece_replay(model: TokenizerModel, text: str) -> Replay:
             if not complete and piece == "":
                 unknown = model.tokens[model.unknown]
                 state[index] = [unknown]
-                steps.append(_step(index, unknown, tried, state))
+                open_words.discard(index)
+                steps.append(_step(index, unknown, tried, state, open_words))
                 break
             done.append(piece)
             rest = word[len("".join(done)) :]
             state[index] = [*done, rest] if rest else list(done)
-            steps.append(_step(index, piece, tried, state))
+            if rest:
+                open_words.add(index)
+            else:
+                open_words.discard(index)
+            steps.append(_step(index, piece, tried, state, open_words))
         if complete:
             tokens.extend(token for _piece, token, _tried in kept)
             pieces.extend(piece for piece, _token, _tried in kept)
@@ -165,7 +169,14 @@ def _normaliser(model: TokenizerModel) -> str:
     return ", ".join(done) if done else "text kept as written"
 
 
-def _step(index: int, kept: str, tried: list[str], state: list[list[str]]) -> WordPieceStep:
+def _step(
+    index: int, kept: str, tried: list[str], state: list[list[str]], open_words: set[int]
+) -> WordPieceStep:
     return WordPieceStep(
-        index, kept, tuple(tried[:SHOWN_TRIES]), len(tried), tuple(tuple(w) for w in state)
+        index,
+        kept,
+        tuple(tried[:SHOWN_TRIES]),
+        len(tried),
+        tuple(tuple(w) for w in state),
+        frozenset(open_words),
     )

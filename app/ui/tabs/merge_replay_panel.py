@@ -1,5 +1,5 @@
-"""The Tokenizer tab's BPE merge replay: the text replayed, its caption, and the merges
-stepped through one by one (or played)."""
+"""The Tokenizer tab's replay: the text replayed, its caption, the pre-tokenizer and its
+split, and the merges (or WordPiece's choices) stepped through one by one (or played)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.tokenizer.bpe_replay import Replay
+from app.ui.tabs import replay_render
 from app.ui.widgets.token_text import visible_piece
 
 REPLAY_STEP_MS = 600
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class MergeReplayPanel(QWidget):
@@ -39,8 +36,10 @@ class MergeReplayPanel(QWidget):
         self.replay_text = QPlainTextEdit("unrelated")
         self.replay_text.setAccessibleName("Word to replay")
         self.replay_text.setMaximumHeight(40)
-        self.replay_button = QPushButton("Replay merges")
-        self.replay_button.setToolTip("How the tokenizer builds the tokens of this word")
+        self.replay_button = QPushButton("Replay")
+        self.replay_button.setToolTip(
+            "How this model's tokenizer builds the tokens of the text, step by step"
+        )
         self.play_button = QPushButton("Play")
         self.play_button.clicked.connect(lambda: self.toggle_play())
         self.back_button = QPushButton("◀")
@@ -57,6 +56,12 @@ class MergeReplayPanel(QWidget):
         self.replay_caption = QLabel("")
         self.replay_caption.setWordWrap(True)
         self.replay_caption.setTextFormat(Qt.TextFormat.RichText)
+        self.title = QLabel("Tokenizer replay (select a word in the text, or type)")
+        self.pre_tokenizer = QLabel("")
+        self.pre_tokenizer.setAccessibleName("Pre-tokenizer and its rules")
+        self.pre_tokenizer.setWordWrap(True)
+        self.pre_tokenizer.setTextFormat(Qt.TextFormat.RichText)
+        self.pre_tokenizer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.replay_state = QLabel("")
         self.replay_state.setTextFormat(Qt.TextFormat.RichText)
         self.replay_state.setWordWrap(True)
@@ -69,10 +74,11 @@ class MergeReplayPanel(QWidget):
             controls.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("BPE merge replay (select a word in the text, or type)"))
+        layout.addWidget(self.title)
         layout.addWidget(self.replay_text)
         layout.addLayout(controls)
         layout.addWidget(self.replay_caption)
+        layout.addWidget(self.pre_tokenizer)
         layout.addWidget(self.replay_slider)
         layout.addWidget(self.replay_state, 1)
         self._update_replay_controls()
@@ -124,7 +130,12 @@ class MergeReplayPanel(QWidget):
 
     def show_replay(self, replay: Replay) -> None:
         self.replay = replay
+        self.title.setText(
+            replay_render.TITLES[replay.kind] + " (select a word in the text, or type)"
+        )
         self.replay_caption.setText(self._replay_caption(replay))
+        self.pre_tokenizer.setText(replay_render.legend(replay))
+        self.pre_tokenizer.setToolTip("\n".join(replay.rules))
         self.replay_slider.blockSignals(True)
         self.replay_slider.setRange(0, len(replay.steps))
         self.replay_slider.setValue(0)
@@ -169,20 +180,12 @@ class MergeReplayPanel(QWidget):
             return
         position = self.replay_slider.value()
         if position == 0:
-            words = replay.initial
-            caption = "start: the pre-tokenizer's words, split into characters"
+            caption, chips = replay_render.split_state(replay)
+            if replay.kind != "wordpiece":
+                chips += "<br>in characters: " + replay_render.step_chips(replay, 0)
         else:
-            step = replay.steps[position - 1]
-            words = step.pieces
-            caption = f"merge {position} of {len(replay.steps)}: {step.left} + {step.right}"
-        chips = " ".join(
-            "<span style='background:#dbeafe'>&nbsp;"
-            + "</span>&nbsp;<span style='background:#fde68a'>".join(
-                _escape(piece) for piece in word
-            )
-            + "&nbsp;</span>"
-            for word in words
-        )
+            caption = replay_render.step_caption(replay, position)
+            chips = replay_render.step_chips(replay, position)
         ending = f"<br>tokens: {replay.tokens}" if position == len(replay.steps) else ""
         self.replay_state.setText(
             f"{caption}<br><span style='font-size:14pt; font-family:monospace'>{chips}</span>"

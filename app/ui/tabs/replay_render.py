@@ -1,0 +1,123 @@
+"""The replay's states as rich text: the pre-tokenizer's rules, its split (each pre-token
+coloured by the rule that cut it) and each step's pieces."""
+
+from __future__ import annotations
+
+import html
+
+from app.core.tokenizer.bpe_replay import USER_TOKEN, MergeStep, Replay, WordPieceStep
+
+# One light colour per rule (they repeat after eight); dark text is set on them so they
+# read the same in a dark palette.
+RULE_COLOURS = (
+    "#bfdbfe",
+    "#fde68a",
+    "#bbf7d0",
+    "#fecaca",
+    "#ddd6fe",
+    "#fed7aa",
+    "#a5f3fc",
+    "#f5d0fe",
+)
+BETWEEN_COLOUR = "#e5e7eb"  # text no expression matched: kept as one pre-token
+PIECE_COLOURS = ("#dbeafe", "#fde68a")  # alternate pieces inside a word
+REST_COLOUR = "#f3f4f6"  # WordPiece: the part of a word still to cut
+LONGEST_RULE_SHOWN = 90  # characters of an expression shown in the legend
+
+TITLES = {
+    "bpe": "BPE merge replay",
+    "spm": "SentencePiece merge replay",
+    "wordpiece": "WordPiece replay: longest match first, no merges",
+}
+
+
+def _chip(text: str, colour: str, extra: str = "") -> str:
+    return (
+        f"<span style='background:{colour}; color:#111827'>&nbsp;{html.escape(text, quote=False)}"
+        f"&nbsp;</span>{extra}"
+    )
+
+
+def rule_colour(rule: int | None) -> str:
+    if rule is None or rule == USER_TOKEN:
+        return BETWEEN_COLOUR
+    return RULE_COLOURS[rule % len(RULE_COLOURS)]
+
+
+def _shown_rule(rule: str) -> str:
+    shown = rule.encode("unicode_escape").decode("ascii") if not rule.isprintable() else rule
+    if len(shown) > LONGEST_RULE_SHOWN:
+        shown = shown[: LONGEST_RULE_SHOWN - 1] + "…"
+    return shown
+
+
+def legend(replay: Replay) -> str:
+    """The pre-tokenizer's name and its rules, in the colours of the split."""
+    head = f"<b>Pre-tokenizer:</b> {html.escape(replay.pre_tokenizer, quote=False)}"
+    if not replay.rules:
+        return head
+    applied = "applied one after another" if len(replay.rules) > 1 else "one rule"
+    items = [
+        f"{_chip(str(number), rule_colour(number - 1))} <code>{html.escape(_shown_rule(rule), quote=False)}"
+        "</code>"
+        for number, rule in enumerate(replay.rules, start=1)
+    ]
+    between = _chip(" ", BETWEEN_COLOUR) + " between matches"
+    return f"{head} — {applied}:<br>" + "<br>".join(items) + f"<br>{between}"
+
+
+def split_state(replay: Replay) -> tuple[str, str]:
+    """The caption and chips of the start: each pre-token coloured by its rule."""
+    chips = " ".join(
+        _chip(
+            word,
+            rule_colour(rule),
+            f"<sub>{rule + 1}</sub>" if rule is not None and rule != USER_TOKEN else "",
+        )
+        for word, rule in zip(replay.pretokens, replay.pretoken_rules, strict=False)
+    )
+    count = len(replay.pretokens)
+    caption = f"start: the pre-tokenizer's split into {count} pre-token{'s' if count != 1 else ''}"
+    if replay.kind == "wordpiece":
+        caption += "; each is then cut from the left into the longest pieces that are tokens"
+    else:
+        caption += "; merges work inside each one, from its characters"
+    return caption, chips
+
+
+def step_caption(replay: Replay, position: int) -> str:
+    step = replay.steps[position - 1]
+    total = len(replay.steps)
+    if isinstance(step, MergeStep):
+        return f"merge {position} of {total}: {html.escape(step.left, quote=False)} + {html.escape(step.right, quote=False)}"
+    return f"step {position} of {total}: {_wordpiece_caption(step)}"
+
+
+def _wordpiece_caption(step: WordPieceStep) -> str:
+    kept = html.escape(step.kept, quote=False)
+    if not step.tried_count:
+        return f"keeps “{kept}”, the rest of the word, a token as it is"
+    tried = ", ".join(f"“{html.escape(t, quote=False)}”" for t in step.tried)
+    more = step.tried_count - len(step.tried)
+    tail = f", and {more} more" if more > 0 else ""
+    return f"keeps “{kept}” after trying {tried}{tail}: none of those is a token"
+
+
+def step_chips(replay: Replay, position: int) -> str:
+    """The pieces after `position` steps (0: each pre-token in characters)."""
+    open_words: frozenset[int] = frozenset()
+    if position == 0:
+        words = replay.initial
+    else:
+        step = replay.steps[position - 1]
+        words = step.pieces
+        if isinstance(step, WordPieceStep):
+            open_words = step.open_words
+    shown: list[str] = []
+    for index, word in enumerate(words):
+        parts = []
+        for k, piece in enumerate(word):
+            rest = index in open_words and k == len(word) - 1
+            parts.append(_chip(piece, REST_COLOUR if rest else PIECE_COLOURS[k % 2]))
+        shown.append("".join(parts))
+    return "&nbsp; ".join(shown)
