@@ -31,10 +31,13 @@ TITLES = {
 }
 
 
+def _text(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
 def _chip(text: str, colour: str, extra: str = "") -> str:
     return (
-        f"<span style='background:{colour}; color:#111827'>&nbsp;{html.escape(text, quote=False)}"
-        f"&nbsp;</span>{extra}"
+        f"<span style='background:{colour}; color:#111827'>&nbsp;{_text(text)}&nbsp;</span>{extra}"
     )
 
 
@@ -53,13 +56,12 @@ def _shown_rule(rule: str) -> str:
 
 def legend(replay: Replay) -> str:
     """The pre-tokenizer's name and its rules, in the colours of the split."""
-    head = f"<b>Pre-tokenizer:</b> {html.escape(replay.pre_tokenizer, quote=False)}"
+    head = f"<b>Pre-tokenizer:</b> {_text(replay.pre_tokenizer)}"
     if not replay.rules:
         return head
     applied = "applied one after another" if len(replay.rules) > 1 else "one rule"
     items = [
-        f"{_chip(str(number), rule_colour(number - 1))} <code>{html.escape(_shown_rule(rule), quote=False)}"
-        "</code>"
+        f"{_chip(str(number), rule_colour(number - 1))} <code>{_text(_shown_rule(rule))}</code>"
         for number, rule in enumerate(replay.rules, start=1)
     ]
     between = _chip(" ", BETWEEN_COLOUR) + " between matches"
@@ -89,15 +91,15 @@ def step_caption(replay: Replay, position: int) -> str:
     step = replay.steps[position - 1]
     total = len(replay.steps)
     if isinstance(step, MergeStep):
-        return f"merge {position} of {total}: {html.escape(step.left, quote=False)} + {html.escape(step.right, quote=False)}"
+        return f"merge {position} of {total}: {_text(step.left)} + {_text(step.right)}"
     return f"step {position} of {total}: {_wordpiece_caption(step)}"
 
 
 def _wordpiece_caption(step: WordPieceStep) -> str:
-    kept = html.escape(step.kept, quote=False)
+    kept = _text(step.kept)
     if not step.tried_count:
         return f"keeps “{kept}”, the rest of the word, a token as it is"
-    tried = ", ".join(f"“{html.escape(t, quote=False)}”" for t in step.tried)
+    tried = ", ".join(f"“{_text(t)}”" for t in step.tried)
     more = step.tried_count - len(step.tried)
     tail = f", and {more} more" if more > 0 else ""
     return f"keeps “{kept}” after trying {tried}{tail}: none of those is a token"
