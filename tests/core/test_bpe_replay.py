@@ -195,3 +195,29 @@ def test_an_unknown_pre_tokenizer_is_refused_in_words(tmp_path: Path) -> None:
     writer.close()
     with pytest.raises(ModelFileError, match=r"no pre-tokenizer named 'no-such-pre'"):
         load_tokenizer_model(path)
+
+
+def test_wordpiece_tokens_sit_where_their_text_is(vocab_only_paths: dict[str, Path]) -> None:
+    """WordPiece lowercases, strips accents and drops spaces, so its tokens' text is not the
+    input's: the Tokenizer tab still finds each one where it came from (the unknown token
+    covers the word it stands for)."""
+    text = "Byte pair encoding, naïve Café e\u0301t 大语 😀 ok"
+    data = text.encode("utf-8")
+    with load_vocabulary(vocab_only_paths["bert-bge"]) as vocab:
+        infos = vocab.token_infos(text, add_bos=True)
+    spans = [data[info.start : info.end].decode("utf-8") for info in infos]
+    assert spans == [
+        "",  # [CLS]
+        "Byte",
+        "pair",
+        "encoding",
+        ",",
+        "naïve",
+        "Café",
+        "e\u0301t",
+        "大",
+        "语",  # [UNK]
+        "😀",  # [UNK]
+        "ok",
+        "",  # [SEP]
+    ]

@@ -21,7 +21,8 @@ from app.core.errors import ModelFileError, PromptError
 from app.core.gguf.gguf_file import read_gguf
 from app.core.gguf.model_card import ModelCard, card_from_gguf
 from app.core.llama.load_probe import ensure_loadable
-from app.core.tokenizer.tokens import TokenInfo, piece_end, token_kind
+from app.core.tokenizer.tokens import ATTR_CONTROL, ATTR_UNKNOWN, TokenInfo, piece_end, token_kind
+from app.core.tokenizer.wordpiece_align import WordPieceAligner
 
 
 class Vocabulary:
@@ -35,6 +36,10 @@ class Vocabulary:
         self.bos = int(self._lib.llama_vocab_bos(vocab))
         self.eos = int(self._lib.llama_vocab_eos(vocab))
         self.adds_bos = bool(self._lib.llama_vocab_get_add_bos(vocab))
+        self._ends = {self.bos, self.eos, int(self._lib.llama_vocab_sep(vocab))}
+        self.is_wordpiece = int(self._lib.llama_vocab_type(vocab)) == int(
+            self._lib.LLAMA_VOCAB_TYPE_WPM
+        )
         self._piece_buf = ctypes.create_string_buffer(256)
         self._pieces: dict[tuple[int, bool], bytes] = {}
         self._texts: dict[int, str] = {}
@@ -135,13 +140,20 @@ class Vocabulary:
         every `every` tokens; returning False stops early (what was built is returned)."""
         infos: list[TokenInfo] = []
         pos = 0
+        aligner = WordPieceAligner(data) if self.is_wordpiece else None
         for index, token_id in enumerate(ids):
             if progress is not None and index and index % every == 0 and not progress(index):
                 break
             piece = self.piece(token_id, special=False)
-            start = pos
-            pos = piece_end(data, pos, piece)
             attr = self.attr(token_id)
+            # WordPiece's only control token inside the text is its unknown token (BERT
+            # files often type it as control), standing for a whole word.
+            unknown = bool(attr & (ATTR_UNKNOWN | ATTR_CONTROL)) and token_id not in self._ends
+            if aligner is not None and (piece or unknown):
+                start, pos = aligner.span(piece, unknown=unknown)
+            else:
+                start = pos
+                pos = piece_end(data, pos, piece)
             infos.append(
                 TokenInfo(
                     id=token_id,

@@ -29,6 +29,13 @@ RULES = (
 )
 
 
+def is_own_word(cpt: int) -> bool:
+    """A character WordPiece makes a word of its own: punctuation, an ASCII symbol, a CJK
+    ideograph."""
+    category = tables().category(cpt)
+    return category == "P" or (cpt < 0x7F and category == "S") or _is_chinese(cpt)
+
+
 def _is_chinese(cpt: int) -> bool:
     return (
         0x4E00 <= cpt <= 0x9FFF
@@ -67,7 +74,7 @@ def words_of(model: TokenizerModel, text: str) -> list[tuple[str, int]]:
         if model.strip_accents and category == "M":
             continue
         written = chr(table.to_lower(cpt) if model.lowercase else cpt)
-        if category == "P" or (cpt < 0x7F and category == "S") or _is_chinese(cpt):
+        if is_own_word(cpt):
             finish()
             words.append((written, 1))
         else:

@@ -7,10 +7,12 @@ import html
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -43,15 +45,15 @@ class MergeReplayPanel(QWidget):
         self.play_button = QPushButton("Play")
         self.play_button.clicked.connect(lambda: self.toggle_play())
         self.back_button = QPushButton("◀")
-        self.back_button.setAccessibleName("Previous merge")
-        self.back_button.setToolTip("Previous merge")
+        self.back_button.setAccessibleName("Previous step")
+        self.back_button.setToolTip("Previous step")
         self.back_button.clicked.connect(lambda: self.step_replay(-1))
         self.forward_button = QPushButton("▶")
-        self.forward_button.setAccessibleName("Next merge")
-        self.forward_button.setToolTip("Next merge")
+        self.forward_button.setAccessibleName("Next step")
+        self.forward_button.setToolTip("Next step")
         self.forward_button.clicked.connect(lambda: self.step_replay(1))
         self.replay_slider = QSlider(Qt.Orientation.Horizontal)
-        self.replay_slider.setAccessibleName("Merge step")
+        self.replay_slider.setAccessibleName("Replay step")
         self.replay_slider.valueChanged.connect(lambda _v: self._show_replay_state())
         self.replay_caption = QLabel("")
         self.replay_caption.setWordWrap(True)
@@ -78,9 +80,19 @@ class MergeReplayPanel(QWidget):
         layout.addWidget(self.replay_text)
         layout.addLayout(controls)
         layout.addWidget(self.replay_caption)
-        layout.addWidget(self.pre_tokenizer)
         layout.addWidget(self.replay_slider)
-        layout.addWidget(self.replay_state, 1)
+        # The state and the rules scroll together: a pre-tokenizer may have six long rules.
+        scrolled = QWidget()
+        scrolled_layout = QVBoxLayout(scrolled)
+        scrolled_layout.setContentsMargins(0, 0, 4, 0)
+        scrolled_layout.addWidget(self.replay_state)
+        scrolled_layout.addWidget(self.pre_tokenizer)
+        scrolled_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(scrolled)
+        layout.addWidget(scroll, 1)
         self._update_replay_controls()
 
     def set_chip(self, piece: str, token_id: int) -> None:
@@ -133,7 +145,9 @@ class MergeReplayPanel(QWidget):
         self.title.setText(
             replay_render.TITLES[replay.kind] + " (select a word in the text, or type)"
         )
-        self.replay_caption.setText(self._replay_caption(replay))
+        self.replay_caption.setText(
+            self._replay_caption(replay) + "<br>" + replay_render.pre_tokenizer_line(replay)
+        )
         self.pre_tokenizer.setText(replay_render.legend(replay))
         self.pre_tokenizer.setToolTip("\n".join(replay.rules))
         self.replay_slider.blockSignals(True)
@@ -179,15 +193,16 @@ class MergeReplayPanel(QWidget):
             self.replay_state.setText("")
             return
         position = self.replay_slider.value()
+        chip_font = "<span style='font-size:14pt; font-family:monospace'>{}</span>"
         if position == 0:
             caption, chips = replay_render.split_state(replay)
+            body = chip_font.format(chips)
             if replay.kind != "wordpiece":
-                chips += "<br>in characters: " + replay_render.step_chips(replay, 0)
+                body += "<br>in characters:<br>" + chip_font.format(
+                    replay_render.step_chips(replay, 0)
+                )
         else:
             caption = replay_render.step_caption(replay, position)
-            chips = replay_render.step_chips(replay, position)
+            body = chip_font.format(replay_render.step_chips(replay, position))
         ending = f"<br>tokens: {replay.tokens}" if position == len(replay.steps) else ""
-        self.replay_state.setText(
-            f"{caption}<br><span style='font-size:14pt; font-family:monospace'>{chips}</span>"
-            f"{ending}"
-        )
+        self.replay_state.setText(f"{caption}<br>{body}{ending}")

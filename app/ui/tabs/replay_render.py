@@ -48,10 +48,17 @@ def rule_colour(rule: int | None) -> str:
 
 
 def _shown_rule(rule: str) -> str:
-    shown = rule.encode("unicode_escape").decode("ascii") if not rule.isprintable() else rule
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in rule)
     if len(shown) > LONGEST_RULE_SHOWN:
         shown = shown[: LONGEST_RULE_SHOWN - 1] + "…"
     return shown
+
+
+def pre_tokenizer_line(replay: Replay) -> str:
+    """One line naming the pre-tokenizer, above the steps."""
+    count = len(replay.rules)
+    rules = f" — {count} rule{'s' if count != 1 else ''}, listed below the steps" if count else ""
+    return f"<b>Pre-tokenizer:</b> {_text(replay.pre_tokenizer)}{rules}"
 
 
 def legend(replay: Replay) -> str:
@@ -59,13 +66,19 @@ def legend(replay: Replay) -> str:
     head = f"<b>Pre-tokenizer:</b> {_text(replay.pre_tokenizer)}"
     if not replay.rules:
         return head
-    applied = "applied one after another" if len(replay.rules) > 1 else "one rule"
+    if replay.kind == "wordpiece":
+        applied = "how it ends a word"
+    elif len(replay.rules) > 1:
+        applied = "its rules, applied one after another"
+    else:
+        applied = "its rule"
     items = [
         f"{_chip(str(number), rule_colour(number - 1))} <code>{_text(_shown_rule(rule))}</code>"
         for number, rule in enumerate(replay.rules, start=1)
     ]
-    between = _chip(" ", BETWEEN_COLOUR) + " between matches"
-    return f"{head} — {applied}:<br>" + "<br>".join(items) + f"<br>{between}"
+    if replay.kind != "wordpiece":
+        items.append(_chip(" ", BETWEEN_COLOUR) + " text between matches, kept whole")
+    return f"{head} — {applied}:<br>" + "<br>".join(items)
 
 
 def split_state(replay: Replay) -> tuple[str, str]:

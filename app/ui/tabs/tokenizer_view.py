@@ -193,6 +193,7 @@ class TokenizerView(QWidget):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(ids_box)
         right.addWidget(self.merges)
+        right.setSizes([200, 560])  # the replay needs the room more than the ids
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
