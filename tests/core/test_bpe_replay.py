@@ -209,15 +209,16 @@ def test_wordpiece_tokens_sit_where_their_text_is(vocab_only_paths: dict[str, Pa
     assert spans == [
         "",  # [CLS]
         "Byte",
-        "pair",
-        "encoding",
+        " pair",  # the space WordPiece dropped is shown with the word after it
+        " encoding",
         ",",
-        "naïve",
-        "Café",
-        "e\u0301t",
-        "大",
+        " naïve",
+        " Café",
+        " e\u0301t",
+        " 大",
         "语",  # [UNK]
-        "😀",  # [UNK]
-        "ok",
+        " 😀",  # [UNK]
+        " ok",
         "",  # [SEP]
     ]
+    assert "".join(spans) == text

@@ -39,10 +39,11 @@ class WordPieceAligner:
         """The byte span of the next token: `piece` is its text (" word" at a word's
         start), `unknown` when it is the unknown token standing for a whole word."""
         text, n = self.text, len(self.text)
-        pos = self.pos
+        # What WordPiece dropped before a token (the space before a word) is shown with it,
+        # as "▁" in its vocabulary text says.
+        start = pos = self.pos
         while pos < n and not self._fold(text[pos]):
             pos += 1
-        start = pos
         if unknown:
             if pos < n and is_own_word(ord(text[pos])):
                 pos += 1
@@ -52,13 +53,13 @@ class WordPieceAligner:
         else:
             target = "".join(self._fold(c) for c in piece.decode("utf-8", "replace").lstrip(" "))
             if not target:
-                return self.offsets[self.pos], self.offsets[self.pos]
+                return self.offsets[start], self.offsets[start]
             folded = ""
             while pos < n and len(folded) < len(target):
                 folded += self._fold(text[pos])
                 pos += 1
                 if not target.startswith(folded):
-                    return self.offsets[self.pos], self.offsets[self.pos]  # not found here
+                    return self.offsets[start], self.offsets[start]  # not found here
             # Accent marks WordPiece dropped after the last letter belong to this token.
             while pos < n and not self._fold(text[pos]) and not self._is_space(pos):
                 pos += 1
