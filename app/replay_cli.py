@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.tokenizer.bpe_replay import USER_TOKEN, MergeStep, Replay
+from app.core.tokenizer.replay_steps import USER_TOKEN, MergeStep, Replay, WordPieceStep
 
 
 def rule_label(replay: Replay, rule: int | None) -> str:
@@ -21,12 +21,22 @@ def replay_document(replay: Replay) -> dict[str, Any]:
     for step in replay.steps:
         if isinstance(step, MergeStep):
             steps.append({"merge": [step.left, step.right], "pieces": step.flat_pieces})
-        else:
+        elif isinstance(step, WordPieceStep):
             steps.append(
                 {
                     "keep": step.kept,
                     "tried": list(step.tried),
                     "tried_count": step.tried_count,
+                    "pieces": step.flat_pieces,
+                }
+            )
+        else:
+            steps.append(
+                {
+                    "read": step.position,
+                    "best_score": step.score,
+                    "ends_with": step.last,
+                    "ends_with_score": step.last_score,
                     "pieces": step.flat_pieces,
                 }
             )
@@ -59,8 +69,10 @@ def replay_text(replay: Replay) -> str:
     for number, step in enumerate(replay.steps, start=1):
         if isinstance(step, MergeStep):
             what = f"{step.left} + {step.right}"
-        else:
+        elif isinstance(step, WordPieceStep):
             what = f"keep {step.kept} (after {step.tried_count} longer tries)"
+        else:
+            what = f"best cut of {step.position} characters, score {step.score:.3f}"
         lines.append(f"{number:>3}. {what}: " + " | ".join(step.flat_pieces))
     lines.append(f"tokens: {replay.tokens}")
     return "\n".join(lines) + "\n"

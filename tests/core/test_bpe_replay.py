@@ -11,13 +11,15 @@ import pytest
 
 from app.core.errors import ModelFileError, PromptError
 from app.core.llama.vocabulary import load_vocabulary
-from app.core.tokenizer.bpe_replay import MergeStep, replay
+from app.core.tokenizer.bpe_replay import replay
+from app.core.tokenizer.replay_steps import MergeStep
 from app.core.tokenizer.tokenizer_model import load_tokenizer_model
 
 CORPUS = [
     "unrelated",
     "class A:\n\tdef f(self):\n\t\treturn {'k': [1, 2]}  # tab-indented\n",
     "\u00a0nbsp\u2003em\u3000ideographic \r\n crlf",
+    "Ｆｕｌｌ－ｗｉｄｔｈ ﬁne ① x²",
     "Byte pair encoding (also known as digram coding) is an algorithm.",
     "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n",
     "Numbers: 3.14159, 1,000,000 and 2026-11-27; 12345678901234567890",
@@ -31,7 +33,7 @@ CORPUS = [
 ]
 
 
-# The vocabulary-only GGUFs of the pinned bindings' llama.cpp, and what the replay does.
+# The vocabulary-only GGUFs of the pinned bindings' llama.cpp: the replay does them all.
 REPLAYED = [
     "aquila",
     "baichuan",
@@ -46,13 +48,13 @@ REPLAYED = [
     "llama-bpe",
     "llama-spm",
     "mpt",
+    "nomic-bert-moe",
     "phi-3",
     "qwen2",
     "qwen35",
     "refact",
     "starcoder",
 ]
-REFUSED = {"nomic-bert-moe": "Unigram"}
 
 
 def _llama_cpp_texts(path: Path) -> list[str]:
@@ -72,15 +74,15 @@ def _check(path: Path, extra: list[str] | None = None) -> None:
             # Merging never changes the text: every state's pieces spell the pre-tokens.
             text_of_pretokens = "".join(result.pretokens)
             assert "".join(p for word in result.initial for p in word) == text_of_pretokens
-            spelled = result.kind != "wordpiece" or model.unknown not in result.tokens
+            spelled = result.kind in ("bpe", "spm") or model.unknown not in result.tokens
             for step in result.steps:
                 # (a WordPiece word with no token at some position becomes [UNK] whole)
                 assert not spelled or "".join(step.flat_pieces) == text_of_pretokens
             previous = sum(len(w) for w in result.initial)
             for step in result.steps:
                 count = len(step.flat_pieces)
-                if result.kind == "wordpiece":
-                    continue  # a kept piece leaves the rest of its word as one more piece
+                if result.kind in ("wordpiece", "unigram"):
+                    continue  # no merges: a step keeps pieces and leaves the rest as one
                 assert count == previous - 1
                 if isinstance(step, MergeStep):
                     assert step.left + step.right in step.pieces[step.pretoken]
@@ -92,7 +94,7 @@ def test_replay_matches_llama_cpp_on_gemma(model_path: Path) -> None:
 
 
 def test_every_vocabulary_of_llama_cpp_is_covered(vocab_only_paths: dict[str, Path]) -> None:
-    assert sorted(vocab_only_paths) == sorted([*REPLAYED, *REFUSED])
+    assert sorted(vocab_only_paths) == REPLAYED
 
 
 @pytest.mark.parametrize("name", REPLAYED)
@@ -103,12 +105,19 @@ def test_replay_matches_llama_cpp_on_every_vocabulary(
     _check(path, _llama_cpp_texts(path))
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_a_vocabulary_type_without_replay_says_which_and_why(
-    vocab_only_paths: dict[str, Path], name: str
-) -> None:
-    with pytest.raises(ModelFileError, match=REFUSED[name]):
-        load_tokenizer_model(vocab_only_paths[name])
+def test_a_vocabulary_type_without_replay_says_which_and_why(tmp_path: Path) -> None:
+    from gguf import GGUFWriter
+
+    path = tmp_path / "rwkv.gguf"
+    writer = GGUFWriter(str(path), "rwkv6")
+    writer.add_tokenizer_model("rwkv")
+    writer.add_token_list(["a", "b"])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with pytest.raises(ModelFileError, match=r"no replay for RWKV's tokenizer: a greedy match"):
+        load_tokenizer_model(path)
 
 
 def test_course_example_builds_unrelated_from_letters(model_path: Path) -> None:
@@ -222,3 +231,19 @@ def test_wordpiece_tokens_sit_where_their_text_is(vocab_only_paths: dict[str, Pa
         "",  # [SEP]
     ]
     assert "".join(spans) == text
+
+
+def test_unigram_normalises_then_keeps_the_best_cut(vocab_only_paths: dict[str, Path]) -> None:
+    """Unigram (nomic-bert-moe, XLM-R's vocabulary): the file's character map folds
+    full-width letters, a ▁ starts each word, and each step is the best-scoring cut of the
+    text read so far, the last one being llama.cpp's tokens."""
+    path = vocab_only_paths["nomic-bert-moe"]
+    result = replay(load_tokenizer_model(path), "Ｆｕｌｌ  width")
+    assert result.kind == "unigram"
+    assert result.pretokens == ["▁Full▁width"]  # folded, two spaces made one
+    assert result.pre_tokenizer.startswith("none: Unigram normalises (the file's character map")
+    last = result.steps[-1]
+    assert last.flat_pieces == result.token_pieces
+    assert [step.position for step in result.steps] == list(range(1, len("▁Full▁width") + 1))
+    with load_vocabulary(path) as vocab:
+        assert result.tokens == vocab.tokenize("Ｆｕｌｌ  width", add_bos=False)

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from app.core.errors import PromptError
 from app.core.tokenizer.llama_unicode import tables
 from app.core.tokenizer.pre_tokenizer import DEFAULT, split
+from app.core.tokenizer.replay_steps import USER_TOKEN, MergeStep, Replay, Step
 from app.core.tokenizer.tokenizer_model import TokenizerModel
 
 SPM_SPACE = "▁"
-USER_TOKEN = -1  # a pre-token that is a user-defined token, cut out first
 
 
 @lru_cache(maxsize=1)
@@ -47,57 +46,6 @@ def byte_alphabet() -> dict[int, str]:
             mapping[b] = chr(256 + extra)
             extra += 1
     return mapping
-
-
-@dataclass(frozen=True)
-class MergeStep:
-    """One merge: which pre-token, the pair, and every pre-token's pieces after it."""
-
-    pretoken: int
-    left: str
-    right: str
-    pieces: tuple[tuple[str, ...], ...]
-
-    @property
-    def flat_pieces(self) -> list[str]:
-        return [piece for word in self.pieces for piece in word]
-
-
-@dataclass(frozen=True)
-class WordPieceStep:
-    """One WordPiece choice: the longest piece that is a token, and the longer candidates
-    tried before it (longest first, capped); `pieces` holds the pieces kept so far and,
-    for the pre-tokens in `open_words`, the rest of the word still to cut as last piece."""
-
-    pretoken: int
-    kept: str
-    tried: tuple[str, ...]
-    tried_count: int
-    pieces: tuple[tuple[str, ...], ...]
-    open_words: frozenset[int] = frozenset()
-
-    @property
-    def flat_pieces(self) -> list[str]:
-        return [piece for word in self.pieces for piece in word]
-
-
-Step = MergeStep | WordPieceStep
-
-
-@dataclass(frozen=True)
-class Replay:
-    kind: str  # "bpe", "spm" or "wordpiece"
-    pretokens: list[str]  # as the vocabulary writes them (Ġ / ▁ for spaces)
-    initial: tuple[tuple[str, ...], ...]  # each pre-token split into characters
-    steps: list[Step]
-    tokens: list[int]
-    token_pieces: list[str] = field(default_factory=list)  # the final tokens' strings
-    # The pre-tokenizer: its name, its expressions (or rules) in order, and for each
-    # pre-token the index of the one whose match it is (None: text between matches,
-    # USER_TOKEN: a user-defined token).
-    pre_tokenizer: str = ""
-    rules: tuple[str, ...] = ()
-    pretoken_rules: list[int | None] = field(default_factory=list)
 
 
 Fragment = str | int  # raw text, or a user-defined token's id
@@ -136,6 +84,13 @@ def replay(model: TokenizerModel, text: str) -> Replay:
         from app.core.tokenizer.wordpiece_replay import wordpiece_replay
 
         return wordpiece_replay(model, text)
+    if model.kind == "unigram":
+        from app.core.tokenizer.unigram_replay import UnigramTables, unigram_replay
+
+        tables = model.prepared.get("unigram")
+        if not isinstance(tables, UnigramTables):
+            tables = model.prepared["unigram"] = UnigramTables(model)
+        return unigram_replay(model, tables, text)
     words: list[list[str]] = []
     pretokens: list[str] = []
     labels: list[int | None] = []

@@ -14,17 +14,15 @@ from app.core.errors import ModelFileError
 from app.core.gguf.gguf_file import read_gguf
 from app.core.tokenizer.pre_tokenizer import PreTokenizer, pre_tokenizer
 
+TOKEN_TYPE_NORMAL = 1
 TOKEN_TYPE_USER_DEFINED = 4
+TOKEN_TYPE_UNUSED = 5
 TOKEN_TYPE_BYTE = 6
 
 # tokenizer.ggml.model values llama.cpp runs as BPE with merges.
 BPE_MODELS = frozenset({"gpt2", "gemma4", "whitespace"})
 # The other vocabulary types, and why they have no step-by-step replay.
 NO_REPLAY = {
-    "t5": (
-        "Unigram (T5-style): it picks the most probable way to cut the whole text at once "
-        "from each piece's score, so there are no merges or longest matches to step through"
-    ),
     "rwkv": "RWKV's tokenizer: a greedy match in a trie of byte strings, not merges",
     "plamo2": "PLaMo-2's tokenizer: a dynamic programme over the whole text, not merges",
     "hybriddna": "a DNA k-mer tokenizer, which cuts fixed-length letter groups, not merges",
@@ -33,7 +31,7 @@ NO_REPLAY = {
 
 @dataclass
 class TokenizerModel:
-    kind: str  # "bpe", "spm" (SentencePiece-style) or "wordpiece"
+    kind: str  # "bpe", "spm" (SentencePiece-style), "wordpiece" or "unigram"
     tokens: list[str]
     token_to_id: dict[str, int]
     model: str = ""  # tokenizer.ggml.model
@@ -50,6 +48,12 @@ class TokenizerModel:
     max_token_bytes: int = 0
     lowercase: bool = True
     strip_accents: bool = True
+    # Unigram: each token's type, the character map, whether runs of spaces become one.
+    token_types: npt.NDArray[np.int32] | None = None
+    charsmap: bytes = b""
+    remove_extra_whitespaces: bool = False
+    # What a replay builds once per model (Unigram's token table).
+    prepared: dict[str, object] = field(default_factory=dict)
 
     @property
     def pre_name(self) -> str:
@@ -64,6 +68,7 @@ def load_tokenizer_model(path: Path) -> TokenizerModel:
             "tokenizer.ggml.scores",
             "tokenizer.ggml.merges",
             "tokenizer.ggml.token_type",
+            "tokenizer.ggml.precompiled_charsmap",
         }
     )
     meta = read_gguf(path, require_tensors=False, keep_arrays=keys).metadata
@@ -87,6 +92,8 @@ def load_tokenizer_model(path: Path) -> TokenizerModel:
         return _spm_model(path, meta, tokens, token_to_id, user_defined, types)
     if model_type == "bert":
         return _wordpiece_model(meta, tokens, token_to_id, user_defined)
+    if model_type == "t5":
+        return _unigram_model(path, meta, tokens, token_to_id, user_defined, types)
     raise ModelFileError(
         f"{path.name}: tokenizer type '{model_type}' is not one llama.cpp knows, so there is "
         "nothing to replay"
@@ -197,4 +204,34 @@ def _wordpiece_model(
         max_token_bytes=max(len(t.encode("utf-8")) for t in tokens),
         lowercase=lower,
         strip_accents=lower if strip is None else bool(strip),
+    )
+
+
+def _unigram_model(
+    path: Path,
+    meta: dict[str, object],
+    tokens: list[str],
+    token_to_id: dict[str, int],
+    user_defined: list[tuple[str, int]],
+    types: object,
+) -> TokenizerModel:
+    scores = meta.get("tokenizer.ggml.scores")
+    if not isinstance(scores, np.ndarray) or len(scores) != len(tokens):
+        raise ModelFileError(f"{path.name}: a Unigram vocabulary without scores")
+    if not isinstance(types, np.ndarray) or len(types) != len(tokens):
+        types = np.full(len(tokens), TOKEN_TYPE_NORMAL, dtype=np.int32)
+    charsmap = meta.get("tokenizer.ggml.precompiled_charsmap")
+    unknown = meta.get("tokenizer.ggml.unknown_token_id")
+    return TokenizerModel(
+        "unigram",
+        tokens,
+        token_to_id,
+        model="t5",
+        scores=scores.astype(np.float32),
+        user_defined=user_defined,
+        unknown=int(unknown) if isinstance(unknown, int) else 2,
+        token_types=types.astype(np.int32),
+        charsmap=charsmap.astype(np.uint8).tobytes() if isinstance(charsmap, np.ndarray) else b"",
+        add_space_prefix=bool(meta.get("tokenizer.ggml.add_space_prefix", False)),
+        remove_extra_whitespaces=bool(meta.get("tokenizer.ggml.remove_extra_whitespaces", False)),
     )

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.tokenizer.bpe_replay import Replay
+from app.core.tokenizer.replay_steps import Replay
 from app.ui.tabs import replay_render
 from app.ui.widgets.token_text import visible_piece
 
@@ -197,7 +197,7 @@ class MergeReplayPanel(QWidget):
         if position == 0:
             caption, chips = replay_render.split_state(replay)
             body = chip_font.format(chips)
-            if replay.kind != "wordpiece":
+            if replay.kind in ("bpe", "spm"):
                 body += "<br>in characters:<br>" + chip_font.format(
                     replay_render.step_chips(replay, 0)
                 )

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import html
 
-from app.core.tokenizer.bpe_replay import USER_TOKEN, MergeStep, Replay, WordPieceStep
+from app.core.tokenizer.replay_steps import (
+    USER_TOKEN,
+    MergeStep,
+    Replay,
+    UnigramStep,
+    WordPieceStep,
+)
 
 # One light colour per rule (they repeat after eight); dark text is set on them so they
 # read the same in a dark palette.
@@ -28,6 +34,7 @@ TITLES = {
     "bpe": "BPE merge replay",
     "spm": "SentencePiece merge replay",
     "wordpiece": "WordPiece replay: longest match first, no merges",
+    "unigram": "Unigram replay: the best-scoring cut, no merges",
 }
 
 
@@ -95,6 +102,11 @@ def split_state(replay: Replay) -> tuple[str, str]:
     caption = f"start: the pre-tokenizer's split into {count} pre-token{'s' if count != 1 else ''}"
     if replay.kind == "wordpiece":
         caption += "; each is then cut from the left into the longest pieces that are tokens"
+    elif replay.kind == "unigram":
+        caption = (
+            "start: the normalised text; the steps read it one character at a time and show "
+            "the best-scoring cut so far"
+        )
     else:
         caption += "; merges work inside each one, from its characters"
     return caption, chips
@@ -105,6 +117,13 @@ def step_caption(replay: Replay, position: int) -> str:
     total = len(replay.steps)
     if isinstance(step, MergeStep):
         return f"merge {position} of {total}: {_text(step.left)} + {_text(step.right)}"
+    if isinstance(step, UnigramStep):
+        return (
+            f"step {position} of {total}: the best cut of the first {step.position} "
+            f"character{'s' if step.position != 1 else ''} scores {step.score:.2f} (the sum of "
+            f"its pieces' log probabilities); it ends with “{_text(step.last)}” "
+            f"({step.last_score:.2f})"
+        )
     return f"step {position} of {total}: {_wordpiece_caption(step)}"
 
 
@@ -126,7 +145,7 @@ def step_chips(replay: Replay, position: int) -> str:
     else:
         step = replay.steps[position - 1]
         words = step.pieces
-        if isinstance(step, WordPieceStep):
+        if isinstance(step, WordPieceStep | UnigramStep):
             open_words = step.open_words
     shown: list[str] = []
     for index, word in enumerate(words):

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import PlaygroundError
-from app.core.tokenizer.bpe_replay import Replay
 from app.core.tokenizer.reference_tokenizers import available_reference_tokenizers
+from app.core.tokenizer.replay_steps import Replay
 from app.core.tokenizer.text_tokens import (
     PRICE_PRESETS,
     count,
