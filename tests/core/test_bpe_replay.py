@@ -202,3 +202,92 @@ def test_cli_refuses_bad_replays_in_one_line() -> None:
         )
         assert done.returncode != 0 and message in done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["gemma", "llama-bpe", "gpt-2", "qwen2"])
+def test_token_bytes_and_offsets_rebuild_the_text(
+    model_path: Path, bpe_vocab_paths: dict[str, Path], name: str
+) -> None:
+    """What the Tokenizer tab shows: each token's bytes sit at its offsets, and together
+    they are the input, byte for byte."""
+    path = model_path if name == "gemma" else bpe_vocab_paths[name]
+    with load_vocabulary(path) as vocab:
+        for text in CORPUS:
+            data = text.encode("utf-8")
+            infos = vocab.token_infos(text, add_bos=False)
+            assert [t.id for t in infos] == vocab.tokenize(text, add_bos=False)
+            assert b"".join(t.piece for t in infos) == data
+            for info in infos:
+                assert data[info.start : info.end] == info.piece
+
+
+def test_a_vocabulary_that_names_no_pre_tokenizer_uses_llama_cpp_s_default(
+    vocab_only_paths: dict[str, Path],
+) -> None:
+    """Old GPT-NeoX or Aquila conversions name none: llama.cpp splits them with its
+    default rules (four expressions in a row), and the replay says so."""
+    result = replay(load_tokenizer_model(vocab_only_paths["gpt-neox"]), "Hi 12345!")
+    assert result.pre_tokenizer.startswith("default (llama.cpp's DEFAULT rules")
+    assert len(result.rules) == 4
+    # "[0-9][0-9][0-9]" cuts the run of digits \p{N}+ made: 123 | 45.
+    assert result.pretokens == ["Hi", "Ġ", "123", "45", "!"]
+
+
+def test_an_unknown_pre_tokenizer_is_refused_in_words(tmp_path: Path) -> None:
+    from gguf import GGUFWriter
+
+    path = tmp_path / "unknown-pre.gguf"
+    writer = GGUFWriter(str(path), "llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("no-such-pre")
+    writer.add_token_list(["a", "b", "ab"])
+    writer.add_token_merges(["a b"])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with pytest.raises(ModelFileError, match=r"no pre-tokenizer named 'no-such-pre'"):
+        load_tokenizer_model(path)
+
+
+def test_wordpiece_tokens_sit_where_their_text_is(vocab_only_paths: dict[str, Path]) -> None:
+    """WordPiece lowercases, strips accents and drops spaces, so its tokens' text is not the
+    input's: the Tokenizer tab still finds each one where it came from (the unknown token
+    covers the word it stands for)."""
+    text = "Byte pair encoding, naïve Café e\u0301t 大语 😀 ok"
+    data = text.encode("utf-8")
+    with load_vocabulary(vocab_only_paths["bert-bge"]) as vocab:
+        infos = vocab.token_infos(text, add_bos=True)
+    spans = [data[info.start : info.end].decode("utf-8") for info in infos]
+    assert spans == [
+        "",  # [CLS]
+        "Byte",
+        " pair",  # the space WordPiece dropped is shown with the word after it
+        " encoding",
+        ",",
+        " naïve",
+        " Café",
+        " e\u0301t",
+        " 大",
+        "语",  # [UNK]
+        " 😀",  # [UNK]
+        " ok",
+        "",  # [SEP]
+    ]
+    assert "".join(spans) == text
+
+
+def test_unigram_normalises_then_keeps_the_best_cut(vocab_only_paths: dict[str, Path]) -> None:
+    """Unigram (nomic-bert-moe, XLM-R's vocabulary): the file's character map folds
+    full-width letters, a ▁ starts each word, and each step is the best-scoring cut of the
+    text read so far, the last one being llama.cpp's tokens."""
+    path = vocab_only_paths["nomic-bert-moe"]
+    result = replay(load_tokenizer_model(path), "Ｆｕｌｌ  width")
+    assert result.kind == "unigram"
+    assert result.pretokens == ["▁Full▁width"]  # folded, two spaces made one
+    assert result.pre_tokenizer.startswith("none (Unigram: the text is normalised — the file")
+    last = result.steps[-1]
+    assert last.flat_pieces == result.token_pieces
+    assert [step.position for step in result.steps] == list(range(1, len("▁Full▁width") + 1))
+    with load_vocabulary(path) as vocab:
+        assert result.tokens == vocab.tokenize("Ｆｕｌｌ  width", add_bos=False)

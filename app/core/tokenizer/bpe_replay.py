@@ -26,7 +26,9 @@ from app.core.errors import PromptError
 from app.core.tokenizer.llama_unicode import tables
 from app.core.tokenizer.pre_tokenizer import DEFAULT, split
 from app.core.tokenizer.replay_steps import USER_TOKEN, MergeStep, Replay, Step
-from app.core.tokenizer.tokenizer_model import TokenizerModel
+from app.core.tokenizer.tokenizer_model import TokenizerModel, fragments
+from app.core.tokenizer.unigram_replay import UnigramTables, unigram_replay
+from app.core.tokenizer.wordpiece_replay import wordpiece_replay
 
 SPM_SPACE = "▁"
 
@@ -48,31 +50,6 @@ def byte_alphabet() -> dict[int, str]:
     return mapping
 
 
-Fragment = str | int  # raw text, or a user-defined token's id
-
-
-def fragments(model: TokenizerModel, text: str) -> list[Fragment]:
-    """The text with the user-defined tokens cut out (leftmost occurrences, longest
-    token first), as llama.cpp's tokenizer_st_partition does."""
-    parts: list[Fragment] = [text]
-    for token_text, token_id in model.user_defined:
-        if not any(isinstance(p, str) and token_text in p for p in parts):
-            continue
-        split: list[Fragment] = []
-        for part in parts:
-            if not isinstance(part, str) or token_text not in part:
-                split.append(part)
-                continue
-            pieces = part.split(token_text)
-            for k, piece in enumerate(pieces):
-                if piece:
-                    split.append(piece)
-                if k < len(pieces) - 1:
-                    split.append(token_id)
-        parts = split
-    return parts
-
-
 def replay(model: TokenizerModel, text: str) -> Replay:
     if not text:
         raise PromptError("the text is empty")
@@ -81,12 +58,8 @@ def replay(model: TokenizerModel, text: str) -> Replay:
     except UnicodeEncodeError:
         raise PromptError("the text is not valid Unicode (it holds a lone surrogate)") from None
     if model.kind == "wordpiece":
-        from app.core.tokenizer.wordpiece_replay import wordpiece_replay
-
         return wordpiece_replay(model, text)
     if model.kind == "unigram":
-        from app.core.tokenizer.unigram_replay import UnigramTables, unigram_replay
-
         tables = model.prepared.get("unigram")
         if not isinstance(tables, UnigramTables):
             tables = model.prepared["unigram"] = UnigramTables(model)

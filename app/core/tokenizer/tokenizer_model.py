@@ -60,6 +60,31 @@ class TokenizerModel:
         return self.pre.name if self.pre is not None else ""
 
 
+Fragment = str | int  # raw text, or a user-defined token's id
+
+
+def fragments(model: TokenizerModel, text: str) -> list[Fragment]:
+    """The text with the user-defined tokens cut out (leftmost occurrences, longest
+    token first), as llama.cpp's tokenizer_st_partition does."""
+    parts: list[Fragment] = [text]
+    for token_text, token_id in model.user_defined:
+        if not any(isinstance(p, str) and token_text in p for p in parts):
+            continue
+        split: list[Fragment] = []
+        for part in parts:
+            if not isinstance(part, str) or token_text not in part:
+                split.append(part)
+                continue
+            pieces = part.split(token_text)
+            for k, piece in enumerate(pieces):
+                if piece:
+                    split.append(piece)
+                if k < len(pieces) - 1:
+                    split.append(token_id)
+        parts = split
+    return parts
+
+
 def load_tokenizer_model(path: Path) -> TokenizerModel:
     """Read the tokenizer of a GGUF (a full model or a vocabulary-only file)."""
     keys = frozenset(

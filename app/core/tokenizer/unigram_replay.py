@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core.tokenizer.bpe_replay import fragments
 from app.core.tokenizer.replay_steps import USER_TOKEN, Replay, Step, UnigramStep
 from app.core.tokenizer.tokenizer_model import (
     TOKEN_TYPE_NORMAL,
     TOKEN_TYPE_UNUSED,
     TOKEN_TYPE_USER_DEFINED,
     TokenizerModel,
+    fragments,
 )
 from app.core.tokenizer.xcda_charsmap import CharsMap
 
@@ -232,4 +232,4 @@ def describe(model: TokenizerModel) -> str:
         )
     if model.remove_extra_whitespaces:
         done.append("runs of spaces as one")
-    return "none: Unigram normalises (" + ", ".join(done) + ") and cuts the whole text at once"
+    return "none (Unigram: the text is normalised — " + ", ".join(done) + " — then cut whole)"

@@ -11,10 +11,9 @@ llm_tokenizer_wpm_session does it: no merges at all.
 
 from __future__ import annotations
 
-from app.core.tokenizer.bpe_replay import fragments
 from app.core.tokenizer.llama_unicode import tables
 from app.core.tokenizer.replay_steps import USER_TOKEN, Replay, Step, WordPieceStep
-from app.core.tokenizer.tokenizer_model import TokenizerModel
+from app.core.tokenizer.tokenizer_model import TokenizerModel, fragments
 
 WORD_START = "▁"
 SHOWN_TRIES = 6  # the longer candidates a step lists (it counts them all)

@@ -72,7 +72,7 @@ def legend(replay: Replay) -> str:
     """The pre-tokenizer's name and its rules, in the colours of the split."""
     head = f"<b>Pre-tokenizer:</b> {_text(replay.pre_tokenizer)}"
     if not replay.rules:
-        return head
+        return ""  # the line above the steps says it all
     if replay.kind == "wordpiece":
         applied = "how it ends a word"
     elif len(replay.rules) > 1:
