@@ -66,17 +66,20 @@ def replay(model: TokenizerModel, text: str) -> Replay:
         return unigram_replay(model, tables, text)
     words: list[list[str]] = []
     pretokens: list[str] = []
+    texts: list[str] = []
     labels: list[int | None] = []
     previous_special = True
     for part in fragments(model, text):
         if isinstance(part, int):
             pretokens.append(model.tokens[part])
+            texts.append(model.tokens[part])
             words.append([model.tokens[part]])
             labels.append(USER_TOKEN)
             previous_special = True
             continue
-        for word, rule in _pretokenize(model, part, previous_special):
+        for word, rule, written in _pretokenize(model, part, previous_special):
             pretokens.append(word)
+            texts.append(written)
             words.append([word] if _taken_whole(model, word) else list(word))
             labels.append(rule)
         previous_special = False
@@ -104,7 +107,17 @@ def replay(model: TokenizerModel, text: str) -> Replay:
         pre_tokenizer=describe_pre_tokenizer(model),
         rules=pre.expressions if pre is not None else (),
         pretoken_rules=labels,
+        pretoken_texts=texts,
+        symbols=_symbols(model),
     )
+
+
+def _symbols(model: TokenizerModel) -> str:
+    if model.pre is not None and not model.pre.raw_utf8:
+        return "GPT-2's byte alphabet: a symbol a byte, Ġ a space, Ċ a newline"
+    if model.kind == "spm" or (model.pre is not None and model.pre.escape_spaces):
+        return "▁ a space"
+    return ""
 
 
 def describe_pre_tokenizer(model: TokenizerModel) -> str:
@@ -130,11 +143,12 @@ def _taken_whole(model: TokenizerModel, word: str) -> bool:
 
 def _pretokenize(
     model: TokenizerModel, text: str, previous_special: bool
-) -> list[tuple[str, int | None]]:
+) -> list[tuple[str, int | None, str]]:
+    """Each pre-token as the vocabulary writes it, the rule that cut it, and its text."""
     if model.kind == "spm":
         if model.add_space_prefix and previous_special:
             text = " " + text
-        return [(text.replace(" ", SPM_SPACE), None)]
+        return [(text.replace(" ", SPM_SPACE), None, text)]
     pre = model.pre
     assert pre is not None
     if pre.escape_spaces:
@@ -145,13 +159,13 @@ def _pretokenize(
         # then tokenizes each remaining run on its own.
         segments = _whitespace_runs(text, model.lowercase)
     alphabet = byte_alphabet()
-    words: list[tuple[str, int | None]] = []
+    words: list[tuple[str, int | None, str]] = []
     for segment in segments:
         for piece in split(pre, segment):
             word = piece.text
             if not pre.raw_utf8:
                 word = "".join(alphabet[b] for b in word.encode("utf-8"))
-            words.append((word, piece.rule))
+            words.append((word, piece.rule, piece.text))
     return words
 
 

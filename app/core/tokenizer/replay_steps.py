@@ -74,3 +74,9 @@ class Replay:
     pre_tokenizer: str = ""
     rules: tuple[str, ...] = ()
     pretoken_rules: list[int | None] = field(default_factory=list)
+    # Each pre-token as text (GPT-2's byte alphabet undone); empty: as `pretokens`.
+    pretoken_texts: list[str] = field(default_factory=list)
+    symbols: str = ""  # how the merges' symbols write the text ("" when as it is)
+
+    def pretoken_text(self, index: int) -> str:
+        return self.pretoken_texts[index] if self.pretoken_texts else self.pretokens[index]

@@ -198,7 +198,8 @@ class MergeReplayPanel(QWidget):
             caption, chips = replay_render.split_state(replay)
             body = chip_font.format(chips)
             if replay.kind in ("bpe", "spm"):
-                body += "<br>in characters:<br>" + chip_font.format(
+                symbols = f" ({replay.symbols})" if replay.symbols else ""
+                body += f"<br>where the merges start{symbols}:<br>" + chip_font.format(
                     replay_render.step_chips(replay, 0)
                 )
         else:

@@ -12,6 +12,7 @@ from app.core.tokenizer.replay_steps import (
     UnigramStep,
     WordPieceStep,
 )
+from app.ui.widgets.token_text import visible_piece
 
 # One light colour per rule (they repeat after eight); dark text is set on them so they
 # read the same in a dark palette.
@@ -92,11 +93,11 @@ def split_state(replay: Replay) -> tuple[str, str]:
     """The caption and chips of the start: each pre-token coloured by its rule."""
     chips = " ".join(
         _chip(
-            word,
+            visible_piece(replay.pretoken_text(index).encode("utf-8")),
             rule_colour(rule),
             f"<sub>{rule + 1}</sub>" if rule is not None and rule != USER_TOKEN else "",
         )
-        for word, rule in zip(replay.pretokens, replay.pretoken_rules, strict=False)
+        for index, rule in enumerate(replay.pretoken_rules)
     )
     count = len(replay.pretokens)
     caption = f"start: the pre-tokenizer's split into {count} pre-token{'s' if count != 1 else ''}"
