@@ -27,6 +27,7 @@ RULE_COLOURS = (
     "#f5d0fe",
 )
 BETWEEN_COLOUR = "#e5e7eb"  # text no expression matched: kept as one pre-token
+USER_COLOUR = "#f0abfc"  # a user-defined token, cut out of the text before the rules
 PIECE_COLOURS = ("#dbeafe", "#fde68a")  # alternate pieces inside a word
 REST_COLOUR = "#f3f4f6"  # WordPiece: the part of a word still to cut
 LONGEST_RULE_SHOWN = 90  # characters of an expression shown in the legend
@@ -50,7 +51,9 @@ def _chip(text: str, colour: str, extra: str = "") -> str:
 
 
 def rule_colour(rule: int | None) -> str:
-    if rule is None or rule == USER_TOKEN:
+    if rule == USER_TOKEN:
+        return USER_COLOUR
+    if rule is None:
         return BETWEEN_COLOUR
     return RULE_COLOURS[rule % len(RULE_COLOURS)]
 
@@ -86,7 +89,18 @@ def legend(replay: Replay) -> str:
     ]
     if replay.kind != "wordpiece":
         items.append(_chip(" ", BETWEEN_COLOUR) + " text between matches, kept whole")
+    if USER_TOKEN in replay.pretoken_rules:
+        items.append(
+            _chip(" ", USER_COLOUR) + " a user-defined token of the vocabulary, cut out of the "
+            "text before the rules run"
+        )
     return f"{head} — {applied}:<br>" + "<br>".join(items)
+
+
+def _subscript(rule: int | None) -> str:
+    if rule == USER_TOKEN:
+        return "<sub>user</sub>"
+    return f"<sub>{rule + 1}</sub>" if rule is not None else ""
 
 
 def split_state(replay: Replay) -> tuple[str, str]:
@@ -95,7 +109,7 @@ def split_state(replay: Replay) -> tuple[str, str]:
         _chip(
             visible_piece(replay.pretoken_text(index).encode("utf-8")),
             rule_colour(rule),
-            f"<sub>{rule + 1}</sub>" if rule is not None and rule != USER_TOKEN else "",
+            _subscript(rule),
         )
         for index, rule in enumerate(replay.pretoken_rules)
     )
