@@ -90,6 +90,15 @@ def main() -> int:
             [sys.executable, "-c", CHECK, str(site)],
             [str(site / "bin" / "llm-playground"), "--version"],
             [str(site / "bin" / "llm-playground"), "--smoke-test"],
+            # The replay's pre-tokenizer and Unicode tables are package data too.
+            [
+                str(site / "bin" / "llm-playground"),
+                "bpe",
+                "--model",
+                str(site / "app" / "_data" / "resources" / "tokenizers" / "ggml-vocab-qwen2.gguf"),
+                "--text",
+                "Größe 42",
+            ],
         ]
         for command in steps:
             run = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True)
