@@ -309,11 +309,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_bpe(args: argparse.Namespace) -> int:
     from app.core.library.default_model import resolve_model
+    from app.core.llama.vocabulary import replay_model
     from app.core.tokenizer.bpe_replay import replay
-    from app.core.tokenizer.tokenizer_model import load_tokenizer_model
     from app.replay_cli import replay_document, replay_text
 
-    model = load_tokenizer_model(resolve_model(args.model))
+    model = replay_model(resolve_model(args.model))
     result = replay(model, args.text)
     if args.json:
         _print_json(replay_document(result))

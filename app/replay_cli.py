@@ -18,26 +18,34 @@ def rule_label(replay: Replay, rule: int | None) -> str:
 
 def replay_document(replay: Replay) -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
-    for step in replay.steps:
+    for number, step in enumerate(replay.steps):
         if isinstance(step, MergeStep):
-            steps.append({"merge": [step.left, step.right], "pieces": step.flat_pieces})
+            steps.append(
+                {
+                    "pretoken": step.pretoken,
+                    "merge": [step.left, step.right],
+                    "pieces": list(replay.word_after(number)),
+                }
+            )
         elif isinstance(step, WordPieceStep):
             steps.append(
                 {
+                    "pretoken": step.pretoken,
                     "keep": step.kept,
                     "tried": list(step.tried),
                     "tried_count": step.tried_count,
-                    "pieces": step.flat_pieces,
+                    "pieces": list(replay.word_after(number)),
                 }
             )
         else:
             steps.append(
                 {
+                    "pretoken": step.pretoken,
                     "read": step.position,
                     "best_score": step.score,
                     "ends_with": step.last,
                     "ends_with_score": step.last_score,
-                    "pieces": step.flat_pieces,
+                    "pieces": list(replay.word_after(number)),
                 }
             )
     return {
@@ -73,6 +81,7 @@ def replay_text(replay: Replay) -> str:
             what = f"keep {step.kept} (after {step.tried_count} longer tries)"
         else:
             what = f"best cut of {step.position} characters, score {step.score:.3f}"
-        lines.append(f"{number:>3}. {what}: " + " | ".join(step.flat_pieces))
+        word = " | ".join(replay.word_after(number - 1))
+        lines.append(f"{number:>3}. {what}: [pre-token {step.pretoken + 1}] {word}")
     lines.append(f"tokens: {replay.tokens}")
     return "\n".join(lines) + "\n"

@@ -160,8 +160,8 @@ class TokenizerWorker(Worker):
     @Slot(int, str, str)
     def _replay(self, request_id: int, path: str, text: str) -> None:
         from app.core.library.default_model import resolve_model
+        from app.core.llama.vocabulary import replay_model
         from app.core.tokenizer.bpe_replay import replay
-        from app.core.tokenizer.tokenizer_model import load_tokenizer_model
 
         with Attempt("the replay", lambda message, _e: self.sig_failed.emit(request_id, message)):
             if is_server(path):
@@ -171,7 +171,8 @@ class TokenizerWorker(Worker):
                 )
             model = self._models.get(path)
             if model is None:
-                model = load_tokenizer_model(resolve_model(path))
+                vocab = self._vocabulary(path).vocab  # type: ignore[attr-defined]
+                model = replay_model(resolve_model(path), vocab)
                 self._models[path] = model
             self.sig_replay.emit(request_id, replay(model, text))  # type: ignore[arg-type]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import ModelFileError, PromptError
-from app.core.llama.vocabulary import load_vocabulary
+from app.core.llama.vocabulary import load_vocabulary, replay_model
 from app.core.tokenizer.bpe_replay import replay
 from app.core.tokenizer.replay_steps import MergeStep
 from app.core.tokenizer.tokenizer_model import load_tokenizer_model
@@ -20,6 +20,8 @@ CORPUS = [
     "class A:\n\tdef f(self):\n\t\treturn {'k': [1, 2]}  # tab-indented\n",
     "\u00a0nbsp\u2003em\u3000ideographic \r\n crlf",
     "Ｆｕｌｌ－ｗｉｄｔｈ ﬁne ① x²",
+    # Tokens the file marks user-defined but llama.cpp makes control: not cut out of text.
+    "a</s>b <|endoftext|> <｜fim▁begin｜>x<|tool_response>y",
     "Byte pair encoding (also known as digram coding) is an algorithm.",
     "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n",
     "Numbers: 3.14159, 1,000,000 and 2026-11-27; 12345678901234567890",
@@ -66,7 +68,7 @@ def _llama_cpp_texts(path: Path) -> list[str]:
 
 
 def _check(path: Path, extra: list[str] | None = None) -> None:
-    model = load_tokenizer_model(path)
+    model = replay_model(path)
     with load_vocabulary(path) as vocab:
         for text in CORPUS + (extra or []):
             result = replay(model, text)
@@ -75,18 +77,15 @@ def _check(path: Path, extra: list[str] | None = None) -> None:
             text_of_pretokens = "".join(result.pretokens)
             assert "".join(p for word in result.initial for p in word) == text_of_pretokens
             spelled = result.kind in ("bpe", "spm") or model.unknown not in result.tokens
-            for step in result.steps:
-                # (a WordPiece word with no token at some position becomes [UNK] whole)
-                assert not spelled or "".join(step.flat_pieces) == text_of_pretokens
             previous = sum(len(w) for w in result.initial)
-            for step in result.steps:
-                count = len(step.flat_pieces)
-                if result.kind in ("wordpiece", "unigram"):
-                    continue  # no merges: a step keeps pieces and leaves the rest as one
-                assert count == previous - 1
+            for position, step in enumerate(result.steps, start=1):
+                pieces = result.flat_pieces_at(position)
+                # (a WordPiece word with no token at some position becomes [UNK] whole)
+                assert not spelled or "".join(pieces) == text_of_pretokens
                 if isinstance(step, MergeStep):
-                    assert step.left + step.right in step.pieces[step.pretoken]
-                previous = count
+                    assert len(pieces) == previous - 1
+                    assert step.left + step.right in result.pieces_at(position)[step.pretoken]
+                previous = len(pieces)
 
 
 def test_replay_matches_llama_cpp_on_gemma(model_path: Path) -> None:
@@ -123,7 +122,7 @@ def test_a_vocabulary_type_without_replay_says_which_and_why(tmp_path: Path) -> 
 def test_course_example_builds_unrelated_from_letters(model_path: Path) -> None:
     result = replay(load_tokenizer_model(model_path), "unrelated")
     assert [p for word in result.initial for p in word] == list("unrelated")
-    assert result.steps[-1].flat_pieces == result.token_pieces
+    assert result.flat_pieces_at(len(result.steps)) == result.token_pieces
     assert "".join(result.token_pieces) == "unrelated"
     assert len(result.steps) == len("unrelated") - len(result.tokens)
 
@@ -286,8 +285,7 @@ def test_unigram_normalises_then_keeps_the_best_cut(vocab_only_paths: dict[str, 
     assert result.kind == "unigram"
     assert result.pretokens == ["▁Full▁width"]  # folded, two spaces made one
     assert result.pre_tokenizer.startswith("none (Unigram: the text is normalised — the file")
-    last = result.steps[-1]
-    assert last.flat_pieces == result.token_pieces
+    assert result.flat_pieces_at(len(result.steps)) == result.token_pieces
     assert [step.position for step in result.steps] == list(range(1, len("▁Full▁width") + 1))
     with load_vocabulary(path) as vocab:
         assert result.tokens == vocab.tokenize("Ｆｕｌｌ  width", add_bos=False)

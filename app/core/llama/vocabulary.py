@@ -21,6 +21,11 @@ from app.core.errors import ModelFileError, PromptError
 from app.core.gguf.gguf_file import read_gguf
 from app.core.gguf.model_card import ModelCard, card_from_gguf
 from app.core.llama.load_probe import ensure_loadable
+from app.core.tokenizer.tokenizer_model import (
+    TokenizerModel,
+    keep_user_defined,
+    load_tokenizer_model,
+)
 from app.core.tokenizer.tokens import ATTR_CONTROL, ATTR_UNKNOWN, TokenInfo, piece_end, token_kind
 from app.core.tokenizer.wordpiece_align import WordPieceAligner
 
@@ -206,3 +211,19 @@ def load_vocabulary(path: Path, *, probe: bool = True) -> Iterator[Vocabulary]:
         yield loaded.vocab
     finally:
         loaded.close()
+
+
+def replay_model(path: Path, vocab: Vocabulary | None = None) -> TokenizerModel:
+    """The replay's reading of a GGUF's tokenizer, with llama.cpp's own say on which
+    user-defined tokens it cuts out first (`vocab`: the file's vocabulary, if loaded)."""
+    model = load_tokenizer_model(path)
+    if not model.user_defined:
+        return model
+    with contextlib.ExitStack() as stack:
+        if vocab is None:
+            vocab = stack.enter_context(load_vocabulary(path))
+        loaded = vocab
+        keep_user_defined(
+            model, lambda token: not loaded.attr(token) & (ATTR_CONTROL | ATTR_UNKNOWN)
+        )
+    return model

@@ -25,7 +25,7 @@ from functools import lru_cache
 from app.core.errors import PromptError
 from app.core.tokenizer.llama_unicode import tables
 from app.core.tokenizer.pre_tokenizer import DEFAULT, split
-from app.core.tokenizer.replay_steps import USER_TOKEN, MergeStep, Replay, Step
+from app.core.tokenizer.replay_steps import MAX_CHARACTERS, USER_TOKEN, MergeStep, Replay, Step
 from app.core.tokenizer.tokenizer_model import TokenizerModel, fragments
 from app.core.tokenizer.unigram_replay import UnigramTables, unigram_replay
 from app.core.tokenizer.wordpiece_replay import wordpiece_replay
@@ -57,6 +57,11 @@ def replay(model: TokenizerModel, text: str) -> Replay:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise PromptError("the text is not valid Unicode (it holds a lone surrogate)") from None
+    if len(text) > MAX_CHARACTERS:
+        raise PromptError(
+            f"the replay follows a text of up to {MAX_CHARACTERS:,} characters and shows "
+            f"every piece; this one has {len(text):,}: select a shorter part"
+        )
     if model.kind == "wordpiece":
         return wordpiece_replay(model, text)
     if model.kind == "unigram":
@@ -83,14 +88,14 @@ def replay(model: TokenizerModel, text: str) -> Replay:
             words.append([word] if _taken_whole(model, word) else list(word))
             labels.append(rule)
         previous_special = False
-    initial = _snapshot(words)
+    initial = tuple(tuple(w) for w in words)
     steps: list[Step] = []
     priority = _bpe_priority(model.ranks) if model.kind == "bpe" else _spm_priority(model)
     for index, symbols in enumerate(words):
         if labels[index] == USER_TOKEN or len(symbols) < 2:
             continue
         for left, right in _merge(symbols, priority):
-            steps.append(MergeStep(index, left, right, _snapshot(words)))
+            steps.append(MergeStep(index, left, right, tuple(symbols)))
     tokens: list[int] = []
     pieces: list[str] = []
     for symbols in words:
@@ -214,10 +219,6 @@ def _emit(model: TokenizerModel, symbol: str, tokens: list[int], pieces: list[st
         if byte_token is not None:
             tokens.append(byte_token)
             pieces.append(chr(byte))
-
-
-def _snapshot(words: list[list[str]]) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(w) for w in words)
 
 
 Priority = Callable[[str, str], float | None]

@@ -4,6 +4,7 @@ scores, its pre-tokenizer and normaliser, read the way llama.cpp reads them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,14 @@ def fragments(model: TokenizerModel, text: str) -> list[Fragment]:
                     split.append(token_id)
         parts = split
     return parts
+
+
+def keep_user_defined(model: TokenizerModel, cut_first: Callable[[int], bool]) -> None:
+    """Keep only the user-defined tokens llama.cpp really cuts out of a text first: when it
+    loads a vocabulary it turns control-looking ones ("</s>", "<|endoftext|>", fill-in-the-
+    middle markers) into control tokens, which plain text never matches. `cut_first(id)`
+    answers from llama.cpp's own token attributes."""
+    model.user_defined = [(text, token) for text, token in model.user_defined if cut_first(token)]
 
 
 def load_tokenizer_model(path: Path) -> TokenizerModel:

@@ -53,6 +53,25 @@ class TokenInfo(NamedTuple):
         }
 
 
+SPM_SPACE = "▁".encode()
+
+
+def _escaped_space_end(data: bytes, pos: int, piece: bytes) -> int | None:
+    """Where `piece` ends if the text wrote some of its spaces as ▁: SentencePiece-style
+    vocabularies write a space as ▁, so a ▁ typed in the text comes back as a space."""
+    at = pos
+    for k, byte in enumerate(piece):
+        if byte == 0x20 and data.startswith(SPM_SPACE, at):
+            at += len(SPM_SPACE)
+        elif byte == 0x20 and k == 0 and at == pos:
+            continue  # the space the tokenizer prefixes, not in the text
+        elif at < len(data) and data[at] == byte:
+            at += 1
+        else:
+            return None
+    return at
+
+
 def piece_end(data: bytes, pos: int, piece: bytes) -> int:
     """Where a token whose text is `piece` ends in `data` when it starts at `pos`: the
     piece itself, or without the space the tokenizer prefixes, or (normalised text, rare)
@@ -63,6 +82,8 @@ def piece_end(data: bytes, pos: int, piece: bytes) -> int:
         return pos + len(piece)
     if piece.startswith(b" ") and data.startswith(piece[1:], pos):
         return pos + len(piece) - 1
+    if b" " in piece and (end := _escaped_space_end(data, pos, piece)) is not None:
+        return end
     match = 0
     while match < len(piece) and pos + match < len(data) and data[pos + match] == piece[match]:
         match += 1

@@ -148,12 +148,10 @@ def unigram_replay(model: TokenizerModel, tables: UnigramTables, text: str) -> R
     steps: list[Step] = []
     tokens: list[int] = []
     pieces: list[str] = []
-    state: list[tuple[str, ...]] = []
     for part in fragments(model, text):
         if isinstance(part, int):
             pretokens.append(model.tokens[part])
             labels.append(USER_TOKEN)
-            state.append((model.tokens[part],))
             tokens.append(part)
             pieces.append(model.tokens[part])
             continue
@@ -161,33 +159,27 @@ def unigram_replay(model: TokenizerModel, tables: UnigramTables, text: str) -> R
         if not normalized:
             continue
         index = len(pretokens)
-        shown = normalized.decode("utf-8", "replace")
-        pretokens.append(shown)
+        pretokens.append(normalized.decode("utf-8", "replace"))
         labels.append(None)
-        state.append((shown,))
         best = viterbi(tables, normalized)
+        step_at: dict[int, int] = {}  # byte position -> the step whose cut ends there
         characters = 0
         for end in range(1, len(normalized) + 1):
             if end < len(normalized) and (normalized[end] & 0xC0) == 0x80:
                 continue  # not a character boundary
             characters += 1
-            path = _path(best, end)
-            cut = tuple(
-                _piece(model, normalized, token, start, stop) for token, start, stop in path
-            )
-            rest = normalized[end:].decode("utf-8", "replace")
-            state[index] = (*cut, rest) if rest else cut
             token, start, score = best[end]
             last_score = tables.unknown_score if token < 0 else float(tables.scores[token])
+            step_at[end] = len(steps)
             steps.append(
                 UnigramStep(
                     index,
                     characters,
                     score,
-                    cut[-1],
+                    _piece(model, normalized, token, start, end),
                     last_score,
-                    tuple(state),
-                    frozenset({index}) if rest else frozenset(),
+                    step_at.get(start, -1),
+                    normalized[end:].decode("utf-8", "replace"),
                 )
             )
         for token, start, stop in _merge_unknowns(_path(best, len(normalized))):

@@ -114,9 +114,7 @@ def wordpiece_replay(model: TokenizerModel, text: str) -> Replay:
         for word, rule in words_of(model, part):
             pretokens.append(WORD_START + word)
             labels.append(rule)
-    state: list[list[str]] = [[word] for word in pretokens]
-    open_words: set[int] = set()
-    initial = tuple(tuple(w) for w in state)
+    initial = tuple((word,) for word in pretokens)
     steps: list[Step] = []
     tokens: list[int] = []
     pieces: list[str] = []
@@ -128,20 +126,14 @@ def wordpiece_replay(model: TokenizerModel, text: str) -> Replay:
         kept, complete = _cut(model, word)
         done: list[str] = []
         for piece, _token, tried in kept:
+            shown = tuple(tried[:SHOWN_TRIES])
             if not complete and piece == "":
                 unknown = model.tokens[model.unknown]
-                state[index] = [unknown]
-                open_words.discard(index)
-                steps.append(_step(index, unknown, tried, state, open_words))
+                steps.append(WordPieceStep(index, unknown, shown, len(tried), (unknown,)))
                 break
             done.append(piece)
             rest = word[len("".join(done)) :]
-            state[index] = [*done, rest] if rest else list(done)
-            if rest:
-                open_words.add(index)
-            else:
-                open_words.discard(index)
-            steps.append(_step(index, piece, tried, state, open_words))
+            steps.append(WordPieceStep(index, piece, shown, len(tried), tuple(done), rest))
         if complete:
             tokens.extend(token for _piece, token, _tried in kept)
             pieces.extend(piece for piece, _token, _tried in kept)
@@ -168,16 +160,3 @@ def _normaliser(model: TokenizerModel) -> str:
     if model.strip_accents:
         done.append("accents stripped")
     return ", ".join(done) if done else "text kept as written"
-
-
-def _step(
-    index: int, kept: str, tried: list[str], state: list[list[str]], open_words: set[int]
-) -> WordPieceStep:
-    return WordPieceStep(
-        index,
-        kept,
-        tuple(tried[:SHOWN_TRIES]),
-        len(tried),
-        tuple(tuple(w) for w in state),
-        frozenset(open_words),
-    )

@@ -154,16 +154,9 @@ def _wordpiece_caption(step: WordPieceStep) -> str:
 
 def step_chips(replay: Replay, position: int) -> str:
     """The pieces after `position` steps (0: each pre-token in characters)."""
-    open_words: frozenset[int] = frozenset()
-    if position == 0:
-        words = replay.initial
-    else:
-        step = replay.steps[position - 1]
-        words = step.pieces
-        if isinstance(step, WordPieceStep | UnigramStep):
-            open_words = step.open_words
+    open_words = replay.open_words_at(position)
     shown: list[str] = []
-    for index, word in enumerate(words):
+    for index, word in enumerate(replay.pieces_at(position)):
         parts = []
         for k, piece in enumerate(word):
             rest = index in open_words and k == len(word) - 1
