@@ -88,10 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--json", action="store_true")
 
     bpe = sub.add_parser(
-        "bpe", help="replay, merge by merge, how the model's tokenizer builds the tokens"
+        "bpe",
+        help="replay, step by step, how the model's tokenizer builds the tokens (its "
+        "pre-tokenizer's split, then merges, WordPiece's longest matches or Unigram's best cut)",
     )
     bpe.add_argument("--model", required=True, help="a GGUF (vocabulary-only is enough)")
-    bpe.add_argument("--text", required=True)
+    bpe_source = bpe.add_mutually_exclusive_group(required=True)
+    bpe_source.add_argument("--text")
+    bpe_source.add_argument("--file", type=Path, help="a UTF-8 text file")
     bpe.add_argument("--json", action="store_true")
 
     info = sub.add_parser("info", help="a GGUF model's card, or a server's model and slots")
@@ -313,8 +317,9 @@ def cmd_bpe(args: argparse.Namespace) -> int:
     from app.core.tokenizer.bpe_replay import replay
     from app.replay_cli import replay_document, replay_text
 
+    text = course_cli.text_argument(args)
     model = replay_model(resolve_model(args.model))
-    result = replay(model, args.text)
+    result = replay(model, text)
     if args.json:
         _print_json(replay_document(result))
     else:

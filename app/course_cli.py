@@ -36,7 +36,8 @@ def add_parsers(sub: Any) -> None:
     reward.add_argument("--json", action="store_true")
 
 
-def _text(args: argparse.Namespace) -> str:
+def text_argument(args: argparse.Namespace) -> str:
+    """The text of --text, or of the UTF-8 file --file names."""
     if args.text is not None:
         return str(args.text)
     try:
@@ -51,7 +52,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from app.core.decoding.text_score import score_text
     from app.core.llama.engine import Engine
 
-    text = _text(args)
+    text = text_argument(args)
     with Engine(args.model) as engine:
         result = score_text(engine, text)
     if args.json:

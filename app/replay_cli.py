@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.tokenizer.replay_steps import USER_TOKEN, MergeStep, Replay, WordPieceStep
+from app.core.units import printable
 
 
 def rule_label(replay: Replay, rule: int | None) -> str:
@@ -62,6 +63,12 @@ def replay_document(replay: Replay) -> dict[str, Any]:
 
 
 def replay_text(replay: Replay) -> str:
+    """The replay as lines for a terminal: control characters in the text are escaped, so
+    a piece can neither break a line nor send the terminal a command."""
+    return "\n".join(printable(line) for line in _lines(replay)) + "\n"
+
+
+def _lines(replay: Replay) -> list[str]:
     lines = [f"pre-tokenizer: {replay.pre_tokenizer}"]
     for number, rule in enumerate(replay.rules, start=1):
         lines.append(f"  rule {number}: {rule!r}")
@@ -84,4 +91,4 @@ def replay_text(replay: Replay) -> str:
         word = " | ".join(replay.word_after(number - 1))
         lines.append(f"{number:>3}. {what}: [pre-token {step.pretoken + 1}] {word}")
     lines.append(f"tokens: {replay.tokens}")
-    return "\n".join(lines) + "\n"
+    return lines

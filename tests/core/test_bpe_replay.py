@@ -136,6 +136,8 @@ def test_bad_inputs(model_path: Path, tmp_path: Path) -> None:
     model = load_tokenizer_model(model_path)
     with pytest.raises(PromptError, match="empty"):
         replay(model, "")
+    with pytest.raises(PromptError, match=r"up to 2,000 characters.*has 2,001: select a shorter"):
+        replay(model, "a" * 2001)
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 16)
     with pytest.raises(ModelFileError):
@@ -190,6 +192,23 @@ def test_cli_names_each_pre_token_s_rule(vocab_only_paths: dict[str, Path]) -> N
     ).stdout
     steps = json.loads(bert)["steps"]
     assert steps[0]["keep"] == "▁token" and steps[0]["tried"][0] == "▁tokenization"
+
+
+def test_cli_escapes_control_characters_and_reads_files(tmp_path: Path) -> None:
+    """Text mode never sends the terminal the text's escape sequences or line breaks."""
+    text = tmp_path / "text.txt"
+    text.write_text("a\x1b[31mRED\n", encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "bpe", "--model", "default", "--file", str(text)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "\x1b" not in out and "a\\x1b[31mRED" in out
+    assert all(
+        line.startswith(("pre-tokenizer", "split", "start", " ", "tokens"))
+        for line in out.splitlines()
+    )
 
 
 def test_cli_refuses_bad_replays_in_one_line() -> None:

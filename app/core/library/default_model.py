@@ -90,4 +90,6 @@ def resolve_model(spec: str) -> Path:
     """A model argument: `default` or a path to a GGUF file."""
     if spec == DEFAULT_MODEL_ALIAS:
         return default_model_path()
+    if not spec.strip():
+        raise ModelFileError("the model path is empty: give a GGUF file or 'default'")
     return Path(spec).expanduser()

@@ -22,7 +22,7 @@ import heapq
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 
-from app.core.errors import PromptError
+from app.core.errors import ModelFileError, PromptError
 from app.core.tokenizer.llama_unicode import tables
 from app.core.tokenizer.pre_tokenizer import DEFAULT, split
 from app.core.tokenizer.replay_steps import MAX_CHARACTERS, USER_TOKEN, MergeStep, Replay, Step
@@ -201,6 +201,11 @@ def _emit(model: TokenizerModel, symbol: str, tokens: list[int], pieces: list[st
         # Every merge made a token: this is a single character the vocabulary lacks,
         # which falls back to one <0xXX> token per UTF-8 byte.
         for byte in symbol.encode("utf-8"):
+            if byte not in model.byte_tokens:
+                raise ModelFileError(
+                    f"the vocabulary has no byte token <0x{byte:02X}> for “{symbol}”, a "
+                    "character it lacks, so llama.cpp cannot tokenize this text either"
+                )
             tokens.append(model.byte_tokens[byte])
             pieces.append(f"<0x{byte:02X}>")
         return

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from app.core.errors import ModelFileError
 from app.core.gguf.gguf_file import read_gguf
 from app.core.tokenizer.pre_tokenizer import PreTokenizer, pre_tokenizer
+from app.core.tokenizer.xcda_charsmap import CharsMap
 
 TOKEN_TYPE_NORMAL = 1
 TOKEN_TYPE_USER_DEFINED = 4
@@ -110,8 +111,15 @@ def load_tokenizer_model(path: Path) -> TokenizerModel:
     if not isinstance(tokens, list) or not tokens:
         raise ModelFileError(f"{path.name}: no vocabulary (tokenizer.ggml.tokens)")
     model_type = str(meta.get("tokenizer.ggml.model", ""))
+    # llama.cpp names an empty entry "[EMPTY_<id>]" when it loads a vocabulary.
+    tokens = [text or f"[EMPTY_{i}]" for i, text in enumerate(tokens)]
     token_to_id = {text: i for i, text in enumerate(tokens)}  # the last duplicate wins
     types = meta.get("tokenizer.ggml.token_type")
+    if isinstance(types, np.ndarray) and len(types) != len(tokens):
+        raise ModelFileError(
+            f"{path.name}: tokenizer.ggml.token_type has {len(types):,} entries for "
+            f"{len(tokens):,} tokens"
+        )
     user_defined: list[tuple[str, int]] = []
     if isinstance(types, np.ndarray):
         user_defined = sorted(
@@ -125,7 +133,7 @@ def load_tokenizer_model(path: Path) -> TokenizerModel:
     if model_type == "llama":
         return _spm_model(path, meta, tokens, token_to_id, user_defined, types)
     if model_type == "bert":
-        return _wordpiece_model(meta, tokens, token_to_id, user_defined)
+        return _wordpiece_model(path, meta, tokens, token_to_id, user_defined)
     if model_type == "t5":
         return _unigram_model(path, meta, tokens, token_to_id, user_defined, types)
     raise ModelFileError(
@@ -219,6 +227,7 @@ def _spm_model(
 
 
 def _wordpiece_model(
+    path: Path,
     meta: dict[str, object],
     tokens: list[str],
     token_to_id: dict[str, int],
@@ -227,14 +236,14 @@ def _wordpiece_model(
     lowercase = meta.get("tokenizer.ggml.normalizer.lowercase")
     lower = True if lowercase is None else bool(lowercase)
     strip = meta.get("tokenizer.ggml.normalizer.strip_accents")
-    unknown = meta.get("tokenizer.ggml.unknown_token_id")
+    unknown = _unknown_id(path, meta, tokens, 100)
     return TokenizerModel(
         "wordpiece",
         tokens,
         token_to_id,
         model="bert",
         user_defined=user_defined,
-        unknown=int(unknown) if isinstance(unknown, int) else 100,
+        unknown=unknown,
         max_token_bytes=max(len(t.encode("utf-8")) for t in tokens),
         lowercase=lower,
         strip_accents=lower if strip is None else bool(strip),
@@ -255,7 +264,12 @@ def _unigram_model(
     if not isinstance(types, np.ndarray) or len(types) != len(tokens):
         types = np.full(len(tokens), TOKEN_TYPE_NORMAL, dtype=np.int32)
     charsmap = meta.get("tokenizer.ggml.precompiled_charsmap")
-    unknown = meta.get("tokenizer.ggml.unknown_token_id")
+    blob = charsmap.astype(np.uint8).tobytes() if isinstance(charsmap, np.ndarray) else b""
+    if blob:
+        try:
+            CharsMap(blob)
+        except ModelFileError as error:
+            raise ModelFileError(f"{path.name}: {error}") from None
     return TokenizerModel(
         "unigram",
         tokens,
@@ -263,9 +277,21 @@ def _unigram_model(
         model="t5",
         scores=scores.astype(np.float32),
         user_defined=user_defined,
-        unknown=int(unknown) if isinstance(unknown, int) else 2,
+        unknown=_unknown_id(path, meta, tokens, 2),
         token_types=types.astype(np.int32),
-        charsmap=charsmap.astype(np.uint8).tobytes() if isinstance(charsmap, np.ndarray) else b"",
+        charsmap=blob,
         add_space_prefix=bool(meta.get("tokenizer.ggml.add_space_prefix", False)),
         remove_extra_whitespaces=bool(meta.get("tokenizer.ggml.remove_extra_whitespaces", False)),
     )
+
+
+def _unknown_id(path: Path, meta: dict[str, object], tokens: list[str], default: int) -> int:
+    """The unknown token (llama.cpp's default for the type unless the file names one)."""
+    unknown = meta.get("tokenizer.ggml.unknown_token_id")
+    token = unknown if isinstance(unknown, int) else default
+    if not 0 <= token < len(tokens):
+        raise ModelFileError(
+            f"{path.name}: its unknown token ({token}) is not in its vocabulary of "
+            f"{len(tokens):,} tokens"
+        )
+    return token

@@ -22,6 +22,8 @@ class CharsMap:
         size = int.from_bytes(blob[:4], "little")
         if size + 4 >= len(blob):
             raise ModelFileError("the precompiled character map's index runs past its end")
+        if size % 4:
+            raise ModelFileError("the precompiled character map's index is not whole entries")
         self.nodes: npt.NDArray[np.uint32] = np.frombuffer(blob[4 : 4 + size], dtype="<u4")
         self.replacements = blob[4 + size :]
 
