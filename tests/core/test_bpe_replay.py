@@ -308,3 +308,16 @@ def test_unigram_normalises_then_keeps_the_best_cut(vocab_only_paths: dict[str, 
     assert [step.position for step in result.steps] == list(range(1, len("▁Full▁width") + 1))
     with load_vocabulary(path) as vocab:
         assert result.tokens == vocab.tokenize("Ｆｕｌｌ  width", add_bos=False)
+
+
+def test_unigram_tokens_sit_where_their_text_is(vocab_only_paths: dict[str, Path]) -> None:
+    """Unigram folds full-width letters and ligatures and makes runs of spaces one, so its
+    tokens' text is not the input's: the Tokenizer tab still finds each one, the spaces it
+    dropped shown with the word after them."""
+    text = "Hello  world, Ｆｕｌｌ ﬁne ①"
+    data = text.encode("utf-8")
+    with load_vocabulary(vocab_only_paths["nomic-bert-moe"]) as vocab:
+        infos = vocab.token_infos(text, add_bos=True)
+    spans = [data[info.start : info.end].decode("utf-8") for info in infos]
+    assert spans == ["", "Hello", "  world", ",", " Ｆｕｌｌ", " ﬁne", " ①", ""]
+    assert "".join(spans) == text

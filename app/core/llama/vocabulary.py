@@ -27,7 +27,12 @@ from app.core.tokenizer.tokenizer_model import (
     load_tokenizer_model,
 )
 from app.core.tokenizer.tokens import ATTR_CONTROL, ATTR_UNKNOWN, TokenInfo, piece_end, token_kind
+from app.core.tokenizer.unigram_replay import UnigramTables, unigram_spans
 from app.core.tokenizer.wordpiece_align import WordPieceAligner
+
+# The longest text whose Unigram tokens are placed by the replay's own pass (pure Python,
+# ~20 ms a thousand characters); longer ones use the plain byte walk.
+UNIGRAM_ALIGN_BYTES = 60_000
 
 
 class Vocabulary:
@@ -42,9 +47,10 @@ class Vocabulary:
         self.eos = int(self._lib.llama_vocab_eos(vocab))
         self.adds_bos = bool(self._lib.llama_vocab_get_add_bos(vocab))
         self._ends = {self.bos, self.eos, int(self._lib.llama_vocab_sep(vocab))}
-        self.is_wordpiece = int(self._lib.llama_vocab_type(vocab)) == int(
-            self._lib.LLAMA_VOCAB_TYPE_WPM
-        )
+        kind = int(self._lib.llama_vocab_type(vocab))
+        self.is_unigram = kind == int(self._lib.LLAMA_VOCAB_TYPE_UGM)
+        self._unigram: tuple[TokenizerModel, UnigramTables] | None = None
+        self.is_wordpiece = kind == int(self._lib.LLAMA_VOCAB_TYPE_WPM)
         self._piece_buf = ctypes.create_string_buffer(256)
         self._pieces: dict[tuple[int, bool], bytes] = {}
         self._texts: dict[int, str] = {}
@@ -146,6 +152,7 @@ class Vocabulary:
         infos: list[TokenInfo] = []
         pos = 0
         aligner = WordPieceAligner(data) if self.is_wordpiece else None
+        spans = iter(self._unigram_spans(data, ids))
         for index, token_id in enumerate(ids):
             if progress is not None and index and index % every == 0 and not progress(index):
                 break
@@ -156,6 +163,8 @@ class Vocabulary:
             unknown = bool(attr & (ATTR_UNKNOWN | ATTR_CONTROL)) and token_id not in self._ends
             if aligner is not None and (piece or unknown):
                 start, pos = aligner.span(piece, unknown=unknown)
+            elif token_id not in self._ends and (span := next(spans, None)) is not None:
+                start, pos = span
             else:
                 start = pos
                 pos = piece_end(data, pos, piece)
@@ -170,6 +179,25 @@ class Vocabulary:
                 )
             )
         return infos
+
+    def _unigram_spans(self, data: bytes, ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Unigram normalises (a character map, runs of spaces as one), so its pieces are
+        not the input's bytes: the replay's Unigram pass gives each token's span when it
+        ends in the same tokens. Empty for other vocabularies and long texts."""
+        if not self.is_unigram or len(data) > UNIGRAM_ALIGN_BYTES or not self.card.file:
+            return []
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return []
+        if self._unigram is None:
+            model = replay_model(Path(self.card.file), self)
+            self._unigram = (model, UnigramTables(model))
+        model, tables = self._unigram
+        spans = unigram_spans(model, tables, text)
+        if [token for token, _start, _end in spans] != [i for i in ids if i not in self._ends]:
+            return []
+        return [(start, end) for _token, start, end in spans]
 
 
 class VocabularyFile:

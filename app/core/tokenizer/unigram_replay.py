@@ -53,9 +53,14 @@ class UnigramTables:
         self.charsmap = CharsMap(model.charsmap) if model.charsmap else None
 
 
-def normalize(model: TokenizerModel, tables: UnigramTables, text: str) -> bytes:
-    """llm_tokenizer_ugm_session::normalize."""
+def normalize(
+    model: TokenizerModel, tables: UnigramTables, text: str, ends: list[int] | None = None
+) -> bytes:
+    """llm_tokenizer_ugm_session::normalize. `ends`, when given, receives for each output
+    byte where in the input (UTF-8 bytes) the text it came from ends; a ▁ put before a word
+    ends where the word starts."""
     data = text.encode("utf-8")
+    ends = [] if ends is None else ends
     space = SPACE  # llama.cpp escapes whitespace for Unigram vocabularies
     prepend = model.add_space_prefix
     merge = model.remove_extra_whitespaces
@@ -65,20 +70,51 @@ def normalize(model: TokenizerModel, tables: UnigramTables, text: str) -> bytes:
     offset = 0
     while offset < len(data):
         piece, consumed = _normalize_prefix(tables, data, offset)
+        end = offset + consumed
         for byte in piece:
             if byte != 0x20:
                 if not in_word:
                     in_word = True
                     if (prepend and not prepended) or merge:
                         out += space
+                        ends.extend([offset] * len(space))
                         prepended = True
                 out.append(byte)
+                ends.append(end)
             else:
                 in_word = False
                 if not merge:
                     out += space
-        offset += consumed
+                    ends.extend([end] * len(space))
+        offset = end
     return bytes(out)
+
+
+def unigram_spans(
+    model: TokenizerModel, tables: UnigramTables, text: str
+) -> list[tuple[int, int, int]]:
+    """llama.cpp's Unigram tokens of `text`, each with the byte span of the input it came
+    from: the spans tile the text (what normalisation dropped before a token, such as a
+    run of spaces, is shown with it)."""
+    spans: list[tuple[int, int, int]] = []
+    base = 0
+    for part in fragments(model, text):
+        if isinstance(part, int):
+            size = len(model.tokens[part].encode("utf-8"))
+            spans.append((part, base, base + size))
+            base += size
+            continue
+        ends: list[int] = []
+        normalized = normalize(model, tables, part, ends)
+        previous = base
+        if normalized:
+            best = viterbi(tables, normalized)
+            for token, _start, stop in _merge_unknowns(_path(best, len(normalized))):
+                end = base + ends[stop - 1]
+                spans.append((model.unknown if token < 0 else token, previous, end))
+                previous = end
+        base += len(part.encode("utf-8"))
+    return spans
 
 
 def _normalize_prefix(tables: UnigramTables, data: bytes, offset: int) -> tuple[bytes, int]:
