@@ -14,6 +14,7 @@ replay ends in exactly llama.cpp's tokens:
   no pre-tokenizer; the adjacent pair whose concatenation is a token with the highest
   score merges first. Characters that are no token fall back to byte tokens (<0xE2>).
 * WordPiece (BERT; `tokenizer.ggml.model = bert`): see wordpiece_replay.
+* Unigram (T5, XLM-R; `tokenizer.ggml.model = t5`): see unigram_replay.
 """
 
 from __future__ import annotations
