@@ -19,7 +19,7 @@ from gguf import GGUFWriter
 
 from app.core.llama.vocabulary import load_vocabulary
 from app.core.tokenizer.bpe_replay import byte_alphabet, replay
-from app.core.tokenizer.pre_tokenizer import _rules, known_names, pre_tokenizer, split
+from app.core.tokenizer.pre_tokenizer import known_names, pre_tokenizer, rules_document, split
 from app.core.tokenizer.tokenizer_model import load_tokenizer_model
 
 LONGEST = 7  # the longest corpus stretch made a token
@@ -41,7 +41,7 @@ CORPUS = [
 
 def _names_by_rule_set() -> dict[str, str]:
     """One `tokenizer.ggml.pre` name for each of llama.cpp's rule sets."""
-    document = _rules()
+    document = rules_document()
     names = document["names"]
     assert isinstance(names, dict)
     chosen: dict[str, str] = {"DEFAULT": ""}

@@ -72,7 +72,8 @@ class PreTokenizer:
 
 
 @lru_cache(maxsize=1)
-def _rules() -> dict[str, object]:
+def rules_document() -> dict[str, object]:
+    """The rule table as written from llama.cpp's source: names, rule sets, source."""
     path = paths.resources_dir() / "tokenizers" / RULES_FILE
     document = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(document, dict)
@@ -80,19 +81,15 @@ def _rules() -> dict[str, object]:
 
 
 def known_names() -> list[str]:
-    names = _rules()["names"]
+    names = rules_document()["names"]
     assert isinstance(names, dict)
     return sorted(names)
-
-
-def rules_source() -> str:
-    return str(_rules()["source"])
 
 
 def pre_tokenizer(name: str) -> PreTokenizer:
     """The pre-tokenizer a GGUF's `tokenizer.ggml.pre` names ("" or "default": llama.cpp's
     default rules); ModelFileError for a name this llama.cpp does not know."""
-    document = _rules()
+    document = rules_document()
     names, sets = document["names"], document["rule_sets"]
     assert isinstance(names, dict) and isinstance(sets, dict)
     entry: dict[str, object] = {"rules": "DEFAULT"}
