@@ -268,3 +268,36 @@ def test_wordpiece_replay_shows_the_pieces_it_tries_and_keeps(
     with load_vocabulary(path) as vocab:
         assert replay.tokens == vocab.tokenize("Tokenization", add_bos=False)
     assert replay.token_pieces == ["▁token", "ization"]
+
+
+def test_a_compared_tokenizer_replays_too(
+    qtbot: QtBot, workspace: Workspace, vocab_only_paths: dict[str, Path]
+) -> None:
+    """The course's domain-model case: compare DeepSeek Coder's tokenizer with the model's,
+    then replay the same code with it, without loading its weights."""
+    window = workspace()
+    view = window.tokenizer
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.result is not None, timeout=30_000)
+    path = vocab_only_paths["deepseek-coder"]
+    other = view.add_compared(str(path))
+    assert other is not None
+    view.merges.replay_text.setPlainText("def f(x):\n\treturn x")
+    other.replay_button.click()
+    qtbot.waitUntil(
+        lambda: (
+            view.merges.replay is not None
+            and view.merges.replay.pre_tokenizer.startswith("deepseek-coder")
+        ),
+        timeout=30_000,
+    )
+    assert "with ggml-vocab-deepseek-coder's tokenizer" in view.merges.replay_caption.text()
+    replay = view.merges.replay
+    with load_vocabulary(path) as vocab:
+        assert replay.tokens == vocab.tokenize("def f(x):\n\treturn x", add_bos=False)
+    view.merges.replay_button.click()  # back to the model's own tokenizer
+    qtbot.waitUntil(
+        lambda: view.merges.replay is not None and view.merges.replay.kind == "spm",
+        timeout=30_000,
+    )
+    assert "with " not in view.merges.replay_caption.text()

@@ -31,6 +31,7 @@ class MergeReplayPanel(QWidget):
         self.replay: Replay | None = None
         self._chip: tuple[str, int] | None = None  # the text and id of the chip last clicked
         self._replayed = ""
+        self._tokenizer = ""  # a compared tokenizer's name; "" for the model's
         self._player = QTimer(self)
         self._player.setInterval(REPLAY_STEP_MS)
         self._player.timeout.connect(self._advance_replay)
@@ -100,15 +101,17 @@ class MergeReplayPanel(QWidget):
         self.replay_text.setPlainText(piece)
         self._chip = (piece, token_id)
 
-    def begin(self, selected: str) -> str:
-        """Start a replay of `selected` (when it is more than blanks) or of the typed text;
-        returns the text to replay ("" for nothing)."""
+    def begin(self, selected: str, tokenizer: str = "") -> str:
+        """Start a replay of `selected` (when it is more than blanks) or of the typed text,
+        with the model's tokenizer or with `tokenizer` (a compared one's name); returns the
+        text to replay ("" for nothing)."""
         if selected.strip():
             self.replay_text.setPlainText(selected)
         text = self.replay_text.toPlainText()
         if text:
             self._player.stop()
             self._replayed = text
+            self._tokenizer = tokenizer
         return text
 
     def stop(self) -> None:
@@ -117,6 +120,8 @@ class MergeReplayPanel(QWidget):
     def _replay_caption(self, replay: Replay) -> str:
         """What is replayed, and how it relates to the chip last clicked."""
         shown = html.escape(visible_piece(self._replayed.encode()))
+        if self._tokenizer:
+            return f"Replaying “{shown}” with {html.escape(self._tokenizer)}'s tokenizer"
         chip = self._chip
         if chip is None:
             return f"Replaying “{shown}”"

@@ -232,6 +232,7 @@ class TokenizerView(QWidget):
             return None
         other = ComparedTokenizer(path)
         other.remove_button.clicked.connect(lambda: self.remove_compared(other))
+        other.replay_button.clicked.connect(lambda: self.start_replay(other.path))
         self.compared.append(other)
         self._compare_box.addWidget(other)
         self.compare_note.setVisible(True)
@@ -383,12 +384,14 @@ class TokenizerView(QWidget):
             self.decoded.setText(f"Decoded: {text}")
 
     # ---- replay -------------------------------------------------------------------
-    def start_replay(self) -> None:
+    def start_replay(self, path: str | None = None) -> None:
+        """Replay the selection (or the replay box's text) with the model's tokenizer, or
+        with the compared tokenizer at `path`."""
         # Qt writes a selection's line breaks as U+2029; the text is replayed as selected.
         selected = self.input.textCursor().selectedText().replace("\u2029", "\n")
-        text = self.merges.begin(selected)
+        text = self.merges.begin(selected, Path(path).stem if path else "")
         if text:
-            self._worker.replay(self._request, self.model_path, text)
+            self._worker.replay(self._request, path or self.model_path, text)
 
     def _on_replay(self, request_id: int, replay: Replay) -> None:
         if request_id == self._request:
@@ -409,8 +412,12 @@ class ComparedTokenizer(QWidget):
         self.result: TokenizedText | None = None
         self.label = QLabel(f"{Path(path).name}: tokenizing…")
         self.remove_button = QPushButton("Remove")
+        self.replay_button = QPushButton("Replay")
+        self.replay_button.setToolTip("Replay the text step by step with this tokenizer")
+        self.replay_button.setAccessibleName(f"Replay with {Path(path).name}")
         header = QHBoxLayout()
         header.addWidget(self.label, 1)
+        header.addWidget(self.replay_button)
         header.addWidget(self.remove_button)
         self.chips = TokenChips()
         self.chips.setFixedHeight(110)
