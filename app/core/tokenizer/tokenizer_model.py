@@ -52,7 +52,7 @@ class TokenizerModel:
     strip_accents: bool = True
     # Unigram: each token's type, the character map, whether runs of spaces become one.
     token_types: npt.NDArray[np.int32] | None = None
-    charsmap: bytes = b""
+    charsmap: CharsMap | None = None
     remove_extra_whitespaces: bool = False
     # What a replay builds once per model (Unigram's token table).
     prepared: dict[str, object] = field(default_factory=dict)
@@ -167,15 +167,9 @@ def _bpe_model(
         cut = merge.find(" ", 1)
         if cut > 0:
             ranks.setdefault((merge[:cut], merge[cut + 1 :]), rank)
-    byte_tokens: dict[int, int] = {}
-    if pre.raw_utf8:
-        byte_tokens = _byte_tokens(tokens, None)
+    lower = False
     if model_type == "whitespace":
-        lowercase = meta.get("tokenizer.ggml.normalizer.lowercase")
-        keep_case = pre.keep_case if lowercase is None else not bool(lowercase)
-        lower = not keep_case
-    else:
-        lower = False
+        lower = _lowercase(meta, default=not pre.keep_case)
     return TokenizerModel(
         "bpe",
         tokens,
@@ -183,13 +177,28 @@ def _bpe_model(
         model=model_type,
         pre=pre,
         ranks=ranks,
-        byte_tokens=byte_tokens,
         user_defined=user_defined,
         lowercase=lower,
     )
 
 
+def _lowercase(meta: dict[str, object], default: bool) -> bool:
+    """Whether the normaliser lowercases: the file's word, else the tokenizer's default."""
+    lowercase = meta.get("tokenizer.ggml.normalizer.lowercase")
+    return default if lowercase is None else bool(lowercase)
+
+
+def _scores(
+    path: Path, meta: dict[str, object], tokens: list[str], kind: str
+) -> npt.NDArray[np.float32]:
+    scores = meta.get("tokenizer.ggml.scores")
+    if not isinstance(scores, np.ndarray) or len(scores) != len(tokens):
+        raise ModelFileError(f"{path.name}: a {kind} vocabulary without scores")
+    return scores.astype(np.float32)
+
+
 def _byte_tokens(tokens: list[str], types: object) -> dict[int, int]:
+    """Each byte's <0xXX> token (of byte type, when the file gives types)."""
     found: dict[int, int] = {}
     for i, text in enumerate(tokens):
         if isinstance(types, np.ndarray) and types[i] != TOKEN_TYPE_BYTE:
@@ -210,15 +219,12 @@ def _spm_model(
     user_defined: list[tuple[str, int]],
     types: object,
 ) -> TokenizerModel:
-    scores = meta.get("tokenizer.ggml.scores")
-    if not isinstance(scores, np.ndarray) or len(scores) != len(tokens):
-        raise ModelFileError(f"{path.name}: a SentencePiece vocabulary without scores")
     return TokenizerModel(
         "spm",
         tokens,
         token_to_id,
         model="llama",
-        scores=scores.astype(np.float32),
+        scores=_scores(path, meta, tokens, "SentencePiece"),
         byte_tokens=_byte_tokens(tokens, types),
         # llama.cpp prefixes a space unless the GGUF says otherwise.
         add_space_prefix=bool(meta.get("tokenizer.ggml.add_space_prefix", True)),
@@ -233,8 +239,7 @@ def _wordpiece_model(
     token_to_id: dict[str, int],
     user_defined: list[tuple[str, int]],
 ) -> TokenizerModel:
-    lowercase = meta.get("tokenizer.ggml.normalizer.lowercase")
-    lower = True if lowercase is None else bool(lowercase)
+    lower = _lowercase(meta, default=True)
     strip = meta.get("tokenizer.ggml.normalizer.strip_accents")
     unknown = _unknown_id(path, meta, tokens, 100)
     return TokenizerModel(
@@ -258,16 +263,14 @@ def _unigram_model(
     user_defined: list[tuple[str, int]],
     types: object,
 ) -> TokenizerModel:
-    scores = meta.get("tokenizer.ggml.scores")
-    if not isinstance(scores, np.ndarray) or len(scores) != len(tokens):
-        raise ModelFileError(f"{path.name}: a Unigram vocabulary without scores")
+    scores = _scores(path, meta, tokens, "Unigram")
     if not isinstance(types, np.ndarray) or len(types) != len(tokens):
         types = np.full(len(tokens), TOKEN_TYPE_NORMAL, dtype=np.int32)
-    charsmap = meta.get("tokenizer.ggml.precompiled_charsmap")
-    blob = charsmap.astype(np.uint8).tobytes() if isinstance(charsmap, np.ndarray) else b""
-    if blob:
+    blob = meta.get("tokenizer.ggml.precompiled_charsmap")
+    charsmap = None
+    if isinstance(blob, np.ndarray) and len(blob):
         try:
-            CharsMap(blob)
+            charsmap = CharsMap(blob.astype(np.uint8).tobytes())
         except ModelFileError as error:
             raise ModelFileError(f"{path.name}: {error}") from None
     return TokenizerModel(
@@ -275,11 +278,11 @@ def _unigram_model(
         tokens,
         token_to_id,
         model="t5",
-        scores=scores.astype(np.float32),
+        scores=scores,
         user_defined=user_defined,
         unknown=_unknown_id(path, meta, tokens, 2),
         token_types=types.astype(np.int32),
-        charsmap=blob,
+        charsmap=charsmap,
         add_space_prefix=bool(meta.get("tokenizer.ggml.add_space_prefix", False)),
         remove_extra_whitespaces=bool(meta.get("tokenizer.ggml.remove_extra_whitespaces", False)),
     )

@@ -21,7 +21,6 @@ from app.core.tokenizer.tokenizer_model import (
     TokenizerModel,
     fragments,
 )
-from app.core.tokenizer.xcda_charsmap import CharsMap
 
 SPACE = "▁".encode()
 UNKNOWN_PENALTY = np.float32(10.0)
@@ -50,7 +49,7 @@ class UnigramTables:
         self.unknown_score = float(np.float32(min_score - UNKNOWN_PENALTY))
         self.scores = model.scores
         self.user_defined = frozenset(self.matcher[u] for u in user if u in self.matcher)
-        self.charsmap = CharsMap(model.charsmap) if model.charsmap else None
+        self.charsmap = model.charsmap
 
 
 def normalize(
@@ -252,7 +251,7 @@ def _merge_unknowns(path: list[tuple[int, int, int]]) -> list[tuple[int, int, in
 
 
 def describe(model: TokenizerModel) -> str:
-    done = ["the file's character map"] if model.charsmap else []
+    done = ["the file's character map"] if model.charsmap is not None else []
     done.append("spaces as ▁")
     if model.add_space_prefix:
         done.append(
