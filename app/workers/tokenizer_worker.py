@@ -61,7 +61,6 @@ class TokenizerWorker(Worker):
     def __init__(self) -> None:
         super().__init__()
         self._vocabs: dict[str, object] = {}
-        self._models: dict[str, object] = {}
         self._sig_tokenize.connect(self._tokenize)
         self._sig_decode.connect(self._decode)
         self._sig_replay.connect(self._replay)
@@ -159,8 +158,6 @@ class TokenizerWorker(Worker):
 
     @Slot(int, str, str)
     def _replay(self, request_id: int, path: str, text: str) -> None:
-        from app.core.library.default_model import resolve_model
-        from app.core.llama.vocabulary import replay_model
         from app.core.tokenizer.bpe_replay import replay
 
         with Attempt("the replay", lambda message, _e: self.sig_failed.emit(request_id, message)):
@@ -169,18 +166,15 @@ class TokenizerWorker(Worker):
                     "the merge replay reads the model's merges from its GGUF, and the model "
                     "runs on a server: open the same GGUF on this computer to replay"
                 )
-            model = self._models.get(path)
-            if model is None:
-                vocab = self._vocabulary(path).vocab  # type: ignore[attr-defined]
-                model = replay_model(resolve_model(path), vocab)
-                self._models[path] = model
-            self.sig_replay.emit(request_id, replay(model, text))  # type: ignore[arg-type]
+            # The vocabulary keeps its tokenizer model: the token view's Unigram spans use
+            # the same one.
+            model = self._vocabulary(path).vocab.tokenizer_model()  # type: ignore[attr-defined]
+            self.sig_replay.emit(request_id, replay(model, text))
 
     def shutdown(self) -> None:
         for loaded in self._vocabs.values():
             loaded.close()  # type: ignore[attr-defined]
         self._vocabs.clear()
-        self._models.clear()
 
 
 class TokenizerThread(WorkerThread[TokenizerWorker]):

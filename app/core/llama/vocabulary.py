@@ -27,7 +27,7 @@ from app.core.tokenizer.tokenizer_model import (
     load_tokenizer_model,
 )
 from app.core.tokenizer.tokens import ATTR_CONTROL, ATTR_UNKNOWN, TokenInfo, piece_end, token_kind
-from app.core.tokenizer.unigram_replay import UnigramTables, unigram_spans
+from app.core.tokenizer.unigram_replay import unigram_spans, unigram_tables
 from app.core.tokenizer.wordpiece_align import WordPieceAligner
 
 # The longest text whose Unigram tokens are placed by the replay's own pass (pure Python,
@@ -49,7 +49,7 @@ class Vocabulary:
         self._ends = {self.bos, self.eos, int(self._lib.llama_vocab_sep(vocab))}
         kind = int(self._lib.llama_vocab_type(vocab))
         self.is_unigram = kind == int(self._lib.LLAMA_VOCAB_TYPE_UGM)
-        self._unigram: tuple[TokenizerModel, UnigramTables] | None = None
+        self._tokenizer_model: TokenizerModel | None = None
         self.is_wordpiece = kind == int(self._lib.LLAMA_VOCAB_TYPE_WPM)
         self._piece_buf = ctypes.create_string_buffer(256)
         self._pieces: dict[tuple[int, bool], bytes] = {}
@@ -180,6 +180,12 @@ class Vocabulary:
             )
         return infos
 
+    def tokenizer_model(self) -> TokenizerModel:
+        """The replay's reading of this vocabulary's GGUF, read once (see replay_model)."""
+        if self._tokenizer_model is None:
+            self._tokenizer_model = replay_model(Path(self.card.file), self)
+        return self._tokenizer_model
+
     def _unigram_spans(self, data: bytes, ids: Sequence[int]) -> list[tuple[int, int]]:
         """Unigram normalises (a character map, runs of spaces as one), so its pieces are
         not the input's bytes: the replay's Unigram pass gives each token's span when it
@@ -190,11 +196,8 @@ class Vocabulary:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             return []
-        if self._unigram is None:
-            model = replay_model(Path(self.card.file), self)
-            self._unigram = (model, UnigramTables(model))
-        model, tables = self._unigram
-        spans = unigram_spans(model, tables, text)
+        model = self.tokenizer_model()
+        spans = unigram_spans(model, unigram_tables(model), text)
         if [token for token, _start, _end in spans] != [i for i in ids if i not in self._ends]:
             return []
         return [(start, end) for _token, start, end in spans]

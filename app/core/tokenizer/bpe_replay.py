@@ -28,7 +28,7 @@ from app.core.tokenizer.llama_unicode import tables
 from app.core.tokenizer.pre_tokenizer import DEFAULT, split
 from app.core.tokenizer.replay_steps import MAX_CHARACTERS, USER_TOKEN, MergeStep, Replay, Step
 from app.core.tokenizer.tokenizer_model import TokenizerModel, fragments
-from app.core.tokenizer.unigram_replay import UnigramTables, unigram_replay
+from app.core.tokenizer.unigram_replay import unigram_replay, unigram_tables
 from app.core.tokenizer.wordpiece_replay import wordpiece_replay
 
 SPM_SPACE = "▁"
@@ -66,10 +66,7 @@ def replay(model: TokenizerModel, text: str) -> Replay:
     if model.kind == "wordpiece":
         return wordpiece_replay(model, text)
     if model.kind == "unigram":
-        tables = model.prepared.get("unigram")
-        if not isinstance(tables, UnigramTables):
-            tables = model.prepared["unigram"] = UnigramTables(model)
-        return unigram_replay(model, tables, text)
+        return unigram_replay(model, unigram_tables(model), text)
     words: list[list[str]] = []
     pretokens: list[str] = []
     texts: list[str] = []

@@ -52,6 +52,14 @@ class UnigramTables:
         self.charsmap = model.charsmap
 
 
+def unigram_tables(model: TokenizerModel) -> UnigramTables:
+    """The model's tables, built on first use and kept with it."""
+    tables = model.prepared.get("unigram")
+    if not isinstance(tables, UnigramTables):
+        tables = model.prepared["unigram"] = UnigramTables(model)
+    return tables
+
+
 def normalize(
     model: TokenizerModel, tables: UnigramTables, text: str, ends: list[int] | None = None
 ) -> bytes:
