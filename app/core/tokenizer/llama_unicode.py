@@ -84,7 +84,6 @@ def tables() -> UnicodeTables:
     )
 
 
-@lru_cache(maxsize=8)
 def collapsed(text: str) -> str:
     """The text as llama.cpp's category-based expressions see it: ASCII as is, anything
     else its category's stand-in (unicode_regex_split's text_collapsed)."""
@@ -101,7 +100,6 @@ def collapsed(text: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=8)
 def wide(text: str) -> str:
     """The text as llama.cpp's other expressions see it: whitespace above ASCII becomes a
     vertical tab (std::wregex's \\s knows only ASCII whitespace)."""

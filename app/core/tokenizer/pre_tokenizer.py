@@ -67,9 +67,6 @@ class PreTokenizer:
     raw_utf8: bool = False  # pieces stay UTF-8 text instead of GPT-2's byte alphabet
     keep_case: bool = False  # only for the "whitespace" tokenizer model: no lowercasing
 
-    def split(self, text: str) -> list[Piece]:
-        return split(self, text)
-
 
 @lru_cache(maxsize=1)
 def rules_document() -> dict[str, object]:
@@ -224,11 +221,13 @@ def split(pre: PreTokenizer, text: str) -> list[Piece]:
     each with the index of the expression whose match it is."""
     if not text:
         return []
-    views = {"text": text, "collapsed": collapsed(text), "wide": wide(text)}
+    views: dict[str, str] = {"text": text}
     # (start, length, rule) of each piece so far, in codepoints.
     pieces: list[tuple[int, int, int | None]] = [(0, len(text), None)]
     for index, expression in enumerate(pre.expressions):
         cut, view_name = _cutter(expression)
+        if view_name not in views:  # written once, and only when an expression reads it
+            views[view_name] = collapsed(text) if view_name == "collapsed" else wide(text)
         view = views[view_name]
         cut_pieces: list[tuple[int, int, int | None]] = []
         for start, length, rule in pieces:
