@@ -10,7 +10,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.core.llama.vocabulary import load_vocabulary
+from app.core.tokenizer.replay_steps import Replay
 from app.ui.main_window import MainWindow
+from app.ui.tabs.tokenizer_view import TokenizerView
 
 Workspace = Callable[[], MainWindow]
 
@@ -212,25 +214,31 @@ def test_whitespace_marks_in_vocabulary_strings_and_compared_panes(
     assert not other.chips.whitespace
 
 
+def _replay_with(
+    qtbot: QtBot, window: MainWindow, path: Path, text: str, kind: str
+) -> tuple[TokenizerView, Replay]:
+    """The Tokenizer tab on `path`'s tokenizer, `text` replayed (a replay of `kind`)."""
+    view = window.tokenizer
+    window.tabs.setCurrentWidget(view)
+    view.set_model(str(path))
+    view.merges.replay_text.setPlainText(text)
+    view.merges.replay_button.click()
+    qtbot.waitUntil(
+        lambda: view.merges.replay is not None and view.merges.replay.kind == kind,
+        timeout=30_000,
+    )
+    assert view.merges.replay is not None
+    return view, view.merges.replay
+
+
 def test_replay_names_the_pre_tokenizer_and_shows_its_split_first(
     qtbot: QtBot, workspace: Workspace, vocab_only_paths: dict[str, Path]
 ) -> None:
     """DeepSeek Coder's five rules: the legend lists them, the start colours each
     pre-token by the rule that cut it, and the merges end in llama.cpp's tokens."""
-    window = workspace()
-    view = window.tokenizer
-    window.tabs.setCurrentWidget(view)
     path = vocab_only_paths["deepseek-coder"]
-    view.set_model(str(path))
     text = "x, y 42\n\tfoo"
-    view.merges.replay_text.setPlainText(text)
-    view.merges.replay_button.click()
-    qtbot.waitUntil(
-        lambda: view.merges.replay is not None and view.merges.replay.kind == "bpe",
-        timeout=30_000,
-    )
-    replay = view.merges.replay
-    assert replay is not None
+    view, replay = _replay_with(qtbot, workspace(), path, text, "bpe")
     legend = view.merges.pre_tokenizer.text()
     assert "deepseek-coder (llama.cpp's DEEPSEEK_CODER rules)" in legend
     assert "applied one after another" in legend and "\\s?\\p{L}+" in legend
@@ -245,19 +253,8 @@ def test_replay_names_the_pre_tokenizer_and_shows_its_split_first(
 def test_wordpiece_replay_shows_the_pieces_it_tries_and_keeps(
     qtbot: QtBot, workspace: Workspace, vocab_only_paths: dict[str, Path]
 ) -> None:
-    window = workspace()
-    view = window.tokenizer
-    window.tabs.setCurrentWidget(view)
     path = vocab_only_paths["bert-bge"]
-    view.set_model(str(path))
-    view.merges.replay_text.setPlainText("Tokenization")
-    view.merges.replay_button.click()
-    qtbot.waitUntil(
-        lambda: view.merges.replay is not None and view.merges.replay.kind == "wordpiece",
-        timeout=30_000,
-    )
-    replay = view.merges.replay
-    assert replay is not None
+    view, replay = _replay_with(qtbot, workspace(), path, "Tokenization", "wordpiece")
     assert view.merges.title.text().startswith("WordPiece replay: longest match first")
     assert "lowercased" in view.merges.pre_tokenizer.text()
     view.merges.forward_button.click()
