@@ -72,6 +72,18 @@ def local_facts(path: Path, n_ctx: int = 4096) -> ModelFacts:
     )
 
 
+# What every API model has in common here: proprietary weights that run on the provider's
+# servers, so no file, quantization, local memory or local speed.
+_API_MODEL = {
+    "licence": "proprietary",
+    "licence tier": "proprietary",
+    "open weights": "no",
+    "quantization": "—",
+    "file size": "—",
+    "memory needed here": "— (runs on the provider's servers)",
+    "speed here": "— (API)",
+}
+
 # The course slide's API models, with the figures their providers published (as of
 # 2024-10; prices change: check the providers' pages).
 REFERENCE_MODELS = (
@@ -85,14 +97,8 @@ REFERENCE_MODELS = (
             "maximum output": "16,384 (gpt-4o-2024-08-06)",
             "released / updated": "2024-05-13",
             "knowledge cutoff": "October 2023",
-            "licence": "proprietary",
-            "licence tier": "proprietary",
-            "open weights": "no",
-            "quantization": "—",
-            "file size": "—",
-            "memory needed here": "— (runs on the provider's servers)",
             "price per 1M tokens": "$2.50 input, $10.00 output (2024-10)",
-            "speed here": "— (API)",
+            **_API_MODEL,
         },
     ),
     ModelFacts(
@@ -105,14 +111,8 @@ REFERENCE_MODELS = (
             "maximum output": "8,192",
             "released / updated": "2024-02-15 (preview), 2024-05-23 (general)",
             "knowledge cutoff": "November 2023",
-            "licence": "proprietary",
-            "licence tier": "proprietary",
-            "open weights": "no",
-            "quantization": "—",
-            "file size": "—",
-            "memory needed here": "— (runs on the provider's servers)",
             "price per 1M tokens": "$1.25 input, $5.00 output up to 128k tokens (2024-10)",
-            "speed here": "— (API)",
+            **_API_MODEL,
         },
     ),
 )
