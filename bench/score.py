@@ -62,20 +62,21 @@ def main() -> int:
     view = ScoreView(default_model_path)
     view.resize(1200, 700)
     view.show()
+
+    def watched_score(scored: str) -> Heartbeat:
+        """Score `scored` in the tab, the event loop watched meanwhile."""
+        view.panes[0].score = None
+        view.input.setPlainText(scored)
+        heartbeat = Heartbeat()
+        heartbeat.start()
+        view.start()
+        run_until(lambda: view.panes[0].score is not None, timeout=600)
+        heartbeat.stop()
+        return heartbeat
+
     # A first, short score loads the tab's own engine (once per model, kept for the next).
-    view.input.setPlainText(SENTENCE)
-    first = Heartbeat()
-    first.start()
-    view.start()
-    run_until(lambda: view.panes[0].score is not None, timeout=600)
-    first.stop()
-    view.panes[0].score = None
-    view.input.setPlainText(text)
-    heartbeat = Heartbeat()
-    heartbeat.start()
-    view.start()
-    run_until(lambda: view.panes[0].score is not None, timeout=600)
-    heartbeat.stop()
+    first = watched_score(SENTENCE)
+    heartbeat = watched_score(text)
     view.close_worker()
     worst = max(heartbeat.stalls, default=0.0)
     print(f"window while scoring: longest event-loop stall {worst:.0f} ms (target ≤ 50)")
